@@ -1,0 +1,514 @@
+//! The broker: connections in, routed messages out.
+
+use crate::session::{InFlight, Session};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::time::Duration;
+use tabmq_core::{
+    decode, encode, validate_topic_filter, Bytes, BytesMut, ConnAck, Connect,
+    ConnectReturnCode, Instant, LastWill, Packet, PacketId, Publish, QoS, SubAck, Subscribe,
+    SubscribeReturnCode, Unsubscribe,
+};
+
+/// One network connection (a TCP socket, a WebSocket, a MessagePort), as the broker knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+/// Limits and choices.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// Larger packets close the connection; checked on the fixed header.
+    pub max_packet_size: usize,
+    /// Messages kept for one offline persistent session; Mosquitto's default.
+    pub max_queued_messages: usize,
+    /// Whether QoS 0 messages are queued for offline persistent sessions. Off, like
+    /// Mosquitto's `queue_qos0_messages`.
+    pub queue_qos0_messages: bool,
+    /// How long a connection may stay open without sending CONNECT.
+    pub connect_timeout: Duration,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            max_packet_size: 1024 * 1024,
+            max_queued_messages: 1000,
+            queue_qos0_messages: false,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Conn {
+    inbox: BytesMut,
+    outbox: BytesMut,
+    /// Set by CONNECT; until then only CONNECT is allowed.
+    client_id: Option<String>,
+    keep_alive: Duration,
+    opened_at: Instant,
+    last_received: Instant,
+    will: Option<LastWill>,
+}
+
+/// The broker core.
+///
+/// # Driving it
+/// Call [`accept`](Broker::accept) for each new connection, then
+/// [`handle_bytes`](Broker::handle_bytes) with whatever arrives on it and
+/// [`close`](Broker::close) when the transport goes away. After each call, in this order:
+/// 1. send each buffer from [`poll_transmit`](Broker::poll_transmit) to its connection
+///    (one buffer holds everything queued for that connection, for one frame);
+/// 2. close each connection from [`poll_close`](Broker::poll_close);
+/// 3. arm a timer for [`poll_timeout`](Broker::poll_timeout) and call
+///    [`handle_timeout`](Broker::handle_timeout) when it fires.
+#[derive(Debug, Default)]
+pub struct Broker {
+    config: BrokerConfig,
+    next_conn: u64,
+    next_assigned_id: u64,
+    conns: HashMap<ConnId, Conn>,
+    sessions: HashMap<String, Session>,
+    /// Which connection holds each session now.
+    attached: HashMap<String, ConnId>,
+    retained: BTreeMap<String, Publish>,
+    /// Connections with bytes waiting in their outbox.
+    dirty: VecDeque<ConnId>,
+    /// Last bytes of connections the broker closed, sent before the close.
+    last_words: VecDeque<(ConnId, Bytes)>,
+    to_close: VecDeque<ConnId>,
+    dropped_messages: u64,
+}
+
+impl Broker {
+    pub fn new(config: BrokerConfig) -> Self {
+        Broker {
+            config,
+            ..Broker::default()
+        }
+    }
+
+    /// Registers a new connection.
+    pub fn accept(&mut self, now: Instant) -> ConnId {
+        self.next_conn += 1;
+        let id = ConnId(self.next_conn);
+        self.conns.insert(
+            id,
+            Conn {
+                inbox: BytesMut::new(),
+                outbox: BytesMut::new(),
+                client_id: None,
+                keep_alive: Duration::ZERO,
+                opened_at: now,
+                last_received: now,
+                will: None,
+            },
+        );
+        id
+    }
+
+    /// Number of open connections.
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Number of retained messages.
+    pub fn retained_count(&self) -> usize {
+        self.retained.len()
+    }
+
+    /// Messages dropped because an offline queue was full.
+    pub fn dropped_messages(&self) -> u64 {
+        self.dropped_messages
+    }
+
+    /// Bytes that arrived on `conn`, in any slicing.
+    pub fn handle_bytes(&mut self, conn: ConnId, data: &[u8], now: Instant) {
+        let max = self.config.max_packet_size;
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.last_received = now;
+        c.inbox.extend_from_slice(data);
+        loop {
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
+            match decode(&mut c.inbox, max) {
+                Ok(Some(packet)) => self.handle_packet(conn, packet, now),
+                Ok(None) => return,
+                // A malformed packet closes the connection [MQTT-4.8.0-1]; the will is sent.
+                Err(_) => {
+                    self.drop_conn(conn, true, true, now);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The transport of `conn` closed; an abnormal end, so the will is published.
+    pub fn close(&mut self, conn: ConnId, now: Instant) {
+        self.drop_conn(conn, true, false, now);
+    }
+
+    /// Closes connections that went quiet for 1.5 keepalives, or never sent CONNECT.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let expired: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| self.deadline(c).is_some_and(|d| now >= d))
+            .map(|(id, _)| *id)
+            .collect();
+        for conn in expired {
+            self.drop_conn(conn, true, true, now);
+        }
+    }
+
+    /// When `handle_timeout` next has work to do.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.conns.values().filter_map(|c| self.deadline(c)).min()
+    }
+
+    /// The next connection's waiting bytes.
+    pub fn poll_transmit(&mut self) -> Option<(ConnId, Bytes)> {
+        if let Some(last) = self.last_words.pop_front() {
+            return Some(last);
+        }
+        while let Some(conn) = self.dirty.pop_front() {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                if !c.outbox.is_empty() {
+                    return Some((conn, c.outbox.split().freeze()));
+                }
+            }
+        }
+        None
+    }
+
+    /// The next connection the broker has closed; its transport should be closed too.
+    pub fn poll_close(&mut self) -> Option<ConnId> {
+        self.to_close.pop_front()
+    }
+
+    fn deadline(&self, c: &Conn) -> Option<Instant> {
+        if c.client_id.is_none() {
+            Some(c.opened_at + self.config.connect_timeout)
+        } else if c.keep_alive.is_zero() {
+            None
+        } else {
+            // [MQTT-3.1.2-24]: one and a half keepalive periods.
+            Some(c.last_received + c.keep_alive + c.keep_alive / 2)
+        }
+    }
+
+    fn send(&mut self, conn: ConnId, packet: &Packet) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let was_empty = c.outbox.is_empty();
+        // Packets the broker builds are valid by construction; one that is not is dropped
+        // rather than sent malformed.
+        if encode(packet, &mut c.outbox).is_ok() && was_empty {
+            self.dirty.push_back(conn);
+        }
+    }
+
+    /// Ends `conn`: `abnormal` publishes the will; `by_broker` asks the host to close it.
+    fn drop_conn(&mut self, conn: ConnId, abnormal: bool, by_broker: bool, now: Instant) {
+        let Some(mut c) = self.conns.remove(&conn) else {
+            return;
+        };
+        if by_broker {
+            if !c.outbox.is_empty() {
+                self.last_words.push_back((conn, c.outbox.split().freeze()));
+            }
+            self.to_close.push_back(conn);
+        }
+        let Some(client_id) = c.client_id.take() else {
+            return;
+        };
+        if self.attached.get(&client_id) == Some(&conn) {
+            self.attached.remove(&client_id);
+            if self.sessions.get(&client_id).is_some_and(|s| s.clean) {
+                self.sessions.remove(&client_id);
+            }
+        }
+        if abnormal {
+            if let Some(will) = c.will.take() {
+                self.publish_will(will, now);
+            }
+        }
+    }
+
+    fn publish_will(&mut self, will: LastWill, now: Instant) {
+        let publish = Publish {
+            dup: false,
+            qos: will.qos,
+            retain: will.retain,
+            topic: will.topic,
+            packet_id: None,
+            payload: will.payload,
+        };
+        self.route(publish, now);
+    }
+
+    fn handle_packet(&mut self, conn: ConnId, packet: Packet, now: Instant) {
+        let Some(client_id) = self.conns.get(&conn).and_then(|c| c.client_id.clone()) else {
+            match packet {
+                Packet::Connect(connect) => self.handle_connect(conn, connect, now),
+                // [MQTT-3.1.0-1]: CONNECT must come first.
+                _ => self.drop_conn(conn, false, true, now),
+            }
+            return;
+        };
+        match packet {
+            Packet::Publish(publish) => self.handle_publish(conn, &client_id, publish, now),
+            Packet::PubAck(id) => self.complete(&client_id, id, QoS::AtLeastOnce),
+            Packet::PubRec(id) => {
+                let Some(session) = self.sessions.get_mut(&client_id) else {
+                    return;
+                };
+                if session.in_flight.contains_key(&id) {
+                    session.in_flight.insert(id, InFlight::Released);
+                }
+                self.send(conn, &Packet::PubRel(id));
+            }
+            Packet::PubComp(id) => self.complete(&client_id, id, QoS::ExactlyOnce),
+            Packet::PubRel(id) => {
+                if let Some(session) = self.sessions.get_mut(&client_id) {
+                    session.inbound_qos2.remove(&id);
+                }
+                // Answered also for unknown ids: our PUBCOMP may have been lost.
+                self.send(conn, &Packet::PubComp(id));
+            }
+            Packet::Subscribe(subscribe) => self.handle_subscribe(conn, &client_id, subscribe),
+            Packet::Unsubscribe(unsubscribe) => {
+                self.handle_unsubscribe(conn, &client_id, unsubscribe)
+            }
+            Packet::PingReq => self.send(conn, &Packet::PingResp),
+            Packet::Disconnect => {
+                // [MQTT-3.14.4-3]: a clean DISCONNECT discards the will.
+                self.drop_conn(conn, false, true, now);
+            }
+            // A second CONNECT [MQTT-3.1.0-2] or a packet only a server may send.
+            _ => self.drop_conn(conn, true, true, now),
+        }
+    }
+
+    fn handle_connect(&mut self, conn: ConnId, connect: Connect, now: Instant) {
+        let refuse = |broker: &mut Broker, code| {
+            let ack = ConnAck {
+                session_present: false,
+                code,
+            };
+            broker.send(conn, &Packet::ConnAck(ack));
+            broker.drop_conn(conn, false, true, now);
+        };
+        let client_id = if connect.client_id.is_empty() {
+            if !connect.clean_session {
+                // [MQTT-3.1.3-8]: an empty id needs a clean session in 3.1.1.
+                return refuse(self, ConnectReturnCode::IdentifierRejected);
+            }
+            self.next_assigned_id += 1;
+            format!("tabmq-auto-{}", self.next_assigned_id)
+        } else {
+            connect.client_id
+        };
+        // [MQTT-3.1.4-2]: a second connection with the same id takes the session over.
+        if let Some(old) = self.attached.remove(&client_id) {
+            self.drop_conn(old, true, true, now);
+        }
+        if connect.clean_session {
+            self.sessions.remove(&client_id);
+        }
+        let session_present = self.sessions.contains_key(&client_id);
+        let session = self
+            .sessions
+            .entry(client_id.clone())
+            .or_insert_with(|| Session::new(connect.clean_session));
+        session.clean = connect.clean_session;
+        self.attached.insert(client_id.clone(), conn);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.client_id = Some(client_id.clone());
+            c.keep_alive = Duration::from_secs(u64::from(connect.keep_alive));
+            c.will = connect.will;
+        }
+        let ack = ConnAck {
+            session_present,
+            code: ConnectReturnCode::Accepted,
+        };
+        self.send(conn, &Packet::ConnAck(ack));
+        if session_present {
+            self.resume_session(conn, &client_id);
+        }
+    }
+
+    /// Resends what was in flight, with DUP on PUBLISH, then the offline queue.
+    fn resume_session(&mut self, conn: ConnId, client_id: &str) {
+        let Some(session) = self.sessions.get_mut(client_id) else {
+            return;
+        };
+        let mut resend = Vec::with_capacity(session.in_flight.len());
+        for (id, state) in &session.in_flight {
+            resend.push(match state {
+                InFlight::Published(p) => Packet::Publish(Publish {
+                    dup: true,
+                    ..p.clone()
+                }),
+                InFlight::Released => Packet::PubRel(*id),
+            });
+        }
+        let queued: Vec<Publish> = session.offline_queue.drain(..).collect();
+        for packet in &resend {
+            self.send(conn, packet);
+        }
+        for publish in queued {
+            self.deliver(client_id, publish);
+        }
+    }
+
+    fn handle_publish(&mut self, conn: ConnId, client_id: &str, publish: Publish, now: Instant) {
+        match (publish.qos, publish.packet_id) {
+            (QoS::AtLeastOnce, Some(id)) => {
+                self.send(conn, &Packet::PubAck(id));
+                self.route(publish, now);
+            }
+            (QoS::ExactlyOnce, Some(id)) => {
+                let first_time = self
+                    .sessions
+                    .get_mut(client_id)
+                    .is_some_and(|s| s.inbound_qos2.insert(id));
+                self.send(conn, &Packet::PubRec(id));
+                if first_time {
+                    self.route(publish, now);
+                }
+            }
+            _ => self.route(publish, now),
+        }
+    }
+
+    fn route(&mut self, publish: Publish, _now: Instant) {
+        if publish.retain {
+            if publish.payload.is_empty() {
+                // [MQTT-3.3.1-10]: an empty retained message clears the topic.
+                self.retained.remove(&publish.topic);
+            } else {
+                let mut stored = publish.clone();
+                stored.dup = false;
+                stored.packet_id = None;
+                self.retained.insert(publish.topic.clone(), stored);
+            }
+        }
+        let targets: Vec<(String, QoS)> = self
+            .sessions
+            .iter()
+            .filter_map(|(id, s)| s.granted_qos(&publish.topic).map(|q| (id.clone(), q)))
+            .collect();
+        for (client_id, granted) in targets {
+            let out = Publish {
+                dup: false,
+                // Effective QoS is the lower of the two.
+                qos: publish.qos.min(granted),
+                // [MQTT-3.3.1-9]: forwarded to existing subscriptions with retain 0.
+                retain: false,
+                topic: publish.topic.clone(),
+                packet_id: None,
+                payload: publish.payload.clone(),
+            };
+            self.deliver(&client_id, out);
+        }
+    }
+
+    /// Sends `publish` to the session's connection, or queues it while offline.
+    fn deliver(&mut self, client_id: &str, mut publish: Publish) {
+        let conn = self.attached.get(client_id).copied();
+        let max_queued = self.config.max_queued_messages;
+        let queue_qos0 = self.config.queue_qos0_messages;
+        let Some(session) = self.sessions.get_mut(client_id) else {
+            return;
+        };
+        let Some(conn) = conn else {
+            if publish.qos == QoS::AtMostOnce && !queue_qos0 {
+                return;
+            }
+            if session.offline_queue.len() >= max_queued {
+                self.dropped_messages += 1;
+            } else {
+                session.offline_queue.push_back(publish);
+            }
+            return;
+        };
+        if publish.qos != QoS::AtMostOnce {
+            let Ok(id) = session.ids.allocate() else {
+                // Every id is in flight: hold the message until one frees up.
+                session.offline_queue.push_back(publish);
+                return;
+            };
+            publish.packet_id = Some(id);
+            session
+                .in_flight
+                .insert(id, InFlight::Published(publish.clone()));
+        }
+        self.send(conn, &Packet::Publish(publish));
+    }
+
+    fn complete(&mut self, client_id: &str, id: PacketId, qos: QoS) {
+        let Some(session) = self.sessions.get_mut(client_id) else {
+            return;
+        };
+        let matches = match session.in_flight.get(&id) {
+            Some(InFlight::Published(p)) => p.qos == qos && qos == QoS::AtLeastOnce,
+            Some(InFlight::Released) => qos == QoS::ExactlyOnce,
+            None => false,
+        };
+        if matches {
+            session.in_flight.remove(&id);
+            session.ids.free(id);
+        }
+    }
+
+    fn handle_subscribe(&mut self, conn: ConnId, client_id: &str, subscribe: Subscribe) {
+        let Some(session) = self.sessions.get_mut(client_id) else {
+            return;
+        };
+        let mut return_codes = Vec::with_capacity(subscribe.filters.len());
+        let mut granted_filters = Vec::new();
+        for f in subscribe.filters {
+            if validate_topic_filter(&f.filter).is_err() {
+                return_codes.push(SubscribeReturnCode::Failure);
+                continue;
+            }
+            session.subscriptions.insert(f.filter.clone(), f.qos);
+            return_codes.push(SubscribeReturnCode::Granted(f.qos));
+            granted_filters.push((f.filter, f.qos));
+        }
+        let ack = SubAck {
+            packet_id: subscribe.packet_id,
+            return_codes,
+        };
+        self.send(conn, &Packet::SubAck(ack));
+        // [MQTT-3.3.1-6]: retained messages matching a new subscription follow, retain 1.
+        let mut seen = HashSet::new();
+        let mut matching = Vec::new();
+        for (filter, granted) in &granted_filters {
+            for (topic, message) in &self.retained {
+                if tabmq_core::topic_matches(filter, topic) && seen.insert(topic.clone()) {
+                    let mut out = message.clone();
+                    out.qos = message.qos.min(*granted);
+                    out.retain = true;
+                    matching.push(out);
+                }
+            }
+        }
+        for publish in matching {
+            self.deliver(client_id, publish);
+        }
+    }
+
+    fn handle_unsubscribe(&mut self, conn: ConnId, client_id: &str, unsubscribe: Unsubscribe) {
+        if let Some(session) = self.sessions.get_mut(client_id) {
+            for filter in &unsubscribe.filters {
+                session.subscriptions.remove(filter);
+            }
+        }
+        self.send(conn, &Packet::UnsubAck(unsubscribe.packet_id));
+    }
+}

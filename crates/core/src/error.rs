@@ -1,0 +1,87 @@
+//! Typed errors. Each says who is at fault, and protocol violations name the spec statement
+//! they break, so a log line points straight at the rule.
+
+use std::fmt;
+
+/// A rule of the MQTT specification that a peer broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Violation {
+    /// The normative statement, e.g. `MQTT-3.3.2-2`, or a section such as `MQTT-2.2.3`
+    /// where the spec states the rule without a number.
+    pub statement: &'static str,
+    /// What was wrong, in a few words.
+    pub reason: &'static str,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] {}", self.statement, self.reason)
+    }
+}
+
+pub(crate) const fn violation(statement: &'static str, reason: &'static str) -> DecodeError {
+    DecodeError::Malformed(Violation { statement, reason })
+}
+
+/// Why bytes from the peer could not be decoded. The peer is at fault in every case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The packet breaks a rule of the spec.
+    Malformed(Violation),
+    /// The fixed header announces a packet larger than we accept; nothing of its body was
+    /// buffered.
+    PacketTooLarge { size: usize, max: usize },
+}
+
+impl DecodeError {
+    /// The statement the peer broke, if the spec numbers it.
+    pub fn statement(&self) -> Option<&'static str> {
+        match self {
+            DecodeError::Malformed(v) => Some(v.statement),
+            DecodeError::PacketTooLarge { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::Malformed(v) => write!(f, "malformed packet: {v}"),
+            DecodeError::PacketTooLarge { size, max } => {
+                write!(f, "packet of {size} bytes exceeds the maximum of {max}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// Why a packet could not be encoded. The caller is at fault: it built a packet that the
+/// spec does not allow on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// A string or binary field is longer than the 65,535 bytes a length prefix can say.
+    FieldTooLong { field: &'static str, len: usize },
+    /// The packet is larger than the 268,435,455 bytes a remaining length can say.
+    PacketTooLarge { size: usize },
+    /// The packet breaks a rule of the spec, e.g. a wildcard in a topic name.
+    Invalid(Violation),
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EncodeError::FieldTooLong { field, len } => {
+                write!(f, "{field} is {len} bytes; at most 65535 fit")
+            }
+            EncodeError::PacketTooLarge { size } => {
+                write!(f, "packet of {size} bytes is over the protocol's limit")
+            }
+            EncodeError::Invalid(v) => write!(f, "invalid packet: {v}"),
+        }
+    }
+}
+
+impl std::error::Error for EncodeError {}

@@ -1,0 +1,28 @@
+//! The sans-IO core of tabmq: the MQTT codec and the per-connection state machines.
+//!
+//! No sockets and no clocks: bytes and time (`now`) come in as arguments, and bytes and
+//! events go out through `poll_*` methods. It builds for `wasm32-unknown-unknown` and native.
+
+mod client;
+mod decode;
+mod encode;
+mod error;
+mod packet;
+mod packet_id;
+mod time;
+mod topic;
+
+pub use bytes::{Bytes, BytesMut};
+pub use client::{
+    ClientConnection, ClientError, ClientEvent, ClientOptions, CloseReason, ConnectionState,
+};
+pub use decode::{decode, decode_fixed_header, decode_packet, FixedHeader, MAX_REMAINING_LENGTH};
+pub use encode::{encode, encode_to_vec};
+pub use error::{DecodeError, EncodeError, Violation};
+pub use packet::{
+    ConnAck, Connect, ConnectReturnCode, LastWill, Packet, PacketId, ProtocolVersion, Publish,
+    QoS, SubAck, Subscribe, SubscribeFilter, SubscribeReturnCode, Unsubscribe,
+};
+pub use packet_id::{PacketIdAllocator, PacketIdsExhausted};
+pub use time::Instant;
+pub use topic::{topic_matches, validate_topic_filter, validate_topic_name};

@@ -1,0 +1,81 @@
+//! Packet identifiers, shared by PUBLISH, SUBSCRIBE and UNSUBSCRIBE so that no two
+//! operations in flight ever carry the same id.
+
+use crate::packet::PacketId;
+use std::collections::HashSet;
+
+/// Hands out packet ids in turn, skipping those still in use.
+#[derive(Debug, Clone, Default)]
+pub struct PacketIdAllocator {
+    last: u16,
+    in_use: HashSet<u16>,
+}
+
+/// All 65,535 packet ids are in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketIdsExhausted;
+
+impl std::fmt::Display for PacketIdsExhausted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("all 65535 packet identifiers are in use")
+    }
+}
+
+impl std::error::Error for PacketIdsExhausted {}
+
+impl PacketIdAllocator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The next free id, now marked in use.
+    pub fn allocate(&mut self) -> Result<PacketId, PacketIdsExhausted> {
+        if self.in_use.len() >= usize::from(u16::MAX) {
+            return Err(PacketIdsExhausted);
+        }
+        loop {
+            self.last = self.last.checked_add(1).unwrap_or(1);
+            if self.in_use.insert(self.last) {
+                if let Some(id) = PacketId::new(self.last) {
+                    return Ok(id);
+                }
+            }
+        }
+    }
+
+    /// Marks `id` free again; freeing a free id does nothing.
+    pub fn free(&mut self, id: PacketId) {
+        self.in_use.remove(&id.get());
+    }
+
+    /// Whether `id` is in flight.
+    pub fn is_in_use(&self, id: PacketId) -> bool {
+        self.in_use.contains(&id.get())
+    }
+
+    /// How many ids are in flight.
+    pub fn in_use(&self) -> usize {
+        self.in_use.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn skips_ids_in_use_and_wraps_past_zero() {
+        let mut ids = PacketIdAllocator::new();
+        let first = ids.allocate().unwrap();
+        assert_eq!(first.get(), 1);
+        for _ in 2..=u16::MAX {
+            ids.allocate().unwrap();
+        }
+        assert_eq!(ids.allocate(), Err(PacketIdsExhausted));
+        ids.free(first);
+        assert_eq!(ids.allocate().unwrap().get(), 1, "wraps to 1, never 0");
+        assert_eq!(ids.allocate(), Err(PacketIdsExhausted));
+    }
+}
