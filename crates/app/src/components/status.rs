@@ -1,0 +1,27 @@
+use crate::state::Status;
+use leptos::prelude::*;
+
+/// A connection's live status.
+#[component]
+pub fn StatusBadge(
+    /// Whose status this is; also names the badge's `data-testid` (`status-{who}`).
+    who: &'static str,
+    /// The status to show.
+    status: RwSignal<Status>,
+) -> impl IntoView {
+    view! {
+        <span
+            class="status"
+            data-testid=format!("status-{who}")
+            data-state=move || match status.get() {
+                Status::Connecting => "connecting",
+                Status::Connected => "connected",
+                Status::Disconnected => "disconnected",
+                Status::Failed(_) => "failed",
+            }
+            role="status"
+        >
+            {move || status.get().label()}
+        </span>
+    }
+}

@@ -1,0 +1,85 @@
+use crate::components::StatusBadge;
+use crate::connect::DEFAULT_FILTER;
+use crate::state::{Lab, Status};
+use leptos::prelude::*;
+use tabmq_core::QoS;
+
+/// A subscriber: its filter and the messages that matched it, newest last.
+#[component]
+pub fn SubscriberCard() -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    let slot = lab.subscriber;
+    let filter = RwSignal::new(DEFAULT_FILTER.to_owned());
+    let error = RwSignal::new(None::<String>);
+    let resubscribe = move |_| {
+        let wanted = filter.get_untracked();
+        let previous = lab.active_filter.get_untracked();
+        let result = slot.client.with_value(|client| {
+            let Some(c) = client else {
+                return Err("not connected yet".to_owned());
+            };
+            if let Some(old) = previous.filter(|old| *old != wanted) {
+                c.client.unsubscribe(&old).map_err(|e| e.to_string())?;
+            }
+            c.client
+                .subscribe(&wanted, QoS::AtMostOnce)
+                .map_err(|e| e.to_string())
+        });
+        match result {
+            Ok(_) => {
+                lab.active_filter.set(Some(wanted));
+                error.set(None);
+            }
+            Err(e) => error.set(Some(e)),
+        }
+    };
+    let connected = move || slot.status.get() == Status::Connected;
+    view! {
+        <section class="card" data-testid="subscriber" aria-label="Subscriber">
+            <header>
+                <h2>"Subscriber"</h2>
+                <StatusBadge who="subscriber" status=slot.status />
+            </header>
+            <div class="row">
+                <label>
+                    "Filter"
+                    <input
+                        type="text"
+                        prop:value=move || filter.get()
+                        on:input=move |ev| filter.set(event_target_value(&ev))
+                    />
+                </label>
+                <button on:click=resubscribe prop:disabled=move || !connected()>
+                    "Subscribe"
+                </button>
+            </div>
+            <p class="hint">
+                "Subscribed to "
+                <code data-testid="active-filter">
+                    {move || lab.active_filter.get().unwrap_or_else(|| "nothing yet".into())}
+                </code>
+            </p>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <ul class="messages" role="log" aria-label="Messages" aria-live="polite">
+                <For
+                    each=move || lab.messages.get()
+                    key=|m| m.seq
+                    children=move |m| {
+                        view! {
+                            <li class="message" data-testid="message">
+                                <span class="time">{m.time}</span>
+                                <span class="topic" data-testid="message-topic">{m.topic}</span>
+                                <span class="badge qos" data-testid="message-qos">
+                                    {format!("QoS {}", m.qos.as_u8())}
+                                </span>
+                                {m.retain.then(|| view! { <span class="badge">"retained"</span> })}
+                                {m.dup.then(|| view! { <span class="badge">"dup"</span> })}
+                                <span class="payload" data-testid="message-payload">{m.payload}</span>
+                            </li>
+                        }
+                    }
+                />
+            </ul>
+        </section>
+    }
+}

@@ -1,0 +1,108 @@
+//! The lab's state, shared through context. Everything here is `Copy`: signals and
+//! local stored values, so components take it by value.
+
+use leptos::prelude::*;
+use tabmq_client::{InTabBroker, PortClient};
+use tabmq_core::QoS;
+
+/// Where one connection stands, as the page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Connecting,
+    Connected,
+    Disconnected,
+    Failed(String),
+}
+
+impl Status {
+    pub fn label(&self) -> String {
+        match self {
+            Status::Connecting => "connecting".into(),
+            Status::Connected => "connected".into(),
+            Status::Disconnected => "disconnected".into(),
+            Status::Failed(why) => format!("error: {why}"),
+        }
+    }
+}
+
+/// One message as a subscriber card lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// Arrival order, the list's key.
+    pub seq: u64,
+    pub topic: String,
+    pub payload: String,
+    pub qos: QoS,
+    pub retain: bool,
+    pub dup: bool,
+    /// Arrival time, `HH:MM:SS.mmm`.
+    pub time: String,
+}
+
+/// How many messages a subscriber card keeps; older ones fall off the top.
+pub const HISTORY_LIMIT: usize = 500;
+
+/// One client of the page: its status and its connection, once it has one.
+#[derive(Clone, Copy)]
+pub struct ClientSlot {
+    pub name: &'static str,
+    pub status: RwSignal<Status>,
+    pub client: StoredValue<Option<PortClient>, LocalStorage>,
+}
+
+impl ClientSlot {
+    pub fn new(name: &'static str) -> Self {
+        ClientSlot {
+            name,
+            status: RwSignal::new(Status::Connecting),
+            client: StoredValue::new_local(None),
+        }
+    }
+}
+
+/// Everything the lab's components share.
+#[derive(Clone, Copy)]
+pub struct Lab {
+    pub broker_status: RwSignal<Status>,
+    pub broker: StoredValue<Option<InTabBroker>, LocalStorage>,
+    pub publisher: ClientSlot,
+    pub subscriber: ClientSlot,
+    /// The filter the subscriber is subscribed to now.
+    pub active_filter: RwSignal<Option<String>>,
+    pub messages: RwSignal<Vec<Received>>,
+    pub next_seq: StoredValue<u64>,
+}
+
+impl Lab {
+    pub fn new() -> Self {
+        Lab {
+            broker_status: RwSignal::new(Status::Connecting),
+            broker: StoredValue::new_local(None),
+            publisher: ClientSlot::new("publisher"),
+            subscriber: ClientSlot::new("subscriber"),
+            active_filter: RwSignal::new(None),
+            messages: RwSignal::new(Vec::new()),
+            next_seq: StoredValue::new(0),
+        }
+    }
+
+    /// Appends a message to the subscriber's bounded history.
+    pub fn record(&self, mut message: Received) {
+        let seq = self.next_seq.get_value();
+        self.next_seq.set_value(seq + 1);
+        message.seq = seq;
+        self.messages.update(|list| {
+            list.push(message);
+            if list.len() > HISTORY_LIMIT {
+                let excess = list.len() - HISTORY_LIMIT;
+                list.drain(..excess);
+            }
+        });
+    }
+}
+
+impl Default for Lab {
+    fn default() -> Self {
+        Lab::new()
+    }
+}

@@ -1,0 +1,60 @@
+//! Browser glue shared by the transports: the clock, timers and byte conversion.
+
+use js_sys::{ArrayBuffer, Function, Reflect, Uint8Array};
+use tabmq_core::Instant;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+/// Wall-clock milliseconds, as the engine's `now`.
+pub fn now() -> Instant {
+    Instant::from_millis(js_sys::Date::now().max(0.0) as u64)
+}
+
+/// Calls `callback` every `millis` until the returned handle is dropped.
+///
+/// Looked up on the global object so it works in a Window and in a Worker alike.
+pub struct Interval {
+    id: JsValue,
+    _callback: Closure<dyn FnMut()>,
+}
+
+impl Interval {
+    pub fn new(millis: u32, callback: impl FnMut() + 'static) -> Result<Interval, JsValue> {
+        let callback = Closure::<dyn FnMut()>::new(callback);
+        let set: Function = Reflect::get(&js_sys::global(), &"setInterval".into())?.dyn_into()?;
+        let id = set.call2(
+            &JsValue::NULL,
+            callback.as_ref().unchecked_ref(),
+            &millis.into(),
+        )?;
+        Ok(Interval {
+            id,
+            _callback: callback,
+        })
+    }
+}
+
+impl Drop for Interval {
+    fn drop(&mut self) {
+        if let Ok(clear) = Reflect::get(&js_sys::global(), &"clearInterval".into()) {
+            if let Ok(clear) = clear.dyn_into::<Function>() {
+                let _ = clear.call1(&JsValue::NULL, &self.id);
+            }
+        }
+    }
+}
+
+/// Copies `bytes` into a fresh ArrayBuffer that can be transferred, not cloned.
+pub fn to_array_buffer(bytes: &[u8]) -> ArrayBuffer {
+    let array = Uint8Array::new_with_length(bytes.len() as u32);
+    array.copy_from(bytes);
+    array.buffer()
+}
+
+/// The bytes of a message's data, if it is an ArrayBuffer or a typed array.
+pub fn bytes_of(data: &JsValue) -> Option<Vec<u8>> {
+    if let Some(buffer) = data.dyn_ref::<ArrayBuffer>() {
+        return Some(Uint8Array::new(buffer).to_vec());
+    }
+    data.dyn_ref::<Uint8Array>().map(Uint8Array::to_vec)
+}

@@ -1,0 +1,186 @@
+//! The client driver: the core's engine, a transport, a clock and a listener.
+
+use crate::transport::{Transport, TransportError};
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+use tabmq_core::{
+    Bytes, ClientConnection, ClientError, ClientEvent, ClientOptions, ConnectionState, Instant,
+    PacketId, QoS, SubscribeFilter,
+};
+
+/// Reads the time. The driver is the edge, so it may read a clock; the engine may not.
+pub type Clock = Box<dyn Fn() -> Instant>;
+
+/// Receives the client's events.
+pub type Listener = Box<dyn FnMut(&Client, ClientEvent)>;
+
+struct Inner {
+    engine: ClientConnection,
+    transport: Box<dyn Transport>,
+    clock: Clock,
+    events: VecDeque<ClientEvent>,
+}
+
+/// One MQTT connection, driven: every command sends what it produces at once and hands
+/// events to the listener. Cloning gives another handle to the same connection.
+#[derive(Clone)]
+pub struct Client {
+    inner: Rc<RefCell<Inner>>,
+    listener: Rc<RefCell<Option<Listener>>>,
+    dispatching: Rc<Cell<bool>>,
+}
+
+impl Client {
+    /// Starts connecting over `transport`: CONNECT is sent at once.
+    pub fn connect(
+        options: ClientOptions,
+        transport: Box<dyn Transport>,
+        clock: Clock,
+        listener: Listener,
+    ) -> Result<Client, ClientError> {
+        let engine = ClientConnection::new(options, clock())?;
+        let client = Client {
+            inner: Rc::new(RefCell::new(Inner {
+                engine,
+                transport,
+                clock,
+                events: VecDeque::new(),
+            })),
+            listener: Rc::new(RefCell::new(Some(listener))),
+            dispatching: Rc::new(Cell::new(false)),
+        };
+        client.flush();
+        Ok(client)
+    }
+
+    pub fn state(&self) -> ConnectionState {
+        self.inner.borrow().engine.state()
+    }
+
+    pub fn client_id(&self) -> String {
+        self.inner.borrow().engine.options().client_id.clone()
+    }
+
+    /// Publishes; QoS 1/2 return the id that [`ClientEvent::Published`] will name.
+    pub fn publish(
+        &self,
+        topic: &str,
+        payload: impl Into<Bytes>,
+        qos: QoS,
+        retain: bool,
+    ) -> Result<Option<PacketId>, ClientError> {
+        let result = self.with_engine(|engine, now| {
+            engine.publish(topic, payload.into(), qos, retain, now)
+        });
+        self.flush();
+        result
+    }
+
+    pub fn subscribe(&self, filter: &str, qos: QoS) -> Result<PacketId, ClientError> {
+        let filters = vec![SubscribeFilter {
+            filter: filter.to_owned(),
+            qos,
+        }];
+        let result = self.with_engine(|engine, now| engine.subscribe(filters, now));
+        self.flush();
+        result
+    }
+
+    pub fn unsubscribe(&self, filter: &str) -> Result<PacketId, ClientError> {
+        let filters = vec![filter.to_owned()];
+        let result = self.with_engine(|engine, now| engine.unsubscribe(filters, now));
+        self.flush();
+        result
+    }
+
+    /// Sends DISCONNECT and closes the transport.
+    pub fn disconnect(&self) {
+        self.with_engine(|engine, now| engine.disconnect(now));
+        self.flush();
+    }
+
+    /// Bytes from the broker, as the transport received them.
+    pub fn handle_bytes(&self, data: &[u8]) {
+        self.with_engine(|engine, now| engine.handle_bytes(data, now));
+        self.flush();
+    }
+
+    /// Runs timers; call at least once a second, or at [`Client::next_timeout`].
+    pub fn tick(&self) {
+        self.with_engine(|engine, now| {
+            if engine.poll_timeout().is_some_and(|t| now >= t) {
+                engine.handle_timeout(now);
+            }
+        });
+        self.flush();
+    }
+
+    /// When the engine next needs [`Client::tick`].
+    pub fn next_timeout(&self) -> Option<Instant> {
+        self.inner.borrow().engine.poll_timeout()
+    }
+
+    /// The transport went away underneath us.
+    pub fn handle_transport_closed(&self) {
+        let mut inner = self.inner.borrow_mut();
+        if inner.engine.state() != ConnectionState::Closed {
+            let now = (inner.clock)();
+            // Closing the engine's side: DISCONNECT bytes go nowhere, which is fine.
+            inner.engine.disconnect(now);
+            let _ = inner.engine.poll_transmit();
+        }
+        drop(inner);
+        self.flush();
+    }
+
+    fn with_engine<R>(&self, f: impl FnOnce(&mut ClientConnection, Instant) -> R) -> R {
+        let mut inner = self.inner.borrow_mut();
+        let now = (inner.clock)();
+        f(&mut inner.engine, now)
+    }
+
+    /// Sends what the engine produced, then hands its events to the listener. A listener
+    /// that calls back into the client is fine: nested calls only transmit, and the outer
+    /// loop delivers their events in order.
+    fn flush(&self) {
+        let closed = {
+            let mut inner = self.inner.borrow_mut();
+            let mut failure = None;
+            while let Some(bytes) = inner.engine.poll_transmit() {
+                if let Err(e) = inner.transport.send(bytes) {
+                    failure = Some(e);
+                }
+            }
+            while let Some(event) = inner.engine.poll_event() {
+                inner.events.push_back(event);
+            }
+            if let Some(TransportError::Closed | TransportError::Platform(_)) = failure {
+                let now = (inner.clock)();
+                inner.engine.disconnect(now);
+                let _ = inner.engine.poll_transmit();
+                while let Some(event) = inner.engine.poll_event() {
+                    inner.events.push_back(event);
+                }
+            }
+            inner.engine.state() == ConnectionState::Closed
+        };
+        if closed {
+            self.inner.borrow().transport.close();
+        }
+        if self.dispatching.replace(true) {
+            return;
+        }
+        loop {
+            let Some(event) = self.inner.borrow_mut().events.pop_front() else {
+                break;
+            };
+            let listener = self.listener.borrow_mut().take();
+            if let Some(mut listener) = listener {
+                listener(self, event);
+                *self.listener.borrow_mut() = Some(listener);
+            }
+        }
+        self.dispatching.set(false);
+    }
+}

@@ -1,0 +1,92 @@
+//! MQTT over a MessagePort: the in-tab broker's transport.
+//!
+//! Each client has a port of its own. Real MQTT bytes cross it as transferable
+//! ArrayBuffers; the only other message is the string `"close"`, which the worker sends
+//! when the broker closes the connection (ports have no close event of their own).
+
+use crate::browser::{bytes_of, now, to_array_buffer, Interval};
+use crate::client::{Client, Listener};
+use crate::transport::{Transport, TransportError};
+use std::cell::Cell;
+use std::rc::Rc;
+use tabmq_core::{Bytes, ClientError, ClientOptions};
+use wasm_bindgen::prelude::*;
+use web_sys::{MessageEvent, MessagePort};
+
+/// The string the far side posts before it closes the port.
+pub const CLOSE_MESSAGE: &str = "close";
+
+/// Sends MQTT bytes over a MessagePort.
+pub struct MessagePortTransport {
+    port: MessagePort,
+    closed: Rc<Cell<bool>>,
+}
+
+impl MessagePortTransport {
+    pub fn new(port: MessagePort) -> Self {
+        MessagePortTransport {
+            port,
+            closed: Rc::new(Cell::new(false)),
+        }
+    }
+}
+
+impl Transport for MessagePortTransport {
+    fn send(&self, bytes: Bytes) -> Result<(), TransportError> {
+        if self.closed.get() {
+            return Err(TransportError::Closed);
+        }
+        let buffer = to_array_buffer(&bytes);
+        self.port
+            .post_message_with_transferable(&buffer, &js_sys::Array::of1(&buffer))
+            .map_err(|e| TransportError::Platform(format!("{e:?}")))
+    }
+
+    fn close(&self) {
+        if !self.closed.replace(true) {
+            self.port.close();
+        }
+    }
+}
+
+/// A client connected over `port`, with its port listener and keepalive timer.
+/// Dropping it leaves the connection running; call [`PortClient::close`] to end it.
+pub struct PortClient {
+    pub client: Client,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _timer: Interval,
+}
+
+impl PortClient {
+    /// Sends DISCONNECT and closes the port.
+    pub fn close(self) {
+        self.client.disconnect();
+    }
+}
+
+/// Connects a client over `port`; CONNECT leaves at once.
+pub fn connect_port(
+    port: MessagePort,
+    options: ClientOptions,
+    listener: Listener,
+) -> Result<PortClient, ClientError> {
+    let transport = MessagePortTransport::new(port.clone());
+    let client = Client::connect(options, Box::new(transport), Box::new(now), listener)?;
+    let receiver = client.clone();
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let data = event.data();
+        if let Some(bytes) = bytes_of(&data) {
+            receiver.handle_bytes(&bytes);
+        } else if data.as_string().as_deref() == Some(CLOSE_MESSAGE) {
+            receiver.handle_transport_closed();
+        }
+    });
+    port.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    let ticker = client.clone();
+    let timer = Interval::new(1_000, move || ticker.tick()).map_err(|_| ClientError::Closed)?;
+    Ok(PortClient {
+        client,
+        _on_message: on_message,
+        _timer: timer,
+    })
+}
