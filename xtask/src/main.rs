@@ -1,1 +1,64 @@
-fn main() {}
+//! `cargo xtask`: the project's automation. No product code lives here.
+//!
+//! - `cargo xtask serve [trunk serve args]`: install what is missing, serve the lab.
+//! - `cargo xtask test`: install what is missing, run every test layer, print a summary.
+//! - `cargo xtask setup`: only install what is missing.
+
+mod cmd;
+mod setup;
+mod test;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (task, rest) = match args.split_first() {
+        Some((task, rest)) => (task.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    let result = match task {
+        "setup" => setup::setup(setup::Needs::All).map(|_| ExitCode::SUCCESS),
+        "serve" => serve(rest),
+        "test" => test::run(rest),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <serve|test|setup>\n\
+                 \n  serve [ARGS]  install what is missing, then `trunk serve` on 127.0.0.1:8080\
+                 \n  test          install what is missing, then run every test layer\
+                 \n  setup         only install what is missing"
+            );
+            return if task == "help" {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            };
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: &[String]) -> Result<ExitCode, String> {
+    let env = setup::setup(setup::Needs::Build)?;
+    let mut trunk = env.command("trunk");
+    trunk.arg("serve");
+    if !args.iter().any(|a| a.starts_with("--address")) {
+        trunk.args(["--address", "127.0.0.1"]);
+    }
+    if !args.iter().any(|a| a.starts_with("--port")) {
+        trunk.args(["--port", "8080"]);
+    }
+    trunk.args(args);
+    println!("xtask: serving the lab at http://127.0.0.1:8080 (Ctrl-C to stop)");
+    let status = cmd::status(&mut trunk)?;
+    Ok(if status {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

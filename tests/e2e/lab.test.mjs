@@ -1,0 +1,108 @@
+// The lab end to end: the built app in Debian's Chromium, the broker in a Web Worker,
+// a message published through the UI and shown by the subscriber.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { serveStatic } from './support/static-server.mjs';
+import { launchChromium } from './support/browser.mjs';
+import { LabPage } from './support/lab-page.mjs';
+
+const dist = process.env.TABMQ_DIST;
+let server;
+let browser;
+
+before(async () => {
+  assert.ok(dist && existsSync(`${dist}/index.html`), `TABMQ_DIST must hold a built app (${dist})`);
+  server = await serveStatic(dist);
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** A fresh page on the lab, with page errors collected so a test can assert none. */
+async function openLab() {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.setDefaultTimeout(15_000);
+  await page.goto(server.url);
+  const lab = new LabPage(page);
+  await lab.waitUntilConnected();
+  return { lab, errors, close: () => context.close() };
+}
+
+test('a message published through the UI reaches the subscriber with its topic and QoS', async () => {
+  const { lab, errors, close } = await openLab();
+  try {
+    assert.equal(await lab.activeFilter.textContent(), 'sensor/#');
+    const payload = `Temperature: ${randomUUID()}`;
+    await lab.publish('sensor/temperature', payload);
+    const message = lab.message(payload);
+    await message.waitFor();
+    assert.equal(await message.count(), 1, 'QoS 0 arrives at most once');
+    assert.equal(await message.getByTestId('message-topic').textContent(), 'sensor/temperature');
+    assert.equal(await message.getByTestId('message-qos').textContent(), 'QoS 0');
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
+test('the subscriber sees only topics its filter matches', async () => {
+  const { lab, close } = await openLab();
+  try {
+    const outside = `outside-${randomUUID()}`;
+    const inside = `inside-${randomUUID()}`;
+    await lab.publish('kitchen/temperature', outside);
+    // Messages on one connection arrive in order, so once `inside` is shown, `outside`
+    // would have been shown already had it matched.
+    await lab.publish('sensor/kitchen', inside);
+    await lab.message(inside).waitFor();
+    assert.equal(await lab.message(outside).count(), 0);
+  } finally {
+    await close();
+  }
+});
+
+test('a new filter with wildcards replaces the old one', async () => {
+  const { lab, close } = await openLab();
+  try {
+    await lab.subscribeTo('home/+/temperature');
+    await lab.page.waitForFunction(
+      () => document.querySelector('[data-testid="active-filter"]')?.textContent === 'home/+/temperature',
+    );
+    const old = `old-${randomUUID()}`;
+    const matched = `matched-${randomUUID()}`;
+    await lab.publish('sensor/temperature', old);
+    await lab.publish('home/kitchen/temperature', matched);
+    const message = lab.message(matched);
+    await message.waitFor();
+    assert.equal(await message.getByTestId('message-topic').textContent(), 'home/kitchen/temperature');
+    assert.equal(await lab.message(old).count(), 0, 'the old filter was unsubscribed');
+  } finally {
+    await close();
+  }
+});
+
+test('QoS 1 and QoS 2 messages arrive once, at the QoS the subscription allows', async () => {
+  const { lab, close } = await openLab();
+  try {
+    const q1 = `q1-${randomUUID()}`;
+    const q2 = `q2-${randomUUID()}`;
+    await lab.publish('sensor/a', q1, '1');
+    await lab.publish('sensor/b', q2, '2');
+    await lab.message(q2).waitFor();
+    assert.equal(await lab.message(q1).count(), 1);
+    assert.equal(await lab.message(q2).count(), 1);
+    // The lab subscribes at QoS 0, so the effective QoS of both is 0.
+    assert.equal(await lab.message(q2).getByTestId('message-qos').textContent(), 'QoS 0');
+  } finally {
+    await close();
+  }
+});

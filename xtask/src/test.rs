@@ -1,0 +1,152 @@
+//! `cargo xtask test`: every test layer, then a summary. A failed step does not stop the
+//! others (except where a later step needs its output), so one run shows everything.
+
+use crate::cmd;
+use crate::setup::{setup, Env, Needs};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// The crates whose tests also run compiled to wasm, in headless Chromium.
+const WASM_TEST_CRATES: [&str; 3] = ["tabmq-core", "tabmq-broker", "tabmq-client"];
+
+/// Chromium's flags for every test: no sandbox (root in CI), and nothing that reaches
+/// for the network this machine does not have.
+pub const CHROMIUM_ARGS: [&str; 8] = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+];
+
+struct Outcome {
+    name: &'static str,
+    passed: bool,
+    seconds: f64,
+}
+
+fn step(results: &mut Vec<Outcome>, name: &'static str, f: impl FnOnce() -> Result<(), String>) {
+    eprintln!("\nxtask: ── {name} ──");
+    let start = Instant::now();
+    let result = f();
+    if let Err(e) = &result {
+        eprintln!("xtask: {name} failed: {e}");
+    }
+    results.push(Outcome {
+        name,
+        passed: result.is_ok(),
+        seconds: start.elapsed().as_secs_f64(),
+    });
+}
+
+fn webdriver_json(env: &Env) -> Result<std::path::PathBuf, String> {
+    let args: Vec<String> = CHROMIUM_ARGS
+        .iter()
+        .map(|a| format!("\"{}\"", a.trim_start_matches("--")))
+        .collect();
+    let json = format!(
+        "{{\"goog:chromeOptions\": {{\"binary\": \"/usr/bin/chromium\", \"args\": [{}]}}}}\n",
+        args.join(", ")
+    );
+    std::fs::create_dir_all(&env.tools).map_err(|e| e.to_string())?;
+    let path = env.tools.join("webdriver.json");
+    std::fs::write(&path, json).map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
+pub fn run(args: &[String]) -> Result<ExitCode, String> {
+    if let Some(unknown) = args.first() {
+        return Err(format!("`cargo xtask test` takes no arguments (got {unknown})"));
+    }
+    let env = setup(Needs::All)?;
+    let mut results = Vec::new();
+
+    step(&mut results, "rustfmt", || {
+        cmd::run(env.command("cargo").args(["fmt", "--all", "--check"]))
+    });
+    step(&mut results, "clippy (native)", || {
+        cmd::run(env.command("cargo").args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    });
+    step(&mut results, "clippy (wasm32)", || {
+        cmd::run(env.command("cargo").args([
+            "clippy",
+            "--workspace",
+            "--exclude",
+            "xtask",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    });
+    step(&mut results, "native tests", || {
+        cmd::run(env.command("cargo").args(["test", "--workspace"]))
+    });
+    step(&mut results, "wasm tests in headless Chromium", || {
+        let webdriver = webdriver_json(&env)?;
+        let mut cargo = env.command("cargo");
+        cargo
+            .args(["test", "--target", "wasm32-unknown-unknown"])
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                "wasm-bindgen-test-runner",
+            )
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+            .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", webdriver)
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "120");
+        for krate in WASM_TEST_CRATES {
+            cargo.args(["-p", krate]);
+        }
+        cmd::run(&mut cargo)
+    });
+    let dist = env.tools.join("dist");
+    let mut built = false;
+    step(&mut results, "trunk build --release", || {
+        let dist_arg = dist.to_string_lossy().into_owned();
+        cmd::run(env.command("trunk").args([
+            "build",
+            "--release",
+            "--offline",
+            "--dist",
+            &dist_arg,
+        ]))?;
+        built = true;
+        Ok(())
+    });
+    step(&mut results, "end-to-end (Playwright, Chromium)", || {
+        if !built {
+            return Err("skipped: the app did not build".into());
+        }
+        let mut node = env.command("node");
+        node.current_dir(env.root.join("tests"))
+            .args(["--test", "--test-reporter=spec", "e2e/"])
+            .env("TABMQ_DIST", &dist)
+            .env("TABMQ_CHROMIUM_ARGS", CHROMIUM_ARGS.join(" "));
+        cmd::run(&mut node)
+    });
+
+    let passed = results.iter().filter(|r| r.passed).count();
+    let failed = results.len() - passed;
+    println!("\nxtask test summary");
+    for r in &results {
+        let mark = if r.passed { "ok  " } else { "FAIL" };
+        println!("  {mark} {:<38} {:>7.1}s", r.name, r.seconds);
+    }
+    println!("xtask: {passed} passed, {failed} failed");
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
