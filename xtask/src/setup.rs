@@ -44,7 +44,10 @@ impl Env {
 
 pub fn repo_root() -> PathBuf {
     let xtask_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    xtask_dir.parent().map(Path::to_path_buf).unwrap_or(xtask_dir)
+    xtask_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or(xtask_dir)
 }
 
 fn cargo_bin() -> PathBuf {
@@ -79,8 +82,11 @@ pub fn setup(needs: Needs) -> Result<Env, String> {
 }
 
 fn ensure_wasm_target(env: &Env) -> Result<(), String> {
-    let installed = cmd::output(env.command("rustup").args(["target", "list", "--installed"]))
-        .unwrap_or_default();
+    let installed = cmd::output(
+        env.command("rustup")
+            .args(["target", "list", "--installed"]),
+    )
+    .unwrap_or_default();
     if installed.lines().any(|l| l.trim() == WASM_TARGET) {
         return Ok(());
     }
@@ -114,8 +120,8 @@ fn ensure_wasm_bindgen(env: &Env) -> Result<(), String> {
     let version = locked_wasm_bindgen_version(&env.root)?;
     let wanted = format!("wasm-bindgen {version}");
     let have_cli = version_of(env, "wasm-bindgen").is_some_and(|v| v == wanted);
-    let have_runner = version_of(env, "wasm-bindgen-test-runner")
-        .is_some_and(|v| v.ends_with(&version));
+    let have_runner =
+        version_of(env, "wasm-bindgen-test-runner").is_some_and(|v| v.ends_with(&version));
     if have_cli && have_runner {
         return Ok(());
     }
@@ -154,14 +160,21 @@ fn npm_install(env: &Env, dir: &Path, args: &[&str]) -> Result<(), String> {
 
 fn ensure_wasm_opt(env: &Env) -> Result<(), String> {
     let local = env.tools.join("node_modules").join(".bin").join("wasm-opt");
-    let major = BINARYEN_VERSION.split('.').next().unwrap_or(BINARYEN_VERSION);
+    let major = BINARYEN_VERSION
+        .split('.')
+        .next()
+        .unwrap_or(BINARYEN_VERSION);
     let current = cmd::output(Command::new(&local).arg("--version"));
     if current.is_some_and(|v| v.contains(&format!("version {major}"))) {
         return Ok(());
     }
     std::fs::create_dir_all(&env.tools).map_err(|e| format!("creating target/xtask: {e}"))?;
     let spec = format!("binaryen@{BINARYEN_VERSION}");
-    npm_install(env, &env.tools, &["install", "--no-save", "--prefix", ".", &spec])
+    npm_install(
+        env,
+        &env.tools,
+        &["install", "--no-save", "--prefix", ".", &spec],
+    )
 }
 
 fn ensure_test_npm_deps(env: &Env) -> Result<(), String> {

@@ -57,9 +57,26 @@ fn webdriver_json(env: &Env) -> Result<std::path::PathBuf, String> {
     Ok(path)
 }
 
+/// The `*.test.mjs` files directly in `dir`, sorted: Node 20 and 22 read a directory
+/// argument to `--test` differently, so the files are named one by one.
+fn test_files(dir: &std::path::Path) -> Result<Vec<std::path::PathBuf>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut files: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".test.mjs"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!("no *.test.mjs in {}", dir.display()));
+    }
+    Ok(files)
+}
+
 pub fn run(args: &[String]) -> Result<ExitCode, String> {
     if let Some(unknown) = args.first() {
-        return Err(format!("`cargo xtask test` takes no arguments (got {unknown})"));
+        return Err(format!(
+            "`cargo xtask test` takes no arguments (got {unknown})"
+        ));
     }
     let env = setup(Needs::All)?;
     let mut results = Vec::new();
@@ -128,9 +145,11 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         if !built {
             return Err("skipped: the app did not build".into());
         }
+        let files = test_files(&env.root.join("tests").join("e2e"))?;
         let mut node = env.command("node");
         node.current_dir(env.root.join("tests"))
-            .args(["--test", "--test-reporter=spec", "e2e/"])
+            .args(["--test", "--test-reporter=spec"])
+            .args(files)
             .env("TABMQ_DIST", &dist)
             .env("TABMQ_CHROMIUM_ARGS", CHROMIUM_ARGS.join(" "));
         cmd::run(&mut node)

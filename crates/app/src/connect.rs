@@ -1,6 +1,6 @@
 //! Starting the in-tab broker and connecting the page's clients to it.
 
-use crate::state::{ClientSlot, Lab, Received, Status};
+use crate::state::{ActiveSubscription, ClientSlot, Lab, Received, Status};
 use leptos::prelude::*;
 use tabmq_client::{connect_port, Client, InTabBroker};
 use tabmq_core::{ClientEvent, ClientOptions, CloseReason, QoS};
@@ -40,26 +40,27 @@ pub async fn start_lab(lab: Lab) {
     };
     lab.broker_status.set(Status::Connected);
     connect_slot(&broker, lab.publisher, |_, _| {});
-    connect_slot(&broker, lab.subscriber, move |client, event| {
-        match event {
-            ClientEvent::Connected { .. } => {
-                if let Err(e) = client.subscribe(DEFAULT_FILTER, QoS::AtMostOnce) {
-                    lab.subscriber.status.set(Status::Failed(e.to_string()));
-                } else {
-                    lab.active_filter.set(Some(DEFAULT_FILTER.to_owned()));
-                }
+    connect_slot(&broker, lab.subscriber, move |client, event| match event {
+        ClientEvent::Connected { .. } => {
+            if let Err(e) = client.subscribe(DEFAULT_FILTER, QoS::AtMostOnce) {
+                lab.subscriber.status.set(Status::Failed(e.to_string()));
+            } else {
+                lab.active.set(Some(ActiveSubscription {
+                    filter: DEFAULT_FILTER.to_owned(),
+                    qos: QoS::AtMostOnce,
+                }));
             }
-            ClientEvent::Message(publish) => lab.record(Received {
-                seq: 0,
-                topic: publish.topic,
-                payload: String::from_utf8_lossy(&publish.payload).into_owned(),
-                qos: publish.qos,
-                retain: publish.retain,
-                dup: publish.dup,
-                time: clock_label(),
-            }),
-            _ => {}
         }
+        ClientEvent::Message(publish) => lab.record(Received {
+            seq: 0,
+            topic: publish.topic,
+            payload: String::from_utf8_lossy(&publish.payload).into_owned(),
+            qos: publish.qos,
+            retain: publish.retain,
+            dup: publish.dup,
+            time: clock_label(),
+        }),
+        _ => {}
     });
     lab.broker.set_value(Some(broker));
 }

@@ -8,4 +8,4 @@ mod state;
 pub use app::{mount, App};
 pub use components::{PublisherCard, StatusBadge, SubscriberCard};
 pub use connect::{start_lab, DEFAULT_FILTER, WORKER_URL};
-pub use state::{ClientSlot, Lab, Received, Status, HISTORY_LIMIT};
+pub use state::{ActiveSubscription, ClientSlot, Lab, Received, Status, HISTORY_LIMIT};

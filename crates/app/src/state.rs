@@ -39,6 +39,19 @@ pub struct Received {
     pub time: String,
 }
 
+/// What the subscriber is subscribed to now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveSubscription {
+    pub filter: String,
+    pub qos: QoS,
+}
+
+impl std::fmt::Display for ActiveSubscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (QoS {})", self.filter, self.qos.as_u8())
+    }
+}
+
 /// How many messages a subscriber card keeps; older ones fall off the top.
 pub const HISTORY_LIMIT: usize = 500;
 
@@ -67,8 +80,7 @@ pub struct Lab {
     pub broker: StoredValue<Option<InTabBroker>, LocalStorage>,
     pub publisher: ClientSlot,
     pub subscriber: ClientSlot,
-    /// The filter the subscriber is subscribed to now.
-    pub active_filter: RwSignal<Option<String>>,
+    pub active: RwSignal<Option<ActiveSubscription>>,
     pub messages: RwSignal<Vec<Received>>,
     pub next_seq: StoredValue<u64>,
 }
@@ -80,7 +92,7 @@ impl Lab {
             broker: StoredValue::new_local(None),
             publisher: ClientSlot::new("publisher"),
             subscriber: ClientSlot::new("subscriber"),
-            active_filter: RwSignal::new(None),
+            active: RwSignal::new(None),
             messages: RwSignal::new(Vec::new()),
             next_seq: StoredValue::new(0),
         }

@@ -4,9 +4,9 @@ use crate::session::{InFlight, Session};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 use tabmq_core::{
-    decode, encode, validate_topic_filter, Bytes, BytesMut, ConnAck, Connect,
-    ConnectReturnCode, Instant, LastWill, Packet, PacketId, Publish, QoS, SubAck, Subscribe,
-    SubscribeReturnCode, Unsubscribe,
+    decode, encode, validate_topic_filter, Bytes, BytesMut, ConnAck, Connect, ConnectReturnCode,
+    Instant, LastWill, Packet, PacketId, Publish, QoS, SubAck, Subscribe, SubscribeReturnCode,
+    Unsubscribe,
 };
 
 /// One network connection (a TCP socket, a WebSocket, a MessagePort), as the broker knows it.

@@ -22,7 +22,13 @@ fn qos0_reaches_matching_subscribers_only() {
     sim.subscribe(plus, "sensor/+", QoS::AtMostOnce);
     sim.subscribe(hash, "#", QoS::AtMostOnce);
     sim.subscribe(other, "sensor/humidity", QoS::AtMostOnce);
-    sim.publish(publisher, "sensor/temperature", "22.5", QoS::AtMostOnce, false);
+    sim.publish(
+        publisher,
+        "sensor/temperature",
+        "22.5",
+        QoS::AtMostOnce,
+        false,
+    );
     for c in [exact, plus, hash] {
         assert_eq!(sim.clients[c].payloads(), ["22.5"]);
         let m = sim.clients[c].messages()[0];
@@ -53,7 +59,13 @@ fn bytes_arriving_one_at_a_time_still_route() {
     let conn = sim.broker.accept(sim.now);
     let mut engine = ClientConnection::new(Sim::client("slow"), sim.now).unwrap();
     engine
-        .publish("a/b", Bytes::from_static(b"x"), QoS::AtMostOnce, false, sim.now)
+        .publish(
+            "a/b",
+            Bytes::from_static(b"x"),
+            QoS::AtMostOnce,
+            false,
+            sim.now,
+        )
         .unwrap();
     let bytes = engine.poll_transmit().unwrap();
     for byte in bytes.iter() {
@@ -195,7 +207,13 @@ fn persistent_session_queues_qos1_while_offline() {
     sim.cut(sub);
     let publisher = sim.connect(Sim::client("pub"));
     sim.publish(publisher, "orders/1", "first", QoS::AtLeastOnce, false);
-    sim.publish(publisher, "orders/2", "qos0 is not queued", QoS::AtMostOnce, false);
+    sim.publish(
+        publisher,
+        "orders/2",
+        "qos0 is not queued",
+        QoS::AtMostOnce,
+        false,
+    );
     sim.publish(publisher, "orders/3", "third", QoS::ExactlyOnce, false);
     let back = sim.connect(persistent);
     assert_eq!(
@@ -249,7 +267,8 @@ fn malformed_bytes_close_the_connection() {
     let mut sim = Sim::new();
     let c = sim.connect(Sim::client("bad"));
     let conn = sim.clients[c].conn;
-    sim.broker.handle_bytes(conn, &[0x36, 0x03, 0x00, 0x01, b't'], sim.now);
+    sim.broker
+        .handle_bytes(conn, &[0x36, 0x03, 0x00, 0x01, b't'], sim.now);
     assert_eq!(sim.broker.poll_close(), Some(conn));
 }
 
@@ -272,9 +291,7 @@ fn empty_client_id_needs_clean_session_mqtt_3_1_3_8() {
     });
     assert_eq!(
         sim.clients[refused].events[0],
-        ClientEvent::Closed(CloseReason::Refused(
-            ConnectReturnCode::IdentifierRejected
-        ))
+        ClientEvent::Closed(CloseReason::Refused(ConnectReturnCode::IdentifierRejected))
     );
     let assigned = sim.connect(Sim::client(""));
     assert!(matches!(

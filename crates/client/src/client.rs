@@ -70,9 +70,8 @@ impl Client {
         qos: QoS,
         retain: bool,
     ) -> Result<Option<PacketId>, ClientError> {
-        let result = self.with_engine(|engine, now| {
-            engine.publish(topic, payload.into(), qos, retain, now)
-        });
+        let result =
+            self.with_engine(|engine, now| engine.publish(topic, payload.into(), qos, retain, now));
         self.flush();
         result
     }

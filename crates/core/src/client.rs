@@ -82,7 +82,9 @@ pub enum CloseReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ClientEvent {
-    Connected { session_present: bool },
+    Connected {
+        session_present: bool,
+    },
     /// A message arrived on a subscription. For QoS 2 it is reported once, however often
     /// the broker sends it.
     Message(Publish),
@@ -91,9 +93,13 @@ pub enum ClientEvent {
         packet_id: PacketId,
         return_codes: Vec<SubscribeReturnCode>,
     },
-    Unsubscribed { packet_id: PacketId },
+    Unsubscribed {
+        packet_id: PacketId,
+    },
     /// A QoS 1 or 2 PUBLISH completed (PUBACK or PUBCOMP).
-    Published { packet_id: PacketId },
+    Published {
+        packet_id: PacketId,
+    },
     PacketSent(Packet),
     PacketReceived(Packet),
     Closed(CloseReason),
@@ -401,7 +407,8 @@ impl ClientConnection {
 
     fn handle_packet(&mut self, packet: Packet, now: Instant) {
         if self.options.trace_packets {
-            self.events.push_back(ClientEvent::PacketReceived(packet.clone()));
+            self.events
+                .push_back(ClientEvent::PacketReceived(packet.clone()));
         }
         if self.state == ConnectionState::Connecting && !matches!(packet, Packet::ConnAck(_)) {
             // [MQTT-3.2.0-1]: CONNACK is the broker's first packet.

@@ -145,10 +145,7 @@ fn decode_frame(header: FixedHeader, mut frame: Bytes) -> Result<Packet, DecodeE
         }
         10 => {
             if flags != 0b0010 {
-                return Err(violation(
-                    "MQTT-3.10.1-1",
-                    "UNSUBSCRIBE flags must be 0010",
-                ));
+                return Err(violation("MQTT-3.10.1-1", "UNSUBSCRIBE flags must be 0010"));
             }
             Packet::Unsubscribe(decode_unsubscribe(&mut body)?)
         }
@@ -183,7 +180,10 @@ fn expect_flags(flags: u8, expected: u8) -> Result<(), DecodeError> {
     if flags == expected {
         Ok(())
     } else {
-        Err(violation("MQTT-2.2.2-2", "reserved fixed header flags are set"))
+        Err(violation(
+            "MQTT-2.2.2-2",
+            "reserved fixed header flags are set",
+        ))
     }
 }
 
@@ -235,7 +235,10 @@ impl Body {
 }
 
 fn too_short() -> DecodeError {
-    violation("MQTT-2.2.3", "remaining length is shorter than the packet's fields")
+    violation(
+        "MQTT-2.2.3",
+        "remaining length is shorter than the packet's fields",
+    )
 }
 
 fn decode_connect(body: &mut Body) -> Result<Connect, DecodeError> {
@@ -244,12 +247,7 @@ fn decode_connect(body: &mut Body) -> Result<Connect, DecodeError> {
     }
     let protocol = match body.u8()? {
         4 => ProtocolVersion::V311,
-        _ => {
-            return Err(violation(
-                "MQTT-3.1.2-2",
-                "unsupported protocol level",
-            ))
-        }
+        _ => return Err(violation("MQTT-3.1.2-2", "unsupported protocol level")),
     };
     let flags = body.u8()?;
     if flags & 0x01 != 0 {
@@ -276,8 +274,8 @@ fn decode_connect(body: &mut Body) -> Result<Connect, DecodeError> {
     let keep_alive = body.u16()?;
     let client_id = body.string()?;
     let will = if will_flag {
-        let qos = QoS::from_u8(will_qos)
-            .ok_or_else(|| violation("MQTT-3.1.2-14", "will QoS is 3"))?;
+        let qos =
+            QoS::from_u8(will_qos).ok_or_else(|| violation("MQTT-3.1.2-14", "will QoS is 3"))?;
         let topic = body.string()?;
         validate_topic_name(&topic).map_err(DecodeError::Malformed)?;
         let payload = body.binary()?;
@@ -369,8 +367,8 @@ fn decode_subscribe(body: &mut Body) -> Result<Subscribe, DecodeError> {
                 "reserved bits of requested QoS are set",
             ));
         }
-        let qos = QoS::from_u8(options)
-            .ok_or_else(|| violation("MQTT-3-8.3-4", "requested QoS is 3"))?;
+        let qos =
+            QoS::from_u8(options).ok_or_else(|| violation("MQTT-3-8.3-4", "requested QoS is 3"))?;
         filters.push(SubscribeFilter { filter, qos });
     }
     if filters.is_empty() {

@@ -67,10 +67,7 @@ fn check(packet: &Packet) -> Result<(), EncodeError> {
         }
         Packet::Unsubscribe(u) => {
             if u.filters.is_empty() {
-                return Err(invalid(
-                    "MQTT-3.10.3-2",
-                    "UNSUBSCRIBE needs a topic filter",
-                ));
+                return Err(invalid("MQTT-3.10.3-2", "UNSUBSCRIBE needs a topic filter"));
             }
             for f in &u.filters {
                 validate_topic_filter(f).map_err(EncodeError::Invalid)?;

@@ -20,8 +20,8 @@ pub use decode::{decode, decode_fixed_header, decode_packet, FixedHeader, MAX_RE
 pub use encode::{encode, encode_to_vec};
 pub use error::{DecodeError, EncodeError, Violation};
 pub use packet::{
-    ConnAck, Connect, ConnectReturnCode, LastWill, Packet, PacketId, ProtocolVersion, Publish,
-    QoS, SubAck, Subscribe, SubscribeFilter, SubscribeReturnCode, Unsubscribe,
+    ConnAck, Connect, ConnectReturnCode, LastWill, Packet, PacketId, ProtocolVersion, Publish, QoS,
+    SubAck, Subscribe, SubscribeFilter, SubscribeReturnCode, Unsubscribe,
 };
 pub use packet_id::{PacketIdAllocator, PacketIdsExhausted};
 pub use time::Instant;

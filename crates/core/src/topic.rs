@@ -73,8 +73,14 @@ mod tests {
 
     #[test]
     fn multi_level_wildcard_matches_parent_and_children_mqtt_4_7_1_2() {
-        assert!(topic_matches("sport/tennis/player1/#", "sport/tennis/player1"));
-        assert!(topic_matches("sport/tennis/player1/#", "sport/tennis/player1/ranking"));
+        assert!(topic_matches(
+            "sport/tennis/player1/#",
+            "sport/tennis/player1"
+        ));
+        assert!(topic_matches(
+            "sport/tennis/player1/#",
+            "sport/tennis/player1/ranking"
+        ));
         assert!(topic_matches(
             "sport/tennis/player1/#",
             "sport/tennis/player1/score/wimbledon"
@@ -87,7 +93,10 @@ mod tests {
     #[test]
     fn single_level_wildcard_matches_one_level_mqtt_4_7_1_3() {
         assert!(topic_matches("sport/tennis/+", "sport/tennis/player1"));
-        assert!(!topic_matches("sport/tennis/+", "sport/tennis/player1/ranking"));
+        assert!(!topic_matches(
+            "sport/tennis/+",
+            "sport/tennis/player1/ranking"
+        ));
         assert!(!topic_matches("sport/+", "sport"));
         assert!(topic_matches("sport/+", "sport/"));
         assert!(topic_matches("+/+", "/finance"));
@@ -114,11 +123,15 @@ mod tests {
     #[test]
     fn filters_with_misplaced_wildcards_are_rejected() {
         assert_eq!(
-            validate_topic_filter("sport/tennis#").unwrap_err().statement,
+            validate_topic_filter("sport/tennis#")
+                .unwrap_err()
+                .statement,
             "MQTT-4.7.1-2"
         );
         assert_eq!(
-            validate_topic_filter("sport/#/ranking").unwrap_err().statement,
+            validate_topic_filter("sport/#/ranking")
+                .unwrap_err()
+                .statement,
             "MQTT-4.7.1-2"
         );
         assert_eq!(

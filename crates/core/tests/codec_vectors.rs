@@ -14,7 +14,11 @@ fn id(n: u16) -> PacketId {
 
 /// Encodes `packet`, compares with `bytes`, and decodes `bytes` back to `packet`.
 fn round_trip(packet: Packet, bytes: &[u8]) {
-    assert_eq!(encode_to_vec(&packet).unwrap(), bytes, "encoding {packet:?}");
+    assert_eq!(
+        encode_to_vec(&packet).unwrap(),
+        bytes,
+        "encoding {packet:?}"
+    );
     assert_eq!(
         decode_packet(Bytes::copy_from_slice(bytes)).unwrap(),
         packet,
@@ -90,7 +94,9 @@ fn publish_qos0_and_qos1_spec_3_3_2_3() {
             packet_id: Some(id(10)),
             payload: Bytes::from_static(b"hi"),
         }),
-        &[0x32, 0x09, 0x00, 0x03, b'a', b'/', b'b', 0x00, 0x0a, b'h', b'i'],
+        &[
+            0x32, 0x09, 0x00, 0x03, b'a', b'/', b'b', 0x00, 0x0a, b'h', b'i',
+        ],
     );
     round_trip(
         Packet::Publish(Publish {

@@ -52,13 +52,22 @@ fn mqtt_3_3_1_4_qos_3_is_refused() {
 
 #[test]
 fn mqtt_3_3_1_2_dup_on_qos0_is_refused() {
-    assert_eq!(statement_of(&[0x38, 0x03, 0x00, 0x01, b't']), "MQTT-3.3.1-2");
+    assert_eq!(
+        statement_of(&[0x38, 0x03, 0x00, 0x01, b't']),
+        "MQTT-3.3.1-2"
+    );
 }
 
 #[test]
 fn mqtt_3_3_2_2_wildcard_in_topic_name_is_refused() {
-    assert_eq!(statement_of(&[0x30, 0x03, 0x00, 0x01, b'+']), "MQTT-3.3.2-2");
-    assert_eq!(statement_of(&[0x30, 0x03, 0x00, 0x01, b'#']), "MQTT-3.3.2-2");
+    assert_eq!(
+        statement_of(&[0x30, 0x03, 0x00, 0x01, b'+']),
+        "MQTT-3.3.2-2"
+    );
+    assert_eq!(
+        statement_of(&[0x30, 0x03, 0x00, 0x01, b'#']),
+        "MQTT-3.3.2-2"
+    );
 }
 
 #[test]
@@ -68,7 +77,10 @@ fn mqtt_1_5_3_1_ill_formed_utf8_is_refused() {
         statement_of(&[0x30, 0x05, 0x00, 0x03, 0xed, 0xa0, 0x80]),
         "MQTT-1.5.3-1"
     );
-    assert_eq!(statement_of(&[0x30, 0x03, 0x00, 0x01, 0xff]), "MQTT-1.5.3-1");
+    assert_eq!(
+        statement_of(&[0x30, 0x03, 0x00, 0x01, 0xff]),
+        "MQTT-1.5.3-1"
+    );
 }
 
 #[test]
@@ -121,8 +133,8 @@ fn mqtt_3_1_2_1_protocol_name_and_3_1_2_3_reserved_flag() {
 #[test]
 fn mqtt_3_1_2_22_password_without_user_name() {
     let connect = [
-        0x10, 0x0e, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0x42, 0x00, 0x3c, 0x00, 0x00,
-        0x00, 0x00,
+        0x10, 0x0e, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0x42, 0x00, 0x3c, 0x00, 0x00, 0x00,
+        0x00,
     ];
     assert_eq!(statement_of(&connect), "MQTT-3.1.2-22");
 }

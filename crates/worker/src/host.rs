@@ -5,7 +5,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use tabmq_broker::{Broker, BrokerConfig, ConnId};
-use tabmq_client::{bytes_of_message, now, to_array_buffer, Interval, CLOSE_MESSAGE, READY_MESSAGE};
+use tabmq_client::{
+    bytes_of_message, now, to_array_buffer, Interval, CLOSE_MESSAGE, READY_MESSAGE,
+};
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, MessagePort};
 

@@ -11,6 +11,7 @@ export class LabPage {
     this.qos = this.publisher.getByLabel('QoS');
     this.publishButton = this.publisher.getByRole('button', { name: 'Publish' });
     this.filter = this.subscriber.getByLabel('Filter');
+    this.subscriptionQos = this.subscriber.getByLabel('QoS');
     this.subscribeButton = this.subscriber.getByRole('button', { name: 'Subscribe' });
     this.activeFilter = this.subscriber.getByTestId('active-filter');
     this.log = this.subscriber.getByRole('log');
@@ -37,9 +38,14 @@ export class LabPage {
     await this.publishButton.click();
   }
 
-  async subscribeTo(filter) {
+  /** Subscribes to `filter` and waits until the card shows the new subscription. */
+  async subscribeTo(filter, qos = '0') {
     await this.filter.fill(filter);
+    await this.subscriptionQos.selectOption(qos);
     await this.subscribeButton.click();
+    await this.activeFilter
+      .getByText(`${filter} (QoS ${qos})`, { exact: true })
+      .waitFor();
   }
 
   /** The message in the log whose payload is exactly `payload`. */

@@ -3,7 +3,8 @@ use crate::state::{Lab, Status};
 use leptos::prelude::*;
 use tabmq_core::QoS;
 
-fn qos_from(value: &str) -> QoS {
+/// The QoS an `<option value>` names; 0 for anything else.
+pub fn qos_from(value: &str) -> QoS {
     value
         .parse::<u8>()
         .ok()

@@ -1,6 +1,7 @@
+use crate::components::publisher::qos_from;
 use crate::components::StatusBadge;
 use crate::connect::DEFAULT_FILTER;
-use crate::state::{Lab, Status};
+use crate::state::{ActiveSubscription, Lab, Status};
 use leptos::prelude::*;
 use tabmq_core::QoS;
 
@@ -10,24 +11,31 @@ pub fn SubscriberCard() -> impl IntoView {
     let lab = expect_context::<Lab>();
     let slot = lab.subscriber;
     let filter = RwSignal::new(DEFAULT_FILTER.to_owned());
+    let qos = RwSignal::new(QoS::AtMostOnce);
     let error = RwSignal::new(None::<String>);
     let resubscribe = move |_| {
         let wanted = filter.get_untracked();
-        let previous = lab.active_filter.get_untracked();
+        let wanted_qos = qos.get_untracked();
+        let previous = lab.active.get_untracked();
         let result = slot.client.with_value(|client| {
             let Some(c) = client else {
                 return Err("not connected yet".to_owned());
             };
-            if let Some(old) = previous.filter(|old| *old != wanted) {
-                c.client.unsubscribe(&old).map_err(|e| e.to_string())?;
+            if let Some(old) = previous.filter(|old| old.filter != wanted) {
+                c.client
+                    .unsubscribe(&old.filter)
+                    .map_err(|e| e.to_string())?;
             }
             c.client
-                .subscribe(&wanted, QoS::AtMostOnce)
+                .subscribe(&wanted, wanted_qos)
                 .map_err(|e| e.to_string())
         });
         match result {
             Ok(_) => {
-                lab.active_filter.set(Some(wanted));
+                lab.active.set(Some(ActiveSubscription {
+                    filter: wanted,
+                    qos: wanted_qos,
+                }));
                 error.set(None);
             }
             Err(e) => error.set(Some(e)),
@@ -49,6 +57,14 @@ pub fn SubscriberCard() -> impl IntoView {
                         on:input=move |ev| filter.set(event_target_value(&ev))
                     />
                 </label>
+                <label>
+                    "QoS"
+                    <select on:change=move |ev| qos.set(qos_from(&event_target_value(&ev)))>
+                        <option value="0" selected>"0"</option>
+                        <option value="1">"1"</option>
+                        <option value="2">"2"</option>
+                    </select>
+                </label>
                 <button on:click=resubscribe prop:disabled=move || !connected()>
                     "Subscribe"
                 </button>
@@ -56,7 +72,11 @@ pub fn SubscriberCard() -> impl IntoView {
             <p class="hint">
                 "Subscribed to "
                 <code data-testid="active-filter">
-                    {move || lab.active_filter.get().unwrap_or_else(|| "nothing yet".into())}
+                    {move || {
+                        lab.active
+                            .get()
+                            .map_or_else(|| "nothing yet".to_owned(), |a| a.to_string())
+                    }}
                 </code>
             </p>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}

@@ -1,0 +1,176 @@
+//! The client driver against the real broker core, over an in-memory transport.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use tabmq_broker::{Broker, BrokerConfig, ConnId};
+use tabmq_client::{Client, Transport, TransportError};
+use tabmq_core::{Bytes, ClientError, ClientEvent, ClientOptions, ConnectionState, Instant, QoS};
+
+/// Bytes the client sent, waiting for the test to hand them to the broker.
+#[derive(Clone, Default)]
+struct Wire {
+    to_broker: Rc<RefCell<Vec<Bytes>>>,
+    closed: Rc<Cell<bool>>,
+}
+
+impl Transport for Wire {
+    fn send(&self, bytes: Bytes) -> Result<(), TransportError> {
+        if self.closed.get() {
+            return Err(TransportError::Closed);
+        }
+        self.to_broker.borrow_mut().push(bytes);
+        Ok(())
+    }
+    fn close(&self) {
+        self.closed.set(true);
+    }
+}
+
+struct Net {
+    broker: Broker,
+    links: Vec<(ConnId, Wire, Client)>,
+    clock: Rc<Cell<u64>>,
+}
+
+impl Net {
+    fn new() -> Self {
+        Net {
+            broker: Broker::new(BrokerConfig::default()),
+            links: Vec::new(),
+            clock: Rc::new(Cell::new(1_000)),
+        }
+    }
+
+    fn connect(
+        &mut self,
+        id: &str,
+        listener: impl FnMut(&Client, ClientEvent) + 'static,
+    ) -> Client {
+        let wire = Wire::default();
+        let clock = self.clock.clone();
+        let client = Client::connect(
+            ClientOptions {
+                client_id: id.into(),
+                ..ClientOptions::default()
+            },
+            Box::new(wire.clone()),
+            Box::new(move || Instant::from_millis(clock.get())),
+            Box::new(listener),
+        )
+        .unwrap();
+        let conn = self.broker.accept(Instant::from_millis(self.clock.get()));
+        self.links.push((conn, wire, client.clone()));
+        self.run();
+        client
+    }
+
+    fn run(&mut self) {
+        let now = Instant::from_millis(self.clock.get());
+        for _ in 0..100 {
+            let mut moved = false;
+            for (conn, wire, _) in &self.links {
+                let sent: Vec<Bytes> = wire.to_broker.borrow_mut().drain(..).collect();
+                for bytes in sent {
+                    moved = true;
+                    self.broker.handle_bytes(*conn, &bytes, now);
+                }
+            }
+            while let Some((conn, bytes)) = self.broker.poll_transmit() {
+                moved = true;
+                if let Some((_, _, client)) = self.links.iter().find(|(c, _, _)| *c == conn) {
+                    client.handle_bytes(&bytes);
+                }
+            }
+            if !moved {
+                return;
+            }
+        }
+        panic!("no quiet after 100 rounds");
+    }
+}
+
+#[test]
+fn a_listener_may_subscribe_from_its_connected_event() {
+    let mut net = Net::new();
+    let received = Rc::new(RefCell::new(Vec::new()));
+    let sink = received.clone();
+    let sub = net.connect("sub", move |client, event| match event {
+        ClientEvent::Connected { .. } => {
+            client.subscribe("sensor/+", QoS::AtLeastOnce).unwrap();
+        }
+        ClientEvent::Message(p) => sink.borrow_mut().push(p.payload),
+        _ => {}
+    });
+    let publisher = net.connect("pub", |_, _| {});
+    assert_eq!(sub.state(), ConnectionState::Connected);
+    publisher
+        .publish(
+            "sensor/temperature",
+            b"21".to_vec(),
+            QoS::AtLeastOnce,
+            false,
+        )
+        .unwrap();
+    net.run();
+    assert_eq!(*received.borrow(), [Bytes::from_static(b"21")]);
+}
+
+#[test]
+fn packets_from_one_command_leave_as_one_buffer() {
+    let mut net = Net::new();
+    let publisher = net.connect("pub", |_, _| {});
+    let wire = net.links[0].1.clone();
+    publisher.subscribe("a", QoS::AtMostOnce).unwrap();
+    assert_eq!(wire.to_broker.borrow().len(), 1);
+}
+
+#[test]
+fn events_are_delivered_in_order_even_when_a_listener_reenters() {
+    let mut net = Net::new();
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let sink = log.clone();
+    net.connect("c", move |client, event| {
+        let name = match &event {
+            ClientEvent::Connected { .. } => {
+                client.subscribe("x", QoS::AtMostOnce).unwrap();
+                "connected"
+            }
+            ClientEvent::Subscribed { .. } => {
+                client
+                    .publish("x", b"me".to_vec(), QoS::AtMostOnce, false)
+                    .unwrap();
+                "subscribed"
+            }
+            ClientEvent::Message(_) => "message",
+            _ => "other",
+        };
+        sink.borrow_mut().push(name);
+    });
+    net.run();
+    assert_eq!(*log.borrow(), ["connected", "subscribed", "message"]);
+}
+
+#[test]
+fn a_closed_transport_ends_the_connection_and_commands_fail() {
+    let mut net = Net::new();
+    let closed = Rc::new(Cell::new(false));
+    let flag = closed.clone();
+    let client = net.connect("c", move |_, event| {
+        if matches!(event, ClientEvent::Closed(_)) {
+            flag.set(true);
+        }
+    });
+    net.links[0].1.closed.set(true);
+    // The write fails underneath: the engine closes and says so.
+    client
+        .publish("t", b"x".to_vec(), QoS::AtMostOnce, false)
+        .unwrap();
+    assert_eq!(client.state(), ConnectionState::Closed);
+    assert!(closed.get(), "the listener heard Closed");
+    assert_eq!(
+        client.publish("t", b"y".to_vec(), QoS::AtMostOnce, false),
+        Err(ClientError::Closed)
+    );
+}

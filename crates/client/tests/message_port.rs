@@ -1,0 +1,92 @@
+//! The client over a real MessageChannel in Chromium, against the broker core hosted on
+//! the channel's other port, the way the worker hosts it.
+
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use tabmq_broker::{Broker, BrokerConfig};
+use tabmq_client::{bytes_of_message, connect_port, now, to_array_buffer};
+use tabmq_core::{ClientEvent, ClientOptions, QoS};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+use web_sys::{MessageChannel, MessageEvent, MessagePort};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// The broker side of a port, as the worker runs it.
+fn host_broker(port: MessagePort, broker: Rc<RefCell<Broker>>) -> Closure<dyn FnMut(MessageEvent)> {
+    let conn = broker.borrow_mut().accept(now());
+    let reply = port.clone();
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let Some(bytes) = bytes_of_message(&event.data()) else {
+            return;
+        };
+        let mut broker = broker.borrow_mut();
+        broker.handle_bytes(conn, &bytes, now());
+        while let Some((_, out)) = broker.poll_transmit() {
+            let buffer = to_array_buffer(&out);
+            reply
+                .post_message_with_transferable(&buffer, &js_sys::Array::of1(&buffer))
+                .unwrap();
+        }
+    });
+    port.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message
+}
+
+async fn sleep(millis: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, millis)
+            .unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn publish_and_subscribe_over_a_message_port() {
+    let broker = Rc::new(RefCell::new(Broker::new(BrokerConfig::default())));
+    let channel = MessageChannel::new().unwrap();
+    let _host = host_broker(channel.port2(), broker.clone());
+    let received = Rc::new(RefCell::new(Vec::new()));
+    let sink = received.clone();
+    let client = connect_port(
+        channel.port1(),
+        ClientOptions {
+            client_id: "wasm-test".into(),
+            ..ClientOptions::default()
+        },
+        Box::new(move |client, event| match event {
+            ClientEvent::Connected { .. } => {
+                client.subscribe("sensor/#", QoS::AtMostOnce).unwrap();
+            }
+            ClientEvent::Subscribed { .. } => {
+                client
+                    .publish(
+                        "sensor/temperature",
+                        b"22.5".to_vec(),
+                        QoS::AtMostOnce,
+                        false,
+                    )
+                    .unwrap();
+            }
+            ClientEvent::Message(p) => sink.borrow_mut().push((p.topic, p.payload, p.qos)),
+            _ => {}
+        }),
+    )
+    .unwrap();
+    for _ in 0..100 {
+        if !received.borrow().is_empty() {
+            break;
+        }
+        sleep(20).await;
+    }
+    let got = received.borrow().clone();
+    assert_eq!(got.len(), 1, "one message, once");
+    assert_eq!(got[0].0, "sensor/temperature");
+    assert_eq!(&got[0].1[..], b"22.5");
+    assert_eq!(got[0].2, QoS::AtMostOnce);
+    client.close();
+}
