@@ -1,8 +1,6 @@
 //! The broker in a tab: starting its Worker and opening a port per client.
 
 use js_sys::{Array, Object, Promise, Reflect};
-use std::cell::RefCell;
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MessageChannel, MessageEvent, MessagePort, Worker, WorkerOptions, WorkerType};
@@ -58,7 +56,9 @@ impl InTabBroker {
         options.set_type(WorkerType::Module);
         let worker = Worker::new_with_options(script_url, &options)
             .map_err(|e| InTabError::WorkerFailed(describe(&e)))?;
-        let first: Rc<RefCell<Option<Closure<dyn FnMut(JsValue)>>>> = Rc::default();
+        // Promise::new runs its closure at once, so the listener can be kept in a local
+        // until the ready message has come.
+        let mut listener = None;
         let ready = Promise::new(&mut |resolve, reject| {
             let worker_for_cb = worker.clone();
             let on_message = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
@@ -76,12 +76,12 @@ impl InTabBroker {
             });
             worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
             worker.set_onerror(Some(on_message.as_ref().unchecked_ref()));
-            *first.borrow_mut() = Some(on_message);
+            listener = Some(on_message);
         });
         let message = JsFuture::from(ready)
             .await
             .map_err(|e| InTabError::WorkerFailed(describe(&e)))?;
-        drop(first);
+        drop(listener);
         if message.as_string().as_deref() != Some(READY_MESSAGE) {
             return Err(InTabError::NotReady(describe(&message)));
         }

@@ -142,12 +142,13 @@ impl From<EncodeError> for ClientError {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outbound {
-    AwaitPubAck,
-    AwaitPubRec,
-    AwaitPubComp,
-    AwaitSubAck,
-    AwaitUnsubAck,
+/// What an outbound operation waits for.
+enum Awaiting {
+    PubAck,
+    PubRec,
+    PubComp,
+    SubAck,
+    UnsubAck,
 }
 
 /// One client connection's protocol state.
@@ -159,7 +160,7 @@ pub struct ClientConnection {
     outbox: BytesMut,
     events: VecDeque<ClientEvent>,
     ids: PacketIdAllocator,
-    outbound: HashMap<PacketId, Outbound>,
+    outbound: HashMap<PacketId, Awaiting>,
     /// QoS 2 ids received and not yet released: a PUBLISH with one of them is a resend.
     inbound_qos2: HashSet<PacketId>,
     last_sent: Instant,
@@ -239,9 +240,9 @@ impl ClientConnection {
         }
         if let Some(id) = packet_id {
             let waiting = if qos == QoS::AtLeastOnce {
-                Outbound::AwaitPubAck
+                Awaiting::PubAck
             } else {
-                Outbound::AwaitPubRec
+                Awaiting::PubRec
             };
             self.outbound.insert(id, waiting);
         }
@@ -260,7 +261,7 @@ impl ClientConnection {
         }
         let packet_id = self.ids.allocate()?;
         let sent = self.send(Packet::Subscribe(Subscribe { packet_id, filters }), now);
-        self.track(packet_id, Outbound::AwaitSubAck, sent)
+        self.track(packet_id, Awaiting::SubAck, sent)
     }
 
     /// Unsubscribes from `filters`; [`ClientEvent::Unsubscribed`] names the returned id.
@@ -272,7 +273,7 @@ impl ClientConnection {
         self.ensure_open()?;
         let packet_id = self.ids.allocate()?;
         let sent = self.send(Packet::Unsubscribe(Unsubscribe { packet_id, filters }), now);
-        self.track(packet_id, Outbound::AwaitUnsubAck, sent)
+        self.track(packet_id, Awaiting::UnsubAck, sent)
     }
 
     /// Sends DISCONNECT and closes: the broker discards the will.
@@ -365,7 +366,7 @@ impl ClientConnection {
     fn track(
         &mut self,
         packet_id: PacketId,
-        waiting: Outbound,
+        waiting: Awaiting,
         sent: Result<(), ClientError>,
     ) -> Result<PacketId, ClientError> {
         match sent {
@@ -394,7 +395,7 @@ impl ClientConnection {
         self.events.push_back(ClientEvent::Closed(reason));
     }
 
-    fn complete(&mut self, packet_id: PacketId, expected: Outbound, name: &'static str) -> bool {
+    fn complete(&mut self, packet_id: PacketId, expected: Awaiting, name: &'static str) -> bool {
         if self.outbound.get(&packet_id) == Some(&expected) {
             self.outbound.remove(&packet_id);
             self.ids.free(packet_id);
@@ -430,16 +431,16 @@ impl ClientConnection {
             }
             Packet::Publish(publish) => self.handle_publish(publish, now),
             Packet::PubAck(id) => {
-                if self.complete(id, Outbound::AwaitPubAck, "PUBACK") {
+                if self.complete(id, Awaiting::PubAck, "PUBACK") {
                     self.events
                         .push_back(ClientEvent::Published { packet_id: id });
                 }
             }
             Packet::PubRec(id) => {
-                if self.outbound.get(&id) == Some(&Outbound::AwaitPubRec) {
-                    self.outbound.insert(id, Outbound::AwaitPubComp);
+                if self.outbound.get(&id) == Some(&Awaiting::PubRec) {
+                    self.outbound.insert(id, Awaiting::PubComp);
                     let _ = self.send(Packet::PubRel(id), now);
-                } else if self.outbound.get(&id) == Some(&Outbound::AwaitPubComp) {
+                } else if self.outbound.get(&id) == Some(&Awaiting::PubComp) {
                     // A repeated PUBREC: our PUBREL may be lost, so send it again.
                     let _ = self.send(Packet::PubRel(id), now);
                 } else {
@@ -447,7 +448,7 @@ impl ClientConnection {
                 }
             }
             Packet::PubComp(id) => {
-                if self.complete(id, Outbound::AwaitPubComp, "PUBCOMP") {
+                if self.complete(id, Awaiting::PubComp, "PUBCOMP") {
                     self.events
                         .push_back(ClientEvent::Published { packet_id: id });
                 }
@@ -458,7 +459,7 @@ impl ClientConnection {
                 let _ = self.send(Packet::PubComp(id), now);
             }
             Packet::SubAck(ack) => {
-                if self.complete(ack.packet_id, Outbound::AwaitSubAck, "SUBACK") {
+                if self.complete(ack.packet_id, Awaiting::SubAck, "SUBACK") {
                     self.events.push_back(ClientEvent::Subscribed {
                         packet_id: ack.packet_id,
                         return_codes: ack.return_codes,
@@ -466,7 +467,7 @@ impl ClientConnection {
                 }
             }
             Packet::UnsubAck(id) => {
-                if self.complete(id, Outbound::AwaitUnsubAck, "UNSUBACK") {
+                if self.complete(id, Awaiting::UnsubAck, "UNSUBACK") {
                     self.events
                         .push_back(ClientEvent::Unsubscribed { packet_id: id });
                 }

@@ -73,13 +73,11 @@ fn check(packet: &Packet) -> Result<(), EncodeError> {
                 validate_topic_filter(f).map_err(EncodeError::Invalid)?;
             }
         }
-        Packet::ConnAck(c) => {
-            if c.session_present && c.code != ConnectReturnCode::Accepted {
-                return Err(invalid(
-                    "MQTT-3.2.2-4",
-                    "session present on a refused connection",
-                ));
-            }
+        Packet::ConnAck(c) if c.session_present && c.code != ConnectReturnCode::Accepted => {
+            return Err(invalid(
+                "MQTT-3.2.2-4",
+                "session present on a refused connection",
+            ));
         }
         _ => {}
     }
