@@ -1,12 +1,12 @@
-//! The broker: connections in, routed messages out.
+//! The broker: connections in, routed messages out, for MQTT 3.1.1 and 5.0 clients alike.
 
 use crate::session::{InFlight, Session};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 use tabmq_core::{
-    decode, encode, validate_topic_filter, Bytes, BytesMut, ConnAck, Connect, ConnectReturnCode,
-    Instant, LastWill, Packet, PacketId, Publish, QoS, SubAck, Subscribe, SubscribeReturnCode,
-    Unsubscribe,
+    decode, encode, topic_matches, Ack, Bytes, BytesMut, ConnAck, Connect, DecodeError, Disconnect,
+    Instant, LastWill, Packet, PacketId, Properties, ProtocolVersion, Publish, QoS, ReasonCode,
+    RetainHandling, SubAck, Subscribe, UnsubAck, Unsubscribe,
 };
 
 /// One network connection (a TCP socket, a WebSocket, a MessagePort), as the broker knows it.
@@ -42,12 +42,26 @@ impl Default for BrokerConfig {
 struct Conn {
     inbox: BytesMut,
     outbox: BytesMut,
+    /// MQTT 5 until CONNECT says otherwise: CONNECT decodes the same in both.
+    version: ProtocolVersion,
     /// Set by CONNECT; until then only CONNECT is allowed.
     client_id: Option<String>,
     keep_alive: Duration,
     opened_at: Instant,
     last_received: Instant,
     will: Option<LastWill>,
+}
+
+/// How a connection ends, which decides the will and what the client is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// The client sent DISCONNECT (reason 0 in 5.0): no will.
+    Clean,
+    /// The transport went away, keepalive expired, or DISCONNECT 0x04: the will is sent.
+    Abnormal,
+    /// The broker closes it for this reason: the will is sent, and a 5.0 client is told
+    /// with a DISCONNECT first.
+    ByBroker(ReasonCode),
 }
 
 /// The broker core.
@@ -96,6 +110,7 @@ impl Broker {
             Conn {
                 inbox: BytesMut::new(),
                 outbox: BytesMut::new(),
+                version: ProtocolVersion::V5,
                 client_id: None,
                 keep_alive: Duration::ZERO,
                 opened_at: now,
@@ -133,21 +148,24 @@ impl Broker {
             let Some(c) = self.conns.get_mut(&conn) else {
                 return;
             };
-            match decode(&mut c.inbox, max) {
+            match decode(&mut c.inbox, c.version, max) {
                 Ok(Some(packet)) => self.handle_packet(conn, packet, now),
                 Ok(None) => return,
-                // A malformed packet closes the connection [MQTT-4.8.0-1]; the will is sent.
-                Err(_) => {
-                    self.drop_conn(conn, true, true, now);
-                    return;
+                Err(DecodeError::UnsupportedProtocolVersion { .. }) => {
+                    // [MQTT-3.1.2-2]: answer in 3.1.1's form, which every version reads.
+                    c.version = ProtocolVersion::V311;
+                    self.send(conn, &connack(false, ReasonCode(1)));
+                    return self.end(conn, Ending::Clean, now);
                 }
+                // A malformed packet closes the connection [MQTT-4.8.0-1]; the will is sent.
+                Err(e) => return self.end(conn, Ending::ByBroker(e.reason_code()), now),
             }
         }
     }
 
     /// The transport of `conn` closed; an abnormal end, so the will is published.
     pub fn close(&mut self, conn: ConnId, now: Instant) {
-        self.drop_conn(conn, true, false, now);
+        self.drop_conn(conn, Ending::Abnormal, false, now);
     }
 
     /// Closes connections that went quiet for 1.5 keepalives, or never sent CONNECT.
@@ -159,7 +177,7 @@ impl Broker {
             .map(|(id, _)| *id)
             .collect();
         for conn in expired {
-            self.drop_conn(conn, true, true, now);
+            self.end(conn, Ending::ByBroker(ReasonCode::KEEP_ALIVE_TIMEOUT), now);
         }
     }
 
@@ -206,13 +224,31 @@ impl Broker {
         let was_empty = c.outbox.is_empty();
         // Packets the broker builds are valid by construction; one that is not is dropped
         // rather than sent malformed.
-        if encode(packet, &mut c.outbox).is_ok() && was_empty {
+        if encode(packet, c.version, &mut c.outbox).is_ok() && was_empty {
             self.dirty.push_back(conn);
         }
     }
 
-    /// Ends `conn`: `abnormal` publishes the will; `by_broker` asks the host to close it.
-    fn drop_conn(&mut self, conn: ConnId, abnormal: bool, by_broker: bool, now: Instant) {
+    /// The broker ends `conn` and asks the host to close its transport.
+    fn end(&mut self, conn: ConnId, ending: Ending, now: Instant) {
+        if let Ending::ByBroker(reason) = ending {
+            let tell = self
+                .conns
+                .get(&conn)
+                .is_some_and(|c| c.version == ProtocolVersion::V5 && c.client_id.is_some());
+            if tell {
+                // [MQTT-4.13.2-1]: a 5.0 client hears why before the connection closes.
+                let disconnect = Disconnect {
+                    reason_code: reason,
+                    properties: Properties::default(),
+                };
+                self.send(conn, &Packet::Disconnect(disconnect));
+            }
+        }
+        self.drop_conn(conn, ending, true, now);
+    }
+
+    fn drop_conn(&mut self, conn: ConnId, ending: Ending, by_broker: bool, now: Instant) {
         let Some(mut c) = self.conns.remove(&conn) else {
             return;
         };
@@ -231,7 +267,7 @@ impl Broker {
                 self.sessions.remove(&client_id);
             }
         }
-        if abnormal {
+        if ending != Ending::Clean {
             if let Some(will) = c.will.take() {
                 self.publish_will(will, now);
             }
@@ -239,6 +275,8 @@ impl Broker {
     }
 
     fn publish_will(&mut self, will: LastWill, now: Instant) {
+        let mut properties = will.properties;
+        properties.will_delay_interval = None;
         let publish = Publish {
             dup: false,
             qos: will.qos,
@@ -246,8 +284,9 @@ impl Broker {
             topic: will.topic,
             packet_id: None,
             payload: will.payload,
+            properties,
         };
-        self.route(publish, now);
+        self.route(publish, None, now);
     }
 
     fn handle_packet(&mut self, conn: ConnId, packet: Packet, now: Instant) {
@@ -255,87 +294,103 @@ impl Broker {
             match packet {
                 Packet::Connect(connect) => self.handle_connect(conn, connect, now),
                 // [MQTT-3.1.0-1]: CONNECT must come first.
-                _ => self.drop_conn(conn, false, true, now),
+                _ => self.end(conn, Ending::Clean, now),
             }
             return;
         };
         match packet {
             Packet::Publish(publish) => self.handle_publish(conn, &client_id, publish, now),
-            Packet::PubAck(id) => self.complete(&client_id, id, QoS::AtLeastOnce),
-            Packet::PubRec(id) => {
+            Packet::PubAck(ack) => self.complete(&client_id, ack.packet_id, QoS::AtLeastOnce),
+            Packet::PubRec(ack) => {
                 let Some(session) = self.sessions.get_mut(&client_id) else {
                     return;
                 };
-                if session.in_flight.contains_key(&id) {
-                    session.in_flight.insert(id, InFlight::Released);
+                if !ack.reason_code.is_success() {
+                    // MQTT 5: a failed PUBREC ends the flow.
+                    if session.in_flight.remove(&ack.packet_id).is_some() {
+                        session.ids.free(ack.packet_id);
+                    }
+                    return;
                 }
-                self.send(conn, &Packet::PubRel(id));
+                if session.in_flight.contains_key(&ack.packet_id) {
+                    session.in_flight.insert(ack.packet_id, InFlight::Released);
+                }
+                self.send(conn, &Packet::PubRel(Ack::new(ack.packet_id)));
             }
-            Packet::PubComp(id) => self.complete(&client_id, id, QoS::ExactlyOnce),
-            Packet::PubRel(id) => {
+            Packet::PubComp(ack) => self.complete(&client_id, ack.packet_id, QoS::ExactlyOnce),
+            Packet::PubRel(ack) => {
                 if let Some(session) = self.sessions.get_mut(&client_id) {
-                    session.inbound_qos2.remove(&id);
+                    session.inbound_qos2.remove(&ack.packet_id);
                 }
                 // Answered also for unknown ids: our PUBCOMP may have been lost.
-                self.send(conn, &Packet::PubComp(id));
+                self.send(conn, &Packet::PubComp(Ack::new(ack.packet_id)));
             }
             Packet::Subscribe(subscribe) => self.handle_subscribe(conn, &client_id, subscribe),
             Packet::Unsubscribe(unsubscribe) => {
                 self.handle_unsubscribe(conn, &client_id, unsubscribe)
             }
             Packet::PingReq => self.send(conn, &Packet::PingResp),
-            Packet::Disconnect => {
-                // [MQTT-3.14.4-3]: a clean DISCONNECT discards the will.
-                self.drop_conn(conn, false, true, now);
+            Packet::Disconnect(d) if d.reason_code == ReasonCode::DISCONNECT_WITH_WILL_MESSAGE => {
+                self.end(conn, Ending::Abnormal, now)
             }
+            // [MQTT-3.14.4-3]: a clean DISCONNECT discards the will.
+            Packet::Disconnect(_) => self.end(conn, Ending::Clean, now),
             // A second CONNECT [MQTT-3.1.0-2] or a packet only a server may send.
-            _ => self.drop_conn(conn, true, true, now),
+            _ => self.end(conn, Ending::ByBroker(ReasonCode::PROTOCOL_ERROR), now),
         }
     }
 
     fn handle_connect(&mut self, conn: ConnId, connect: Connect, now: Instant) {
-        let refuse = |broker: &mut Broker, code| {
-            let ack = ConnAck {
-                session_present: false,
-                code,
-            };
-            broker.send(conn, &Packet::ConnAck(ack));
-            broker.drop_conn(conn, false, true, now);
-        };
+        let v5 = connect.protocol == ProtocolVersion::V5;
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.version = connect.protocol;
+        }
+        let mut ack_properties = Properties::default();
         let client_id = if connect.client_id.is_empty() {
-            if !connect.clean_session {
+            if !connect.clean_start && !v5 {
                 // [MQTT-3.1.3-8]: an empty id needs a clean session in 3.1.1.
-                return refuse(self, ConnectReturnCode::IdentifierRejected);
+                self.send(conn, &connack(false, ReasonCode(2)));
+                return self.end(conn, Ending::Clean, now);
             }
             self.next_assigned_id += 1;
-            format!("tabmq-auto-{}", self.next_assigned_id)
+            let assigned = format!("tabmq-auto-{}", self.next_assigned_id);
+            if v5 {
+                ack_properties.assigned_client_identifier = Some(assigned.clone());
+            }
+            assigned
         } else {
             connect.client_id
         };
         // [MQTT-3.1.4-2]: a second connection with the same id takes the session over.
         if let Some(old) = self.attached.remove(&client_id) {
-            self.drop_conn(old, true, true, now);
+            self.end(old, Ending::ByBroker(ReasonCode::SESSION_TAKEN_OVER), now);
         }
-        if connect.clean_session {
+        if connect.clean_start {
             self.sessions.remove(&client_id);
         }
+        // In 5.0 the session outlives the connection only with a session expiry interval.
+        let ends_with_connection = if v5 {
+            connect.properties.session_expiry_interval.unwrap_or(0) == 0
+        } else {
+            connect.clean_start
+        };
         let session_present = self.sessions.contains_key(&client_id);
         let session = self
             .sessions
             .entry(client_id.clone())
-            .or_insert_with(|| Session::new(connect.clean_session));
-        session.clean = connect.clean_session;
+            .or_insert_with(|| Session::new(ends_with_connection));
+        session.clean = ends_with_connection;
         self.attached.insert(client_id.clone(), conn);
         if let Some(c) = self.conns.get_mut(&conn) {
             c.client_id = Some(client_id.clone());
             c.keep_alive = Duration::from_secs(u64::from(connect.keep_alive));
             c.will = connect.will;
         }
-        let ack = ConnAck {
-            session_present,
-            code: ConnectReturnCode::Accepted,
-        };
-        self.send(conn, &Packet::ConnAck(ack));
+        let mut ack = connack(session_present, ReasonCode::SUCCESS);
+        if let Packet::ConnAck(a) = &mut ack {
+            a.properties = ack_properties;
+        }
+        self.send(conn, &ack);
         if session_present {
             self.resume_session(conn, &client_id);
         }
@@ -353,7 +408,7 @@ impl Broker {
                     dup: true,
                     ..p.clone()
                 }),
-                InFlight::Released => Packet::PubRel(*id),
+                InFlight::Released => Packet::PubRel(Ack::new(*id)),
             });
         }
         let queued: Vec<Publish> = session.offline_queue.drain(..).collect();
@@ -366,26 +421,32 @@ impl Broker {
     }
 
     fn handle_publish(&mut self, conn: ConnId, client_id: &str, publish: Publish, now: Instant) {
+        if publish.properties.topic_alias.is_some() {
+            // We announce no Topic Alias Maximum, so any alias is beyond it.
+            return self.end(conn, Ending::ByBroker(ReasonCode::TOPIC_ALIAS_INVALID), now);
+        }
         match (publish.qos, publish.packet_id) {
             (QoS::AtLeastOnce, Some(id)) => {
-                self.send(conn, &Packet::PubAck(id));
-                self.route(publish, now);
+                self.send(conn, &Packet::PubAck(Ack::new(id)));
+                self.route(publish, Some(client_id), now);
             }
             (QoS::ExactlyOnce, Some(id)) => {
                 let first_time = self
                     .sessions
                     .get_mut(client_id)
                     .is_some_and(|s| s.inbound_qos2.insert(id));
-                self.send(conn, &Packet::PubRec(id));
+                self.send(conn, &Packet::PubRec(Ack::new(id)));
                 if first_time {
-                    self.route(publish, now);
+                    self.route(publish, Some(client_id), now);
                 }
             }
-            _ => self.route(publish, now),
+            _ => self.route(publish, Some(client_id), now),
         }
     }
 
-    fn route(&mut self, publish: Publish, _now: Instant) {
+    /// Stores a retained message and forwards `publish` to every matching session;
+    /// `from` is the publishing client, for No Local.
+    fn route(&mut self, publish: Publish, from: Option<&str>, _now: Instant) {
         if publish.retain {
             if publish.payload.is_empty() {
                 // [MQTT-3.3.1-10]: an empty retained message clears the topic.
@@ -397,21 +458,28 @@ impl Broker {
                 self.retained.insert(publish.topic.clone(), stored);
             }
         }
-        let targets: Vec<(String, QoS)> = self
-            .sessions
-            .iter()
-            .filter_map(|(id, s)| s.granted_qos(&publish.topic).map(|q| (id.clone(), q)))
-            .collect();
-        for (client_id, granted) in targets {
+        let mut targets = Vec::new();
+        for (id, session) in &self.sessions {
+            let own = from == Some(id.as_str());
+            if let Some(sub) = session.best_match(&publish.topic, own) {
+                targets.push((id.clone(), sub.qos, sub.retain_as_published));
+            }
+        }
+        for (client_id, granted, retain_as_published) in targets {
+            let mut properties = publish.properties.clone();
+            properties.topic_alias = None;
+            properties.subscription_identifiers.clear();
             let out = Publish {
                 dup: false,
                 // Effective QoS is the lower of the two.
                 qos: publish.qos.min(granted),
-                // [MQTT-3.3.1-9]: forwarded to existing subscriptions with retain 0.
-                retain: false,
+                // [MQTT-3.3.1-9]: retain 0 to existing subscriptions, unless 5.0's
+                // Retain As Published asks to keep it.
+                retain: publish.retain && retain_as_published,
                 topic: publish.topic.clone(),
                 packet_id: None,
                 payload: publish.payload.clone(),
+                properties,
             };
             self.deliver(&client_id, out);
         }
@@ -469,30 +537,35 @@ impl Broker {
         let Some(session) = self.sessions.get_mut(client_id) else {
             return;
         };
-        let mut return_codes = Vec::with_capacity(subscribe.filters.len());
-        let mut granted_filters = Vec::new();
+        let mut reason_codes = Vec::with_capacity(subscribe.filters.len());
+        let mut wants_retained = Vec::new();
         for f in subscribe.filters {
-            if validate_topic_filter(&f.filter).is_err() {
-                return_codes.push(SubscribeReturnCode::Failure);
-                continue;
+            reason_codes.push(ReasonCode(f.qos.as_u8()));
+            let existed = session.subscriptions.contains_key(&f.filter);
+            let send_retained = match f.retain_handling {
+                RetainHandling::SendOnSubscribe => true,
+                RetainHandling::SendIfNew => !existed,
+                RetainHandling::DoNotSend => false,
+            };
+            if send_retained {
+                wants_retained.push(f.clone());
             }
-            session.subscriptions.insert(f.filter.clone(), f.qos);
-            return_codes.push(SubscribeReturnCode::Granted(f.qos));
-            granted_filters.push((f.filter, f.qos));
+            session.subscriptions.insert(f.filter.clone(), f);
         }
         let ack = SubAck {
             packet_id: subscribe.packet_id,
-            return_codes,
+            reason_codes,
+            properties: Properties::default(),
         };
         self.send(conn, &Packet::SubAck(ack));
         // [MQTT-3.3.1-6]: retained messages matching a new subscription follow, retain 1.
         let mut seen = HashSet::new();
         let mut matching = Vec::new();
-        for (filter, granted) in &granted_filters {
+        for sub in &wants_retained {
             for (topic, message) in &self.retained {
-                if tabmq_core::topic_matches(filter, topic) && seen.insert(topic.clone()) {
+                if topic_matches(&sub.filter, topic) && seen.insert(topic.clone()) {
                     let mut out = message.clone();
-                    out.qos = message.qos.min(*granted);
+                    out.qos = message.qos.min(sub.qos);
                     out.retain = true;
                     matching.push(out);
                 }
@@ -504,11 +577,37 @@ impl Broker {
     }
 
     fn handle_unsubscribe(&mut self, conn: ConnId, client_id: &str, unsubscribe: Unsubscribe) {
+        let v5 = self
+            .conns
+            .get(&conn)
+            .is_some_and(|c| c.version == ProtocolVersion::V5);
+        let mut reason_codes = Vec::new();
         if let Some(session) = self.sessions.get_mut(client_id) {
             for filter in &unsubscribe.filters {
-                session.subscriptions.remove(filter);
+                let existed = session.subscriptions.remove(filter).is_some();
+                reason_codes.push(if existed {
+                    ReasonCode::SUCCESS
+                } else {
+                    ReasonCode::NO_SUBSCRIPTION_EXISTED
+                });
             }
         }
-        self.send(conn, &Packet::UnsubAck(unsubscribe.packet_id));
+        if !v5 {
+            reason_codes.clear();
+        }
+        let ack = UnsubAck {
+            packet_id: unsubscribe.packet_id,
+            reason_codes,
+            properties: Properties::default(),
+        };
+        self.send(conn, &Packet::UnsubAck(ack));
     }
+}
+
+fn connack(session_present: bool, code: ReasonCode) -> Packet {
+    Packet::ConnAck(ConnAck {
+        session_present,
+        code,
+        properties: Properties::default(),
+    })
 }

@@ -2,7 +2,7 @@
 //! the offline queue. A connection only borrows its session while it is attached.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
-use tabmq_core::{PacketId, PacketIdAllocator, Publish, QoS};
+use tabmq_core::{PacketId, PacketIdAllocator, Publish, SubscribeFilter};
 
 /// A QoS 1/2 message sent to the client and not yet acknowledged.
 #[derive(Debug, Clone)]
@@ -16,8 +16,8 @@ pub(crate) enum InFlight {
 
 #[derive(Debug, Default)]
 pub(crate) struct Session {
-    /// Filter to granted QoS, in subscription order.
-    pub subscriptions: BTreeMap<String, QoS>,
+    /// Filter to its subscription, with the granted QoS and the MQTT 5 options.
+    pub subscriptions: BTreeMap<String, SubscribeFilter>,
     pub ids: PacketIdAllocator,
     pub in_flight: BTreeMap<PacketId, InFlight>,
     /// QoS 2 ids received from the client and not yet released.
@@ -36,12 +36,13 @@ impl Session {
         }
     }
 
-    /// The highest QoS granted by any subscription matching `topic`, if one matches.
-    pub fn granted_qos(&self, topic: &str) -> Option<QoS> {
+    /// The subscription matching `topic` that grants the highest QoS, if one matches.
+    /// `own` says the message comes from this session's client, which No Local skips.
+    pub fn best_match(&self, topic: &str, own: bool) -> Option<&SubscribeFilter> {
         self.subscriptions
-            .iter()
-            .filter(|(filter, _)| tabmq_core::topic_matches(filter, topic))
-            .map(|(_, qos)| *qos)
-            .max()
+            .values()
+            .filter(|s| !(own && s.no_local))
+            .filter(|s| tabmq_core::topic_matches(&s.filter, topic))
+            .max_by_key(|s| s.qos)
     }
 }

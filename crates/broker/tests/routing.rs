@@ -142,6 +142,7 @@ fn with_will(id: &str) -> ClientOptions {
             payload: Bytes::from(id.to_owned()),
             qos: QoS::AtLeastOnce,
             retain: false,
+            properties: Properties::default(),
         }),
         ..Sim::client(id)
     }
@@ -291,7 +292,9 @@ fn empty_client_id_needs_clean_session_mqtt_3_1_3_8() {
     });
     assert_eq!(
         sim.clients[refused].events[0],
-        ClientEvent::Closed(CloseReason::Refused(ConnectReturnCode::IdentifierRejected))
+        ClientEvent::Closed(CloseReason::Refused(
+            ConnectReturnCode::IdentifierRejected.into()
+        ))
     );
     let assigned = sim.connect(Sim::client(""));
     assert!(matches!(

@@ -77,10 +77,7 @@ impl Client {
     }
 
     pub fn subscribe(&self, filter: &str, qos: QoS) -> Result<PacketId, ClientError> {
-        let filters = vec![SubscribeFilter {
-            filter: filter.to_owned(),
-            qos,
-        }];
+        let filters = vec![SubscribeFilter::new(filter, qos)];
         let result = self.with_engine(|engine, now| engine.subscribe(filters, now));
         self.flush();
         result

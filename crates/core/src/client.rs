@@ -16,6 +16,8 @@ use crate::encode::encode;
 use crate::error::{DecodeError, EncodeError, Violation};
 use crate::packet::*;
 use crate::packet_id::{PacketIdAllocator, PacketIdsExhausted};
+use crate::properties::Properties;
+use crate::reason::ReasonCode;
 use crate::time::Instant;
 use crate::topic::{validate_topic_filter, validate_topic_name};
 use bytes::{Bytes, BytesMut};
@@ -25,6 +27,7 @@ use std::time::Duration;
 /// What a client asks for when it connects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientOptions {
+    pub protocol: ProtocolVersion,
     pub client_id: String,
     pub clean_session: bool,
     /// Seconds between packets before a PINGREQ; zero turns keepalive off.
@@ -41,6 +44,7 @@ pub struct ClientOptions {
 impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
+            protocol: ProtocolVersion::V311,
             client_id: String::new(),
             clean_session: true,
             keep_alive: 60,
@@ -68,8 +72,10 @@ pub enum ConnectionState {
 pub enum CloseReason {
     /// We sent DISCONNECT.
     Disconnected,
-    /// The broker refused CONNECT.
-    Refused(ConnectReturnCode),
+    /// The broker refused CONNECT: its return code (3.1.1) or reason code (5.0).
+    Refused(ReasonCode),
+    /// The broker sent DISCONNECT (MQTT 5), with its reason.
+    DisconnectedByBroker(ReasonCode),
     /// The broker sent bytes that are not MQTT; its fault.
     ProtocolError(DecodeError),
     /// The broker sent a valid packet that makes no sense here; its fault.
@@ -91,14 +97,16 @@ pub enum ClientEvent {
     /// A SUBSCRIBE was answered; one return code per filter.
     Subscribed {
         packet_id: PacketId,
-        return_codes: Vec<SubscribeReturnCode>,
+        reason_codes: Vec<ReasonCode>,
     },
     Unsubscribed {
         packet_id: PacketId,
     },
-    /// A QoS 1 or 2 PUBLISH completed (PUBACK or PUBCOMP).
+    /// A QoS 1 or 2 PUBLISH completed (PUBACK or PUBCOMP), with the broker's reason code
+    /// (MQTT 5; always success in 3.1.1).
     Published {
         packet_id: PacketId,
+        reason_code: ReasonCode,
     },
     PacketSent(Packet),
     PacketReceived(Packet),
@@ -171,13 +179,14 @@ impl ClientConnection {
     /// Starts a connection: CONNECT is ready in `poll_transmit`.
     pub fn new(options: ClientOptions, now: Instant) -> Result<Self, ClientError> {
         let connect = Packet::Connect(Connect {
-            protocol: ProtocolVersion::V311,
+            protocol: options.protocol,
             client_id: options.client_id.clone(),
-            clean_session: options.clean_session,
+            clean_start: options.clean_session,
             keep_alive: options.keep_alive,
             username: options.username.clone(),
             password: options.password.clone(),
             will: options.will.clone(),
+            properties: Properties::default(),
         });
         let mut conn = ClientConnection {
             options,
@@ -231,6 +240,7 @@ impl ClientConnection {
             topic: topic.to_owned(),
             packet_id,
             payload,
+            properties: Properties::default(),
         };
         if let Err(e) = self.send(Packet::Publish(publish), now) {
             if let Some(id) = packet_id {
@@ -260,7 +270,14 @@ impl ClientConnection {
             validate_topic_filter(&f.filter).map_err(ClientError::InvalidTopic)?;
         }
         let packet_id = self.ids.allocate()?;
-        let sent = self.send(Packet::Subscribe(Subscribe { packet_id, filters }), now);
+        let sent = self.send(
+            Packet::Subscribe(Subscribe {
+                packet_id,
+                filters,
+                properties: Properties::default(),
+            }),
+            now,
+        );
         self.track(packet_id, Awaiting::SubAck, sent)
     }
 
@@ -272,7 +289,14 @@ impl ClientConnection {
     ) -> Result<PacketId, ClientError> {
         self.ensure_open()?;
         let packet_id = self.ids.allocate()?;
-        let sent = self.send(Packet::Unsubscribe(Unsubscribe { packet_id, filters }), now);
+        let sent = self.send(
+            Packet::Unsubscribe(Unsubscribe {
+                packet_id,
+                filters,
+                properties: Properties::default(),
+            }),
+            now,
+        );
         self.track(packet_id, Awaiting::UnsubAck, sent)
     }
 
@@ -280,7 +304,7 @@ impl ClientConnection {
     pub fn disconnect(&mut self, now: Instant) {
         if self.state != ConnectionState::Closed {
             // DISCONNECT always encodes.
-            let _ = self.send(Packet::Disconnect, now);
+            let _ = self.send(Packet::disconnect(), now);
             self.close(CloseReason::Disconnected);
         }
     }
@@ -292,7 +316,11 @@ impl ClientConnection {
         }
         self.inbox.extend_from_slice(data);
         loop {
-            match decode(&mut self.inbox, self.options.max_packet_size) {
+            match decode(
+                &mut self.inbox,
+                self.options.protocol,
+                self.options.max_packet_size,
+            ) {
                 Ok(Some(packet)) => {
                     self.handle_packet(packet, now);
                     if self.state == ConnectionState::Closed {
@@ -382,7 +410,7 @@ impl ClientConnection {
     }
 
     fn send(&mut self, packet: Packet, now: Instant) -> Result<(), ClientError> {
-        encode(&packet, &mut self.outbox)?;
+        encode(&packet, self.options.protocol, &mut self.outbox)?;
         self.last_sent = now;
         if self.options.trace_packets {
             self.events.push_back(ClientEvent::PacketSent(packet));
@@ -420,7 +448,7 @@ impl ClientConnection {
             Packet::ConnAck(ack) => {
                 if self.state != ConnectionState::Connecting {
                     self.close(CloseReason::UnexpectedPacket("CONNACK"));
-                } else if ack.code == ConnectReturnCode::Accepted {
+                } else if ack.code == ReasonCode::SUCCESS {
                     self.state = ConnectionState::Connected;
                     self.events.push_back(ClientEvent::Connected {
                         session_present: ack.session_present,
@@ -430,48 +458,63 @@ impl ClientConnection {
                 }
             }
             Packet::Publish(publish) => self.handle_publish(publish, now),
-            Packet::PubAck(id) => {
-                if self.complete(id, Awaiting::PubAck, "PUBACK") {
-                    self.events
-                        .push_back(ClientEvent::Published { packet_id: id });
+            Packet::PubAck(ack) => {
+                if self.complete(ack.packet_id, Awaiting::PubAck, "PUBACK") {
+                    self.events.push_back(ClientEvent::Published {
+                        packet_id: ack.packet_id,
+                        reason_code: ack.reason_code,
+                    });
                 }
             }
-            Packet::PubRec(id) => {
+            Packet::PubRec(ack) if !ack.reason_code.is_success() => {
+                // MQTT 5: a failed PUBREC ends the flow; no PUBREL follows.
+                if self.complete(ack.packet_id, Awaiting::PubRec, "PUBREC") {
+                    self.events.push_back(ClientEvent::Published {
+                        packet_id: ack.packet_id,
+                        reason_code: ack.reason_code,
+                    });
+                }
+            }
+            Packet::PubRec(Ack { packet_id: id, .. }) => {
                 if self.outbound.get(&id) == Some(&Awaiting::PubRec) {
                     self.outbound.insert(id, Awaiting::PubComp);
-                    let _ = self.send(Packet::PubRel(id), now);
+                    let _ = self.send(Packet::PubRel(Ack::new(id)), now);
                 } else if self.outbound.get(&id) == Some(&Awaiting::PubComp) {
                     // A repeated PUBREC: our PUBREL may be lost, so send it again.
-                    let _ = self.send(Packet::PubRel(id), now);
+                    let _ = self.send(Packet::PubRel(Ack::new(id)), now);
                 } else {
                     self.close(CloseReason::UnexpectedPacket("PUBREC"));
                 }
             }
-            Packet::PubComp(id) => {
-                if self.complete(id, Awaiting::PubComp, "PUBCOMP") {
-                    self.events
-                        .push_back(ClientEvent::Published { packet_id: id });
+            Packet::PubComp(ack) => {
+                if self.complete(ack.packet_id, Awaiting::PubComp, "PUBCOMP") {
+                    self.events.push_back(ClientEvent::Published {
+                        packet_id: ack.packet_id,
+                        reason_code: ack.reason_code,
+                    });
                 }
             }
-            Packet::PubRel(id) => {
+            Packet::PubRel(ack) => {
                 // Answered also for unknown ids: the PUBCOMP may have been lost.
-                self.inbound_qos2.remove(&id);
-                let _ = self.send(Packet::PubComp(id), now);
+                self.inbound_qos2.remove(&ack.packet_id);
+                let _ = self.send(Packet::PubComp(Ack::new(ack.packet_id)), now);
             }
             Packet::SubAck(ack) => {
                 if self.complete(ack.packet_id, Awaiting::SubAck, "SUBACK") {
                     self.events.push_back(ClientEvent::Subscribed {
                         packet_id: ack.packet_id,
-                        return_codes: ack.return_codes,
+                        reason_codes: ack.reason_codes,
                     });
                 }
             }
-            Packet::UnsubAck(id) => {
-                if self.complete(id, Awaiting::UnsubAck, "UNSUBACK") {
-                    self.events
-                        .push_back(ClientEvent::Unsubscribed { packet_id: id });
+            Packet::UnsubAck(ack) => {
+                if self.complete(ack.packet_id, Awaiting::UnsubAck, "UNSUBACK") {
+                    self.events.push_back(ClientEvent::Unsubscribed {
+                        packet_id: ack.packet_id,
+                    });
                 }
             }
+            Packet::Disconnect(d) => self.close(CloseReason::DisconnectedByBroker(d.reason_code)),
             Packet::PingResp => self.ping_sent_at = None,
             other => self.close(CloseReason::UnexpectedPacket(other.name())),
         }
@@ -481,13 +524,13 @@ impl ClientConnection {
         match (publish.qos, publish.packet_id) {
             (QoS::AtLeastOnce, Some(id)) => {
                 self.events.push_back(ClientEvent::Message(publish));
-                let _ = self.send(Packet::PubAck(id), now);
+                let _ = self.send(Packet::PubAck(Ack::new(id)), now);
             }
             (QoS::ExactlyOnce, Some(id)) => {
                 if self.inbound_qos2.insert(id) {
                     self.events.push_back(ClientEvent::Message(publish));
                 }
-                let _ = self.send(Packet::PubRec(id), now);
+                let _ = self.send(Packet::PubRec(Ack::new(id)), now);
             }
             _ => self.events.push_back(ClientEvent::Message(publish)),
         }

@@ -1,12 +1,16 @@
-//! Incremental decoding: bytes in, packets out.
+//! Incremental decoding: bytes in, packets out, for MQTT 3.1.1 and 5.0.
 //!
 //! A partial frame is not an error: [`decode`] answers `Ok(None)` and leaves the bytes where
 //! they are, so a transport can hand over whatever arrived. The size check happens on the
-//! fixed header, before a byte of the body is buffered.
+//! fixed header, before a byte of the body is buffered. CONNECT says its own version; every
+//! other packet is read in the version the connection agreed on.
 
 use crate::error::{violation, DecodeError};
 use crate::packet::*;
-use crate::topic::{validate_topic_filter, validate_topic_name};
+use crate::properties::{take_binary, take_string, Properties, PropertyContext as Ctx};
+use crate::reason::{reason_code_allowed, ReasonCode, ReasonContext};
+use crate::topic::{validate_shared_filter, validate_topic_filter, validate_topic_name};
+use crate::varint::read_varint;
 use bytes::{Buf, Bytes, BytesMut};
 
 /// The largest remaining length four bytes can say.
@@ -35,38 +39,22 @@ pub fn decode_fixed_header(buf: &[u8]) -> Result<Option<FixedHeader>, DecodeErro
     let Some(&first_byte) = buf.first() else {
         return Ok(None);
     };
-    let mut remaining_length = 0usize;
-    for i in 0..4 {
-        let Some(&byte) = buf.get(1 + i) else {
-            return Ok(None);
-        };
-        remaining_length |= usize::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            // A zero final byte after the first means a longer encoding than needed.
-            if i > 0 && byte == 0 {
-                return Err(violation(
-                    "MQTT-1.5.5-1",
-                    "remaining length not encoded in the fewest bytes",
-                ));
-            }
-            return Ok(Some(FixedHeader {
-                first_byte,
-                remaining_length,
-                header_len: 2 + i,
-            }));
-        }
-    }
-    Err(violation(
-        "MQTT-2.2.3",
-        "remaining length longer than four bytes",
-    ))
+    Ok(read_varint(&buf[1..])?.map(|(len, len_bytes)| FixedHeader {
+        first_byte,
+        remaining_length: len as usize,
+        header_len: 1 + len_bytes,
+    }))
 }
 
 /// Takes the first complete packet off the front of `buf`.
 ///
 /// Returns `Ok(None)` while the packet is incomplete. A packet whose fixed header announces
 /// more than `max_packet_size` bytes is refused at once.
-pub fn decode(buf: &mut BytesMut, max_packet_size: usize) -> Result<Option<Packet>, DecodeError> {
+pub fn decode(
+    buf: &mut BytesMut,
+    version: ProtocolVersion,
+    max_packet_size: usize,
+) -> Result<Option<Packet>, DecodeError> {
     let Some(header) = decode_fixed_header(buf)? else {
         return Ok(None);
     };
@@ -78,16 +66,17 @@ pub fn decode(buf: &mut BytesMut, max_packet_size: usize) -> Result<Option<Packe
         });
     }
     if buf.len() < size {
-        // Reserving now saves the transport a string of small reallocations.
+        // Reserving now saves the transport a string of small reallocations; the size was
+        // checked against the limit above.
         buf.reserve(size - buf.len());
         return Ok(None);
     }
     let frame = buf.split_to(size).freeze();
-    decode_frame(header, frame).map(Some)
+    decode_frame(header, frame, version).map(Some)
 }
 
 /// Decodes one whole packet; trailing bytes after it are an error.
-pub fn decode_packet(bytes: Bytes) -> Result<Packet, DecodeError> {
+pub fn decode_packet(bytes: Bytes, version: ProtocolVersion) -> Result<Packet, DecodeError> {
     let Some(header) = decode_fixed_header(&bytes)? else {
         return Err(violation("MQTT-2.2.3", "packet is truncated"));
     };
@@ -97,141 +86,64 @@ pub fn decode_packet(bytes: Bytes) -> Result<Packet, DecodeError> {
             "MQTT-2.2.3",
             "bytes follow the end of the packet",
         )),
-        std::cmp::Ordering::Equal => decode_frame(header, bytes),
+        std::cmp::Ordering::Equal => decode_frame(header, bytes, version),
     }
 }
 
-fn decode_frame(header: FixedHeader, mut frame: Bytes) -> Result<Packet, DecodeError> {
+fn decode_frame(
+    header: FixedHeader,
+    mut frame: Bytes,
+    version: ProtocolVersion,
+) -> Result<Packet, DecodeError> {
     frame.advance(header.header_len);
-    let mut body = Body(frame);
+    let mut r = Reader {
+        body: frame,
+        version,
+    };
     let flags = header.first_byte & 0x0f;
-    let packet = match header.first_byte >> 4 {
-        1 => {
-            expect_flags(flags, 0)?;
-            Packet::Connect(decode_connect(&mut body)?)
-        }
-        2 => {
-            expect_flags(flags, 0)?;
-            Packet::ConnAck(decode_connack(&mut body)?)
-        }
-        3 => Packet::Publish(decode_publish(flags, &mut body)?),
-        4 => {
-            expect_flags(flags, 0)?;
-            Packet::PubAck(body.packet_id()?)
-        }
-        5 => {
-            expect_flags(flags, 0)?;
-            Packet::PubRec(body.packet_id()?)
-        }
-        6 => {
-            if flags != 0b0010 {
-                return Err(violation("MQTT-3.6.1-1", "PUBREL flags must be 0010"));
-            }
-            Packet::PubRel(body.packet_id()?)
-        }
-        7 => {
-            expect_flags(flags, 0)?;
-            Packet::PubComp(body.packet_id()?)
-        }
-        8 => {
-            if flags != 0b0010 {
-                return Err(violation("MQTT-3.8.1-1", "SUBSCRIBE flags must be 0010"));
-            }
-            Packet::Subscribe(decode_subscribe(&mut body)?)
-        }
-        9 => {
-            expect_flags(flags, 0)?;
-            Packet::SubAck(decode_suback(&mut body)?)
-        }
-        10 => {
-            if flags != 0b0010 {
-                return Err(violation("MQTT-3.10.1-1", "UNSUBSCRIBE flags must be 0010"));
-            }
-            Packet::Unsubscribe(decode_unsubscribe(&mut body)?)
-        }
-        11 => {
-            expect_flags(flags, 0)?;
-            Packet::UnsubAck(body.packet_id()?)
-        }
-        12 => {
-            expect_flags(flags, 0)?;
-            Packet::PingReq
-        }
-        13 => {
-            expect_flags(flags, 0)?;
-            Packet::PingResp
-        }
-        14 => {
-            expect_flags(flags, 0)?;
-            Packet::Disconnect
-        }
+    let kind = header.first_byte >> 4;
+    let expected_flags = match kind {
+        3 => flags,
+        6 | 8 | 10 => 0b0010,
+        _ => 0,
+    };
+    if flags != expected_flags {
+        let statement = match kind {
+            6 => "MQTT-3.6.1-1",
+            8 => "MQTT-3.8.1-1",
+            10 => "MQTT-3.10.1-1",
+            _ => "MQTT-2.2.2-2",
+        };
+        return Err(violation(
+            statement,
+            "reserved fixed header flags are wrong",
+        ));
+    }
+    let packet = match kind {
+        1 => Packet::Connect(r.connect()?),
+        2 => Packet::ConnAck(r.connack()?),
+        3 => Packet::Publish(r.publish(flags)?),
+        4 => Packet::PubAck(r.ack(ReasonContext::PubAck, Ctx::PubAck)?),
+        5 => Packet::PubRec(r.ack(ReasonContext::PubRec, Ctx::PubRec)?),
+        6 => Packet::PubRel(r.ack(ReasonContext::PubRel, Ctx::PubRel)?),
+        7 => Packet::PubComp(r.ack(ReasonContext::PubComp, Ctx::PubComp)?),
+        8 => Packet::Subscribe(r.subscribe()?),
+        9 => Packet::SubAck(r.suback()?),
+        10 => Packet::Unsubscribe(r.unsubscribe()?),
+        11 => Packet::UnsubAck(r.unsuback()?),
+        12 => Packet::PingReq,
+        13 => Packet::PingResp,
+        14 => Packet::Disconnect(r.disconnect()?),
+        15 if version == ProtocolVersion::V5 => Packet::Auth(r.auth()?),
         _ => return Err(violation("MQTT-2.2.1", "reserved packet type")),
     };
-    if body.0.has_remaining() {
+    if r.body.has_remaining() {
         return Err(violation(
             "MQTT-2.2.3",
             "remaining length is longer than the packet's fields",
         ));
     }
     Ok(packet)
-}
-
-fn expect_flags(flags: u8, expected: u8) -> Result<(), DecodeError> {
-    if flags == expected {
-        Ok(())
-    } else {
-        Err(violation(
-            "MQTT-2.2.2-2",
-            "reserved fixed header flags are set",
-        ))
-    }
-}
-
-/// The variable header and payload of one frame, read front to back.
-struct Body(Bytes);
-
-impl Body {
-    fn u8(&mut self) -> Result<u8, DecodeError> {
-        if self.0.is_empty() {
-            return Err(too_short());
-        }
-        Ok(self.0.get_u8())
-    }
-
-    fn u16(&mut self) -> Result<u16, DecodeError> {
-        if self.0.len() < 2 {
-            return Err(too_short());
-        }
-        Ok(self.0.get_u16())
-    }
-
-    fn packet_id(&mut self) -> Result<PacketId, DecodeError> {
-        PacketId::new(self.u16()?)
-            .ok_or_else(|| violation("MQTT-2.3.1-1", "packet identifier is zero"))
-    }
-
-    fn binary(&mut self) -> Result<Bytes, DecodeError> {
-        let len = usize::from(self.u16()?);
-        if self.0.len() < len {
-            return Err(too_short());
-        }
-        Ok(self.0.split_to(len))
-    }
-
-    fn string(&mut self) -> Result<String, DecodeError> {
-        let raw = self.binary()?;
-        // Rust's UTF-8 check also refuses the surrogates U+D800..U+DFFF.
-        let text = std::str::from_utf8(&raw)
-            .map_err(|_| violation("MQTT-1.5.3-1", "string is not well-formed UTF-8"))?;
-        if text.contains('\0') {
-            return Err(violation("MQTT-1.5.3-2", "string contains U+0000"));
-        }
-        Ok(text.to_owned())
-    }
-
-    fn rest(&mut self) -> Bytes {
-        std::mem::take(&mut self.0)
-    }
 }
 
 fn too_short() -> DecodeError {
@@ -241,173 +153,359 @@ fn too_short() -> DecodeError {
     )
 }
 
-fn decode_connect(body: &mut Body) -> Result<Connect, DecodeError> {
-    if body.string()? != "MQTT" {
-        return Err(violation("MQTT-3.1.2-1", "protocol name is not \"MQTT\""));
-    }
-    let protocol = match body.u8()? {
-        4 => ProtocolVersion::V311,
-        _ => return Err(violation("MQTT-3.1.2-2", "unsupported protocol level")),
-    };
-    let flags = body.u8()?;
-    if flags & 0x01 != 0 {
-        return Err(violation("MQTT-3.1.2-3", "CONNECT reserved flag is set"));
-    }
-    let clean_session = flags & 0x02 != 0;
-    let will_flag = flags & 0x04 != 0;
-    let will_qos = (flags >> 3) & 0x03;
-    let will_retain = flags & 0x20 != 0;
-    let password_flag = flags & 0x40 != 0;
-    let username_flag = flags & 0x80 != 0;
-    if !will_flag && (will_qos != 0 || will_retain) {
-        return Err(violation(
-            "MQTT-3.1.2-11",
-            "will QoS or retain set without a will",
-        ));
-    }
-    if !username_flag && password_flag {
-        return Err(violation(
-            "MQTT-3.1.2-22",
-            "password flag set without a user name",
-        ));
-    }
-    let keep_alive = body.u16()?;
-    let client_id = body.string()?;
-    let will = if will_flag {
-        let qos =
-            QoS::from_u8(will_qos).ok_or_else(|| violation("MQTT-3.1.2-14", "will QoS is 3"))?;
-        let topic = body.string()?;
-        validate_topic_name(&topic).map_err(DecodeError::Malformed)?;
-        let payload = body.binary()?;
-        Some(LastWill {
-            topic,
-            payload,
-            qos,
-            retain: will_retain,
-        })
-    } else {
-        None
-    };
-    let username = if username_flag {
-        Some(body.string()?)
-    } else {
-        None
-    };
-    let password = if password_flag {
-        Some(body.binary()?)
-    } else {
-        None
-    };
-    Ok(Connect {
-        protocol,
-        client_id,
-        clean_session,
-        keep_alive,
-        username,
-        password,
-        will,
-    })
+/// The variable header and payload of one frame, read front to back.
+struct Reader {
+    body: Bytes,
+    version: ProtocolVersion,
 }
 
-fn decode_connack(body: &mut Body) -> Result<ConnAck, DecodeError> {
-    let flags = body.u8()?;
-    if flags & 0xfe != 0 {
-        return Err(violation("MQTT-3.2.2", "CONNACK reserved flags are set"));
+impl Reader {
+    fn v5(&self) -> bool {
+        self.version == ProtocolVersion::V5
     }
-    let code = ConnectReturnCode::from_u8(body.u8()?)
-        .ok_or_else(|| violation("MQTT-3.2.2", "unknown CONNACK return code"))?;
-    let session_present = flags & 0x01 != 0;
-    if session_present && code != ConnectReturnCode::Accepted {
-        return Err(violation(
-            "MQTT-3.2.2-4",
-            "session present set on a refused connection",
-        ));
-    }
-    Ok(ConnAck {
-        session_present,
-        code,
-    })
-}
 
-fn decode_publish(flags: u8, body: &mut Body) -> Result<Publish, DecodeError> {
-    let dup = flags & 0x08 != 0;
-    let qos = QoS::from_u8((flags >> 1) & 0x03)
-        .ok_or_else(|| violation("MQTT-3.3.1-4", "PUBLISH QoS is 3"))?;
-    let retain = flags & 0x01 != 0;
-    if dup && qos == QoS::AtMostOnce {
-        return Err(violation("MQTT-3.3.1-2", "DUP set on a QoS 0 PUBLISH"));
+    fn u8(&mut self) -> Result<u8, DecodeError> {
+        if self.body.is_empty() {
+            return Err(too_short());
+        }
+        Ok(self.body.get_u8())
     }
-    let topic = body.string()?;
-    validate_topic_name(&topic).map_err(DecodeError::Malformed)?;
-    let packet_id = if qos == QoS::AtMostOnce {
-        None
-    } else {
-        Some(body.packet_id()?)
-    };
-    Ok(Publish {
-        dup,
-        qos,
-        retain,
-        topic,
-        packet_id,
-        payload: body.rest(),
-    })
-}
 
-fn decode_subscribe(body: &mut Body) -> Result<Subscribe, DecodeError> {
-    let packet_id = body.packet_id()?;
-    let mut filters = Vec::new();
-    while !body.0.is_empty() {
-        let filter = body.string()?;
-        validate_topic_filter(&filter).map_err(DecodeError::Malformed)?;
-        let options = body.u8()?;
-        if options & 0xfc != 0 {
+    fn u16(&mut self) -> Result<u16, DecodeError> {
+        if self.body.len() < 2 {
+            return Err(too_short());
+        }
+        Ok(self.body.get_u16())
+    }
+
+    fn packet_id(&mut self) -> Result<PacketId, DecodeError> {
+        PacketId::new(self.u16()?)
+            .ok_or_else(|| violation("MQTT-2.3.1-1", "packet identifier is zero"))
+    }
+
+    fn string(&mut self) -> Result<String, DecodeError> {
+        take_string(&mut self.body).map_err(|e| self.utf8_statement(e))
+    }
+
+    /// Strings follow the same rules in both versions; name the statement of the version
+    /// in use.
+    fn utf8_statement(&self, e: DecodeError) -> DecodeError {
+        match (&e, self.version) {
+            (DecodeError::Malformed(v), ProtocolVersion::V311) => match v.statement {
+                "MQTT-1.5.4-1" => violation("MQTT-1.5.3-1", v.reason),
+                "MQTT-1.5.4-2" => violation("MQTT-1.5.3-2", v.reason),
+                _ => e,
+            },
+            _ => e,
+        }
+    }
+
+    fn binary(&mut self) -> Result<Bytes, DecodeError> {
+        take_binary(&mut self.body)
+    }
+
+    fn properties(&mut self, ctx: Ctx) -> Result<Properties, DecodeError> {
+        if self.v5() {
+            Properties::decode(&mut self.body, ctx)
+        } else {
+            Ok(Properties::default())
+        }
+    }
+
+    fn reason(&mut self, ctx: ReasonContext) -> Result<ReasonCode, DecodeError> {
+        let code = ReasonCode(self.u8()?);
+        if reason_code_allowed(ctx, code) {
+            Ok(code)
+        } else {
+            Err(violation(
+                "MQTT-2.4",
+                "reason code not allowed in this packet",
+            ))
+        }
+    }
+
+    fn connect(&mut self) -> Result<Connect, DecodeError> {
+        let name = self.string()?;
+        let level = self.u8()?;
+        let protocol = match (name.as_str(), ProtocolVersion::from_level(level)) {
+            ("MQTT", Some(v)) => v,
+            ("MQTT", None) | ("MQIsdp", _) => {
+                return Err(DecodeError::UnsupportedProtocolVersion { level })
+            }
+            _ => return Err(violation("MQTT-3.1.2-1", "protocol name is not \"MQTT\"")),
+        };
+        // CONNECT says which version the rest of it, and of the connection, is in.
+        self.version = protocol;
+        let flags = self.u8()?;
+        if flags & 0x01 != 0 {
+            return Err(violation("MQTT-3.1.2-3", "CONNECT reserved flag is set"));
+        }
+        let clean_start = flags & 0x02 != 0;
+        let will_flag = flags & 0x04 != 0;
+        let will_qos = (flags >> 3) & 0x03;
+        let will_retain = flags & 0x20 != 0;
+        let password_flag = flags & 0x40 != 0;
+        let username_flag = flags & 0x80 != 0;
+        if !will_flag && will_qos != 0 {
+            return Err(violation("MQTT-3.1.2-13", "will QoS set without a will"));
+        }
+        if !will_flag && will_retain {
+            return Err(violation("MQTT-3.1.2-15", "will retain set without a will"));
+        }
+        if !self.v5() && !username_flag && password_flag {
             return Err(violation(
-                "MQTT-3-8.3-4",
-                "reserved bits of requested QoS are set",
+                "MQTT-3.1.2-22",
+                "password flag set without a user name",
             ));
         }
-        let qos =
-            QoS::from_u8(options).ok_or_else(|| violation("MQTT-3-8.3-4", "requested QoS is 3"))?;
-        filters.push(SubscribeFilter { filter, qos });
+        let keep_alive = self.u16()?;
+        let properties = self.properties(Ctx::Connect)?;
+        let client_id = self.string()?;
+        let will = if will_flag {
+            let qos = QoS::from_u8(will_qos)
+                .ok_or_else(|| violation("MQTT-3.1.2-14", "will QoS is 3"))?;
+            let properties = self.properties(Ctx::Will)?;
+            let topic = self.string()?;
+            validate_topic_name(&topic).map_err(DecodeError::Malformed)?;
+            let payload = self.binary()?;
+            Some(LastWill {
+                topic,
+                payload,
+                qos,
+                retain: will_retain,
+                properties,
+            })
+        } else {
+            None
+        };
+        let username = username_flag.then(|| self.string()).transpose()?;
+        let password = password_flag.then(|| self.binary()).transpose()?;
+        Ok(Connect {
+            protocol,
+            client_id,
+            clean_start,
+            keep_alive,
+            username,
+            password,
+            will,
+            properties,
+        })
     }
-    if filters.is_empty() {
-        return Err(violation("MQTT-3.8.3-3", "SUBSCRIBE has no topic filter"));
-    }
-    Ok(Subscribe { packet_id, filters })
-}
 
-fn decode_suback(body: &mut Body) -> Result<SubAck, DecodeError> {
-    let packet_id = body.packet_id()?;
-    let mut return_codes = Vec::with_capacity(body.0.len());
-    while !body.0.is_empty() {
-        return_codes.push(match body.u8()? {
-            0x80 => SubscribeReturnCode::Failure,
-            code => SubscribeReturnCode::Granted(
-                QoS::from_u8(code)
-                    .ok_or_else(|| violation("MQTT-3.9.3-2", "reserved SUBACK return code"))?,
-            ),
-        });
+    fn connack(&mut self) -> Result<ConnAck, DecodeError> {
+        let flags = self.u8()?;
+        if flags & 0xfe != 0 {
+            return Err(violation("MQTT-3.2.2-1", "CONNACK reserved flags are set"));
+        }
+        let session_present = flags & 0x01 != 0;
+        let code = if self.v5() {
+            self.reason(ReasonContext::ConnAck)?
+        } else {
+            let code = self.u8()?;
+            if code > 5 {
+                return Err(violation("MQTT-3.2.2-6", "unknown CONNACK return code"));
+            }
+            ReasonCode(code)
+        };
+        if session_present && code != ReasonCode::SUCCESS {
+            let statement = if self.v5() {
+                "MQTT-3.2.2-6"
+            } else {
+                "MQTT-3.2.2-4"
+            };
+            return Err(violation(
+                statement,
+                "session present on a refused connection",
+            ));
+        }
+        let properties = self.properties(Ctx::ConnAck)?;
+        Ok(ConnAck {
+            session_present,
+            code,
+            properties,
+        })
     }
-    Ok(SubAck {
-        packet_id,
-        return_codes,
-    })
-}
 
-fn decode_unsubscribe(body: &mut Body) -> Result<Unsubscribe, DecodeError> {
-    let packet_id = body.packet_id()?;
-    let mut filters = Vec::new();
-    while !body.0.is_empty() {
-        let filter = body.string()?;
-        validate_topic_filter(&filter).map_err(DecodeError::Malformed)?;
-        filters.push(filter);
+    fn publish(&mut self, flags: u8) -> Result<Publish, DecodeError> {
+        let dup = flags & 0x08 != 0;
+        let qos = QoS::from_u8((flags >> 1) & 0x03)
+            .ok_or_else(|| violation("MQTT-3.3.1-4", "PUBLISH QoS is 3"))?;
+        let retain = flags & 0x01 != 0;
+        if dup && qos == QoS::AtMostOnce {
+            return Err(violation("MQTT-3.3.1-2", "DUP set on a QoS 0 PUBLISH"));
+        }
+        let topic = self.string()?;
+        let packet_id = match qos {
+            QoS::AtMostOnce => None,
+            _ => Some(self.packet_id()?),
+        };
+        let properties = self.properties(Ctx::Publish)?;
+        // MQTT 5 lets a topic alias stand in for an empty topic name.
+        if !(topic.is_empty() && properties.topic_alias.is_some()) {
+            validate_topic_name(&topic).map_err(DecodeError::Malformed)?;
+        }
+        Ok(Publish {
+            dup,
+            qos,
+            retain,
+            topic,
+            packet_id,
+            payload: std::mem::take(&mut self.body),
+            properties,
+        })
     }
-    if filters.is_empty() {
-        return Err(violation(
-            "MQTT-3.10.3-2",
-            "UNSUBSCRIBE has no topic filter",
-        ));
+
+    fn ack(&mut self, reason: ReasonContext, ctx: Ctx) -> Result<Ack, DecodeError> {
+        let packet_id = self.packet_id()?;
+        let mut ack = Ack::new(packet_id);
+        // MQTT 5 may leave out the reason code (then 0) and the properties.
+        if self.v5() && !self.body.is_empty() {
+            ack.reason_code = self.reason(reason)?;
+            if !self.body.is_empty() {
+                ack.properties = self.properties(ctx)?;
+            }
+        }
+        Ok(ack)
     }
-    Ok(Unsubscribe { packet_id, filters })
+
+    fn subscribe(&mut self) -> Result<Subscribe, DecodeError> {
+        let packet_id = self.packet_id()?;
+        let properties = self.properties(Ctx::Subscribe)?;
+        let mut filters = Vec::new();
+        while !self.body.is_empty() {
+            let filter = self.string()?;
+            let options = self.u8()?;
+            filters.push(self.subscription(filter, options)?);
+        }
+        if filters.is_empty() {
+            return Err(violation("MQTT-3.8.3-3", "SUBSCRIBE has no topic filter"));
+        }
+        Ok(Subscribe {
+            packet_id,
+            filters,
+            properties,
+        })
+    }
+
+    fn subscription(&self, filter: String, options: u8) -> Result<SubscribeFilter, DecodeError> {
+        let reserved = if self.v5() { 0xc0 } else { 0xfc };
+        if options & reserved != 0 {
+            let statement = if self.v5() {
+                "MQTT-3.8.3-5"
+            } else {
+                "MQTT-3-8.3-4"
+            };
+            return Err(violation(
+                statement,
+                "reserved subscription option bits are set",
+            ));
+        }
+        let qos = QoS::from_u8(options & 0x03)
+            .ok_or_else(|| violation("MQTT-3.8.3-4", "requested QoS is 3"))?;
+        let retain_handling = RetainHandling::from_u8((options >> 4) & 0x03)
+            .ok_or_else(|| violation("MQTT-3.8.3-4", "retain handling is 3"))?;
+        let no_local = options & 0x04 != 0;
+        if self.v5() && filter.starts_with("$share/") {
+            validate_shared_filter(&filter).map_err(DecodeError::Malformed)?;
+            if no_local {
+                return Err(violation(
+                    "MQTT-3.8.3-4",
+                    "No Local on a shared subscription",
+                ));
+            }
+        } else {
+            validate_topic_filter(&filter).map_err(DecodeError::Malformed)?;
+        }
+        Ok(SubscribeFilter {
+            filter,
+            qos,
+            no_local,
+            retain_as_published: options & 0x08 != 0,
+            retain_handling,
+        })
+    }
+
+    fn suback(&mut self) -> Result<SubAck, DecodeError> {
+        let packet_id = self.packet_id()?;
+        let properties = self.properties(Ctx::SubAck)?;
+        let mut reason_codes = Vec::new();
+        while !self.body.is_empty() {
+            if self.v5() {
+                reason_codes.push(self.reason(ReasonContext::SubAck)?);
+            } else {
+                let code = self.u8()?;
+                if !matches!(code, 0 | 1 | 2 | 0x80) {
+                    return Err(violation("MQTT-3.9.3-2", "reserved SUBACK return code"));
+                }
+                reason_codes.push(ReasonCode(code));
+            }
+        }
+        Ok(SubAck {
+            packet_id,
+            reason_codes,
+            properties,
+        })
+    }
+
+    fn unsubscribe(&mut self) -> Result<Unsubscribe, DecodeError> {
+        let packet_id = self.packet_id()?;
+        let properties = self.properties(Ctx::Unsubscribe)?;
+        let mut filters = Vec::new();
+        while !self.body.is_empty() {
+            let filter = self.string()?;
+            if filter.starts_with("$share/") && self.v5() {
+                validate_shared_filter(&filter).map_err(DecodeError::Malformed)?;
+            } else {
+                validate_topic_filter(&filter).map_err(DecodeError::Malformed)?;
+            }
+            filters.push(filter);
+        }
+        if filters.is_empty() {
+            return Err(violation(
+                "MQTT-3.10.3-2",
+                "UNSUBSCRIBE has no topic filter",
+            ));
+        }
+        Ok(Unsubscribe {
+            packet_id,
+            filters,
+            properties,
+        })
+    }
+
+    fn unsuback(&mut self) -> Result<UnsubAck, DecodeError> {
+        let packet_id = self.packet_id()?;
+        let properties = self.properties(Ctx::UnsubAck)?;
+        let mut reason_codes = Vec::new();
+        while self.v5() && !self.body.is_empty() {
+            reason_codes.push(self.reason(ReasonContext::UnsubAck)?);
+        }
+        Ok(UnsubAck {
+            packet_id,
+            reason_codes,
+            properties,
+        })
+    }
+
+    fn disconnect(&mut self) -> Result<Disconnect, DecodeError> {
+        let mut disconnect = Disconnect::default();
+        if self.v5() && !self.body.is_empty() {
+            disconnect.reason_code = self.reason(ReasonContext::Disconnect)?;
+            if !self.body.is_empty() {
+                disconnect.properties = self.properties(Ctx::Disconnect)?;
+            }
+        }
+        Ok(disconnect)
+    }
+
+    fn auth(&mut self) -> Result<Auth, DecodeError> {
+        let mut auth = Auth::default();
+        if !self.body.is_empty() {
+            auth.reason_code = self.reason(ReasonContext::Auth)?;
+            if !self.body.is_empty() {
+                auth.properties = self.properties(Ctx::Auth)?;
+            }
+        }
+        Ok(auth)
+    }
 }

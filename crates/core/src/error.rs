@@ -1,6 +1,7 @@
 //! Typed errors. Each says who is at fault, and protocol violations name the spec statement
 //! they break, so a log line points straight at the rule.
 
+use crate::reason::ReasonCode;
 use std::fmt;
 
 /// A rule of the MQTT specification that a peer broke.
@@ -32,6 +33,9 @@ pub enum DecodeError {
     /// The fixed header announces a packet larger than we accept; nothing of its body was
     /// buffered.
     PacketTooLarge { size: usize, max: usize },
+    /// CONNECT asks for a protocol level we do not speak (3.1's "MQIsdp", or an unknown
+    /// level). The server answers with CONNACK 0x01 (3.1.1) or 0x84 (5.0) [MQTT-3.1.2-2].
+    UnsupportedProtocolVersion { level: u8 },
 }
 
 impl DecodeError {
@@ -40,6 +44,21 @@ impl DecodeError {
         match self {
             DecodeError::Malformed(v) => Some(v.statement),
             DecodeError::PacketTooLarge { .. } => None,
+            DecodeError::UnsupportedProtocolVersion { .. } => Some("MQTT-3.1.2-2"),
+        }
+    }
+
+    /// The MQTT 5 reason code a DISCONNECT (or CONNACK) should carry for this error.
+    pub fn reason_code(&self) -> ReasonCode {
+        match self {
+            DecodeError::Malformed(v) if v.reason.contains("more than once") => {
+                ReasonCode::PROTOCOL_ERROR
+            }
+            DecodeError::Malformed(_) => ReasonCode::MALFORMED_PACKET,
+            DecodeError::PacketTooLarge { .. } => ReasonCode::PACKET_TOO_LARGE,
+            DecodeError::UnsupportedProtocolVersion { .. } => {
+                ReasonCode::UNSUPPORTED_PROTOCOL_VERSION
+            }
         }
     }
 }
@@ -50,6 +69,9 @@ impl fmt::Display for DecodeError {
             DecodeError::Malformed(v) => write!(f, "malformed packet: {v}"),
             DecodeError::PacketTooLarge { size, max } => {
                 write!(f, "packet of {size} bytes exceeds the maximum of {max}")
+            }
+            DecodeError::UnsupportedProtocolVersion { level } => {
+                write!(f, "[MQTT-3.1.2-2] unsupported protocol level {level}")
             }
         }
     }

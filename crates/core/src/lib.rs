@@ -1,4 +1,5 @@
-//! The sans-IO core of tabmq: the MQTT codec and the per-connection state machines.
+//! The sans-IO core of tabmq: the MQTT 3.1.1 and 5.0 codec and the per-connection state
+//! machines.
 //!
 //! No sockets and no clocks: bytes and time (`now`) come in as arguments, and bytes and
 //! events go out through `poll_*` methods. It builds for `wasm32-unknown-unknown` and native.
@@ -9,8 +10,11 @@ mod encode;
 mod error;
 mod packet;
 mod packet_id;
+mod properties;
+mod reason;
 mod time;
 mod topic;
+mod varint;
 
 pub use bytes::{Bytes, BytesMut};
 pub use client::{
@@ -20,9 +24,14 @@ pub use decode::{decode, decode_fixed_header, decode_packet, FixedHeader, MAX_RE
 pub use encode::{encode, encode_to_vec};
 pub use error::{DecodeError, EncodeError, Violation};
 pub use packet::{
-    ConnAck, Connect, ConnectReturnCode, LastWill, Packet, PacketId, ProtocolVersion, Publish, QoS,
-    SubAck, Subscribe, SubscribeFilter, SubscribeReturnCode, Unsubscribe,
+    Ack, Auth, ConnAck, Connect, Disconnect, LastWill, Packet, PacketId, ProtocolVersion, Publish,
+    QoS, RetainHandling, SubAck, Subscribe, SubscribeFilter, UnsubAck, Unsubscribe,
 };
 pub use packet_id::{PacketIdAllocator, PacketIdsExhausted};
+pub use properties::{Properties, PropertyContext, PropertyValues};
+pub use reason::{reason_code_allowed, ConnectReturnCode, ReasonCode, ReasonContext};
 pub use time::Instant;
-pub use topic::{topic_matches, validate_topic_filter, validate_topic_name};
+pub use topic::{
+    topic_matches, validate_shared_filter, validate_topic_filter, validate_topic_name,
+};
+pub use varint::MAX_VARINT;

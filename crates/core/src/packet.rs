@@ -1,8 +1,12 @@
-//! MQTT control packets as values.
+//! MQTT control packets of both protocol versions, as values.
 //!
-//! Payloads are [`Bytes`]: a decoded PUBLISH shares the frame it came in, so a broker can
-//! fan one message out to many subscribers without copying it.
+//! Payloads and binary fields are [`Bytes`]: a decoded PUBLISH shares the frame it came
+//! in, so a broker can fan one message out to many subscribers without copying it. Fields
+//! that only MQTT 5 has (properties, reason codes, subscription options) stay at their
+//! defaults in MQTT 3.1.1 packets; the encoder refuses to put anything else on a 3.1.1 wire.
 
+use crate::properties::Properties;
+use crate::reason::ReasonCode;
 use bytes::Bytes;
 use std::num::NonZeroU16;
 
@@ -10,10 +14,13 @@ use std::num::NonZeroU16;
 pub type PacketId = NonZeroU16;
 
 /// The protocol level carried in CONNECT.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ProtocolVersion {
     /// MQTT 3.1.1, protocol level 4.
+    #[default]
     V311,
+    /// MQTT 5.0, protocol level 5.
+    V5,
 }
 
 impl ProtocolVersion {
@@ -21,6 +28,15 @@ impl ProtocolVersion {
     pub fn level(self) -> u8 {
         match self {
             ProtocolVersion::V311 => 4,
+            ProtocolVersion::V5 => 5,
+        }
+    }
+
+    pub fn from_level(level: u8) -> Option<ProtocolVersion> {
+        match level {
+            4 => Some(ProtocolVersion::V311),
+            5 => Some(ProtocolVersion::V5),
+            _ => None,
         }
     }
 }
@@ -55,78 +71,121 @@ impl QoS {
 }
 
 /// A will message, published by the broker when a client goes away without DISCONNECT.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LastWill {
     pub topic: String,
     pub payload: Bytes,
     pub qos: QoS,
     pub retain: bool,
+    /// MQTT 5 will properties (will delay, expiry, content type, ...).
+    pub properties: Properties,
 }
 
 /// CONNECT: the first packet a client sends.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Connect {
     pub protocol: ProtocolVersion,
     pub client_id: String,
-    /// "Clean session" in 3.1.1: when false the broker keeps the session after disconnect.
-    pub clean_session: bool,
+    /// "Clean session" in 3.1.1, "clean start" in 5.0.
+    pub clean_start: bool,
     /// Seconds; zero turns keepalive off.
     pub keep_alive: u16,
     pub username: Option<String>,
+    /// MQTT 3.1.1 allows a password only with a user name [MQTT-3.1.2-22]; MQTT 5 does not
+    /// have that rule.
     pub password: Option<Bytes>,
     pub will: Option<LastWill>,
-}
-
-/// The 3.1.1 CONNACK return codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ConnectReturnCode {
-    Accepted = 0,
-    UnacceptableProtocolVersion = 1,
-    IdentifierRejected = 2,
-    ServerUnavailable = 3,
-    BadUsernameOrPassword = 4,
-    NotAuthorized = 5,
-}
-
-impl ConnectReturnCode {
-    pub fn from_u8(value: u8) -> Option<ConnectReturnCode> {
-        use ConnectReturnCode::*;
-        Some(match value {
-            0 => Accepted,
-            1 => UnacceptableProtocolVersion,
-            2 => IdentifierRejected,
-            3 => ServerUnavailable,
-            4 => BadUsernameOrPassword,
-            5 => NotAuthorized,
-            _ => return None,
-        })
-    }
+    pub properties: Properties,
 }
 
 /// CONNACK: the broker's answer to CONNECT.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConnAck {
     pub session_present: bool,
-    pub code: ConnectReturnCode,
+    /// The reason code in 5.0; the return code (0 to 5) in 3.1.1.
+    pub code: ReasonCode,
+    pub properties: Properties,
 }
 
 /// PUBLISH: an application message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Publish {
     pub dup: bool,
     pub qos: QoS,
     pub retain: bool,
+    /// May be empty in MQTT 5 when a topic alias stands for it.
     pub topic: String,
     /// Present exactly when `qos` is above 0.
     pub packet_id: Option<PacketId>,
     pub payload: Bytes,
+    pub properties: Properties,
 }
 
-/// One topic filter of a SUBSCRIBE, with its requested maximum QoS.
+/// PUBACK, PUBREC, PUBREL and PUBCOMP: a packet id, with a reason and properties in 5.0.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack {
+    pub packet_id: PacketId,
+    pub reason_code: ReasonCode,
+    pub properties: Properties,
+}
+
+impl Ack {
+    /// A successful acknowledgement with nothing else in it.
+    pub fn new(packet_id: PacketId) -> Ack {
+        Ack {
+            packet_id,
+            reason_code: ReasonCode::SUCCESS,
+            properties: Properties::default(),
+        }
+    }
+}
+
+/// What the broker does with retained messages when a subscription is made (MQTT 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum RetainHandling {
+    /// Send retained messages at the time of the subscribe.
+    #[default]
+    SendOnSubscribe = 0,
+    /// Send them only if the subscription did not exist already.
+    SendIfNew = 1,
+    /// Do not send them.
+    DoNotSend = 2,
+}
+
+impl RetainHandling {
+    pub fn from_u8(value: u8) -> Option<RetainHandling> {
+        match value {
+            0 => Some(RetainHandling::SendOnSubscribe),
+            1 => Some(RetainHandling::SendIfNew),
+            2 => Some(RetainHandling::DoNotSend),
+            _ => None,
+        }
+    }
+}
+
+/// One topic filter of a SUBSCRIBE, with its options.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SubscribeFilter {
     pub filter: String,
+    /// The maximum QoS the client wants.
     pub qos: QoS,
+    /// MQTT 5: do not send this client its own messages.
+    pub no_local: bool,
+    /// MQTT 5: keep the retain flag as published on forwarded messages.
+    pub retain_as_published: bool,
+    /// MQTT 5.
+    pub retain_handling: RetainHandling,
+}
+
+impl SubscribeFilter {
+    /// A filter at `qos` with default options.
+    pub fn new(filter: impl Into<String>, qos: QoS) -> SubscribeFilter {
+        SubscribeFilter {
+            filter: filter.into(),
+            qos,
+            ..SubscribeFilter::default()
+        }
+    }
 }
 
 /// SUBSCRIBE: one or more topic filters.
@@ -134,22 +193,16 @@ pub struct SubscribeFilter {
 pub struct Subscribe {
     pub packet_id: PacketId,
     pub filters: Vec<SubscribeFilter>,
+    pub properties: Properties,
 }
 
-/// The outcome of one filter of a SUBSCRIBE.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SubscribeReturnCode {
-    /// Subscribed, with the maximum QoS the broker grants.
-    Granted(QoS),
-    /// The broker refused the filter (0x80).
-    Failure,
-}
-
-/// SUBACK: one return code per filter of the SUBSCRIBE, in order.
+/// SUBACK: one code per filter of the SUBSCRIBE, in order: the granted QoS (0, 1, 2), or
+/// a failure (0x80 in 3.1.1; any failure reason code in 5.0).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubAck {
     pub packet_id: PacketId,
-    pub return_codes: Vec<SubscribeReturnCode>,
+    pub reason_codes: Vec<ReasonCode>,
+    pub properties: Properties,
 }
 
 /// UNSUBSCRIBE: one or more topic filters to remove.
@@ -157,25 +210,49 @@ pub struct SubAck {
 pub struct Unsubscribe {
     pub packet_id: PacketId,
     pub filters: Vec<String>,
+    pub properties: Properties,
 }
 
-/// Every MQTT 3.1.1 control packet.
+/// UNSUBACK: in 5.0 one reason code per filter; in 3.1.1 only the packet id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsubAck {
+    pub packet_id: PacketId,
+    pub reason_codes: Vec<ReasonCode>,
+    pub properties: Properties,
+}
+
+/// DISCONNECT: in 5.0 with a reason code and properties.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Disconnect {
+    pub reason_code: ReasonCode,
+    pub properties: Properties,
+}
+
+/// AUTH (5.0 only): extended authentication.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Auth {
+    pub reason_code: ReasonCode,
+    pub properties: Properties,
+}
+
+/// Every MQTT control packet: the 14 of 3.1.1 and AUTH of 5.0.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Packet {
     Connect(Connect),
     ConnAck(ConnAck),
     Publish(Publish),
-    PubAck(PacketId),
-    PubRec(PacketId),
-    PubRel(PacketId),
-    PubComp(PacketId),
+    PubAck(Ack),
+    PubRec(Ack),
+    PubRel(Ack),
+    PubComp(Ack),
     Subscribe(Subscribe),
     SubAck(SubAck),
     Unsubscribe(Unsubscribe),
-    UnsubAck(PacketId),
+    UnsubAck(UnsubAck),
     PingReq,
     PingResp,
-    Disconnect,
+    Disconnect(Disconnect),
+    Auth(Auth),
 }
 
 impl Packet {
@@ -195,7 +272,34 @@ impl Packet {
             Packet::UnsubAck(_) => "UNSUBACK",
             Packet::PingReq => "PINGREQ",
             Packet::PingResp => "PINGRESP",
-            Packet::Disconnect => "DISCONNECT",
+            Packet::Disconnect(_) => "DISCONNECT",
+            Packet::Auth(_) => "AUTH",
         }
+    }
+
+    /// The packet type number of the fixed header (1 to 15).
+    pub fn type_number(&self) -> u8 {
+        match self {
+            Packet::Connect(_) => 1,
+            Packet::ConnAck(_) => 2,
+            Packet::Publish(_) => 3,
+            Packet::PubAck(_) => 4,
+            Packet::PubRec(_) => 5,
+            Packet::PubRel(_) => 6,
+            Packet::PubComp(_) => 7,
+            Packet::Subscribe(_) => 8,
+            Packet::SubAck(_) => 9,
+            Packet::Unsubscribe(_) => 10,
+            Packet::UnsubAck(_) => 11,
+            Packet::PingReq => 12,
+            Packet::PingResp => 13,
+            Packet::Disconnect(_) => 14,
+            Packet::Auth(_) => 15,
+        }
+    }
+
+    /// A DISCONNECT with reason 0 and no properties: the only kind 3.1.1 has.
+    pub fn disconnect() -> Packet {
+        Packet::Disconnect(Disconnect::default())
     }
 }

@@ -37,6 +37,20 @@ pub fn validate_topic_filter(filter: &str) -> Result<(), Violation> {
     Ok(())
 }
 
+/// Checks a shared subscription filter, `$share/{ShareName}/{filter}` (MQTT 5).
+pub fn validate_shared_filter(filter: &str) -> Result<(), Violation> {
+    let rest = filter.strip_prefix("$share/").unwrap_or(filter);
+    match rest.split_once('/') {
+        Some((name, inner)) if !name.is_empty() && !name.contains(['+', '#']) => {
+            validate_topic_filter(inner)
+        }
+        _ => Err(rule(
+            "MQTT-4.8.2-2",
+            "shared subscription needs a share name without wildcards and a filter",
+        )),
+    }
+}
+
 /// Whether `filter` matches `topic`. Both must already be valid.
 ///
 /// A topic that starts with `$` is not matched by a filter that starts with a wildcard

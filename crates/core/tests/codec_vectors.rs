@@ -15,12 +15,12 @@ fn id(n: u16) -> PacketId {
 /// Encodes `packet`, compares with `bytes`, and decodes `bytes` back to `packet`.
 fn round_trip(packet: Packet, bytes: &[u8]) {
     assert_eq!(
-        encode_to_vec(&packet).unwrap(),
+        encode_to_vec(&packet, ProtocolVersion::V311).unwrap(),
         bytes,
         "encoding {packet:?}"
     );
     assert_eq!(
-        decode_packet(Bytes::copy_from_slice(bytes)).unwrap(),
+        decode_packet(Bytes::copy_from_slice(bytes), ProtocolVersion::V311).unwrap(),
         packet,
         "decoding {bytes:02x?}"
     );
@@ -33,7 +33,7 @@ fn connect_with_will_user_and_password_spec_3_1_2_10() {
     let packet = Packet::Connect(Connect {
         protocol: ProtocolVersion::V311,
         client_id: "c1".into(),
-        clean_session: true,
+        clean_start: true,
         keep_alive: 10,
         username: Some("u".into()),
         password: Some(Bytes::from_static(b"pw")),
@@ -42,7 +42,9 @@ fn connect_with_will_user_and_password_spec_3_1_2_10() {
             payload: Bytes::from_static(b"bye"),
             qos: QoS::AtLeastOnce,
             retain: false,
+            properties: Properties::default(),
         }),
+        properties: Properties::default(),
     });
     #[rustfmt::skip]
     let bytes = [
@@ -62,21 +64,24 @@ fn connack_return_codes_and_session_present() {
     round_trip(
         Packet::ConnAck(ConnAck {
             session_present: false,
-            code: ConnectReturnCode::Accepted,
+            code: ConnectReturnCode::Accepted.into(),
+            properties: Properties::default(),
         }),
         &[0x20, 0x02, 0x00, 0x00],
     );
     round_trip(
         Packet::ConnAck(ConnAck {
             session_present: true,
-            code: ConnectReturnCode::Accepted,
+            code: ConnectReturnCode::Accepted.into(),
+            properties: Properties::default(),
         }),
         &[0x20, 0x02, 0x01, 0x00],
     );
     round_trip(
         Packet::ConnAck(ConnAck {
             session_present: false,
-            code: ConnectReturnCode::NotAuthorized,
+            code: ConnectReturnCode::NotAuthorized.into(),
+            properties: Properties::default(),
         }),
         &[0x20, 0x02, 0x00, 0x05],
     );
@@ -93,6 +98,7 @@ fn publish_qos0_and_qos1_spec_3_3_2_3() {
             topic: "a/b".into(),
             packet_id: Some(id(10)),
             payload: Bytes::from_static(b"hi"),
+            properties: Properties::default(),
         }),
         &[
             0x32, 0x09, 0x00, 0x03, b'a', b'/', b'b', 0x00, 0x0a, b'h', b'i',
@@ -106,6 +112,7 @@ fn publish_qos0_and_qos1_spec_3_3_2_3() {
             topic: "a/b".into(),
             packet_id: None,
             payload: Bytes::new(),
+            properties: Properties::default(),
         }),
         &[0x31, 0x05, 0x00, 0x03, b'a', b'/', b'b'],
     );
@@ -113,11 +120,18 @@ fn publish_qos0_and_qos1_spec_3_3_2_3() {
 
 #[test]
 fn acknowledgements_of_the_qos_flows() {
-    round_trip(Packet::PubAck(id(10)), &[0x40, 0x02, 0x00, 0x0a]);
-    round_trip(Packet::PubRec(id(10)), &[0x50, 0x02, 0x00, 0x0a]);
-    round_trip(Packet::PubRel(id(10)), &[0x62, 0x02, 0x00, 0x0a]);
-    round_trip(Packet::PubComp(id(10)), &[0x70, 0x02, 0x00, 0x0a]);
-    round_trip(Packet::UnsubAck(id(10)), &[0xb0, 0x02, 0x00, 0x0a]);
+    round_trip(Packet::PubAck(Ack::new(id(10))), &[0x40, 0x02, 0x00, 0x0a]);
+    round_trip(Packet::PubRec(Ack::new(id(10))), &[0x50, 0x02, 0x00, 0x0a]);
+    round_trip(Packet::PubRel(Ack::new(id(10))), &[0x62, 0x02, 0x00, 0x0a]);
+    round_trip(Packet::PubComp(Ack::new(id(10))), &[0x70, 0x02, 0x00, 0x0a]);
+    round_trip(
+        Packet::UnsubAck(UnsubAck {
+            packet_id: id(10),
+            reason_codes: vec![],
+            properties: Properties::default(),
+        }),
+        &[0xb0, 0x02, 0x00, 0x0a],
+    );
 }
 
 #[test]
@@ -127,15 +141,10 @@ fn subscribe_spec_3_8_3_1() {
         Packet::Subscribe(Subscribe {
             packet_id: id(10),
             filters: vec![
-                SubscribeFilter {
-                    filter: "a/b".into(),
-                    qos: QoS::AtLeastOnce,
-                },
-                SubscribeFilter {
-                    filter: "c/d".into(),
-                    qos: QoS::ExactlyOnce,
-                },
+                SubscribeFilter::new("a/b", QoS::AtLeastOnce),
+                SubscribeFilter::new("c/d", QoS::ExactlyOnce),
             ],
+            properties: Properties::default(),
         }),
         &[
             0x82, 0x0e, 0x00, 0x0a, 0x00, 0x03, b'a', b'/', b'b', 0x01, 0x00, 0x03, b'c', b'/',
@@ -150,11 +159,12 @@ fn suback_spec_3_9_3_1() {
     round_trip(
         Packet::SubAck(SubAck {
             packet_id: id(10),
-            return_codes: vec![
-                SubscribeReturnCode::Granted(QoS::AtMostOnce),
-                SubscribeReturnCode::Granted(QoS::ExactlyOnce),
-                SubscribeReturnCode::Failure,
+            reason_codes: vec![
+                ReasonCode::GRANTED_QOS_0,
+                ReasonCode::GRANTED_QOS_2,
+                ReasonCode::UNSPECIFIED_ERROR,
             ],
+            properties: Properties::default(),
         }),
         &[0x90, 0x05, 0x00, 0x0a, 0x00, 0x02, 0x80],
     );
@@ -166,6 +176,7 @@ fn unsubscribe_spec_3_10_3_1() {
         Packet::Unsubscribe(Unsubscribe {
             packet_id: id(10),
             filters: vec!["a/b".into(), "c/d".into()],
+            properties: Properties::default(),
         }),
         &[
             0xa2, 0x0c, 0x00, 0x0a, 0x00, 0x03, b'a', b'/', b'b', 0x00, 0x03, b'c', b'/', b'd',
@@ -177,7 +188,7 @@ fn unsubscribe_spec_3_10_3_1() {
 fn packets_without_a_body() {
     round_trip(Packet::PingReq, &[0xc0, 0x00]);
     round_trip(Packet::PingResp, &[0xd0, 0x00]);
-    round_trip(Packet::Disconnect, &[0xe0, 0x00]);
+    round_trip(Packet::disconnect(), &[0xe0, 0x00]);
 }
 
 #[test]
@@ -207,26 +218,31 @@ fn remaining_length_table_spec_2_2_3() {
         topic: "t".into(),
         packet_id: None,
         payload: Bytes::from(vec![7u8; 197]),
+        properties: Properties::default(),
     });
-    let bytes = encode_to_vec(&publish).unwrap();
+    let bytes = encode_to_vec(&publish, ProtocolVersion::V311).unwrap();
     assert_eq!(&bytes[..3], &[0x30, 0xc8, 0x01]);
 }
 
 #[test]
 fn a_partial_frame_needs_more_bytes_not_an_error() {
-    let bytes = encode_to_vec(&Packet::Publish(Publish {
-        dup: false,
-        qos: QoS::AtMostOnce,
-        retain: false,
-        topic: "sensor/temperature".into(),
-        packet_id: None,
-        payload: Bytes::from_static(b"22.5"),
-    }))
+    let bytes = encode_to_vec(
+        &Packet::Publish(Publish {
+            dup: false,
+            qos: QoS::AtMostOnce,
+            retain: false,
+            topic: "sensor/temperature".into(),
+            packet_id: None,
+            payload: Bytes::from_static(b"22.5"),
+            properties: Properties::default(),
+        }),
+        ProtocolVersion::V311,
+    )
     .unwrap();
     let mut buf = BytesMut::new();
     for (i, byte) in bytes.iter().enumerate() {
         buf.extend_from_slice(&[*byte]);
-        let decoded = decode(&mut buf, 1024).unwrap();
+        let decoded = decode(&mut buf, ProtocolVersion::V311, 1024).unwrap();
         if i + 1 < bytes.len() {
             assert_eq!(decoded, None, "after {} of {} bytes", i + 1, bytes.len());
         } else {
@@ -239,9 +255,15 @@ fn a_partial_frame_needs_more_bytes_not_an_error() {
 #[test]
 fn several_packets_in_one_buffer_decode_in_order() {
     let mut buf = BytesMut::from(&[0xc0, 0x00, 0xd0, 0x00, 0xe0][..]);
-    assert_eq!(decode(&mut buf, 1024).unwrap(), Some(Packet::PingReq));
-    assert_eq!(decode(&mut buf, 1024).unwrap(), Some(Packet::PingResp));
-    assert_eq!(decode(&mut buf, 1024).unwrap(), None);
+    assert_eq!(
+        decode(&mut buf, ProtocolVersion::V311, 1024).unwrap(),
+        Some(Packet::PingReq)
+    );
+    assert_eq!(
+        decode(&mut buf, ProtocolVersion::V311, 1024).unwrap(),
+        Some(Packet::PingResp)
+    );
+    assert_eq!(decode(&mut buf, ProtocolVersion::V311, 1024).unwrap(), None);
     assert_eq!(buf.len(), 1);
 }
 
@@ -250,7 +272,7 @@ fn the_size_limit_is_checked_on_the_header_before_the_body_arrives() {
     // Announces 2,097,152 bytes; only the header is here.
     let mut buf = BytesMut::from(&[0x30, 0x80, 0x80, 0x80, 0x01][..]);
     assert_eq!(
-        decode(&mut buf, 1024),
+        decode(&mut buf, ProtocolVersion::V311, 1024),
         Err(DecodeError::PacketTooLarge {
             size: 2_097_157,
             max: 1024

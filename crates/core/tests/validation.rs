@@ -8,7 +8,7 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 use tabmq_core::*;
 
 fn statement_of(bytes: &[u8]) -> &'static str {
-    match decode_packet(Bytes::copy_from_slice(bytes)) {
+    match decode_packet(Bytes::copy_from_slice(bytes), ProtocolVersion::V311) {
         Err(e) => e.statement().unwrap_or("none"),
         Ok(p) => panic!("{bytes:02x?} decoded to {p:?}"),
     }
@@ -122,7 +122,7 @@ fn mqtt_3_1_2_1_protocol_name_and_3_1_2_3_reserved_flag() {
     let mut connect = vec![
         0x10, 0x0c, 0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0x02, 0x00, 0x3c, 0x00, 0x00,
     ];
-    assert!(decode_packet(Bytes::copy_from_slice(&connect)).is_ok());
+    assert!(decode_packet(Bytes::copy_from_slice(&connect), ProtocolVersion::V311).is_ok());
     connect[9] = 0x03;
     assert_eq!(statement_of(&connect), "MQTT-3.1.2-3");
     connect[9] = 0x02;
@@ -147,7 +147,7 @@ fn mqtt_1_5_5_1_remaining_length_in_the_fewest_bytes() {
 #[test]
 fn remaining_length_over_four_bytes_is_refused() {
     let err = decode_fixed_header(&[0x30, 0xff, 0xff, 0xff, 0xff, 0x01]).unwrap_err();
-    assert_eq!(err.statement(), Some("MQTT-2.2.3"));
+    assert_eq!(err.statement(), Some("MQTT-1.5.5"));
 }
 
 #[test]
@@ -155,7 +155,11 @@ fn trailing_bytes_inside_a_packet_are_refused() {
     // A PUBACK whose remaining length claims 3 bytes.
     assert_eq!(statement_of(&[0x40, 0x03, 0x00, 0x01, 0x00]), "MQTT-2.2.3");
     // Bytes after the packet's end.
-    assert!(decode_packet(Bytes::from_static(&[0xc0, 0x00, 0x00])).is_err());
+    assert!(decode_packet(
+        Bytes::from_static(&[0xc0, 0x00, 0x00]),
+        ProtocolVersion::V311
+    )
+    .is_err());
 }
 
 #[test]
@@ -167,8 +171,9 @@ fn encoding_refuses_what_decoding_would_refuse() {
         topic: "a/+".into(),
         packet_id: None,
         payload: Bytes::new(),
+        properties: Properties::default(),
     });
-    match encode_to_vec(&bad) {
+    match encode_to_vec(&bad, ProtocolVersion::V311) {
         Err(EncodeError::Invalid(v)) => assert_eq!(v.statement, "MQTT-3.3.2-2"),
         other => panic!("{other:?}"),
     }
@@ -180,12 +185,12 @@ fn no_input_of_a_few_bytes_panics() {
     // "need more", never a panic.
     for a in 0..=255u8 {
         let mut buf = BytesMut::from(&[a][..]);
-        let _ = decode(&mut buf, 64);
+        let _ = decode(&mut buf, ProtocolVersion::V311, 64);
         for b in 0..=255u8 {
             let mut buf = BytesMut::from(&[a, b][..]);
-            let _ = decode(&mut buf, 64);
+            let _ = decode(&mut buf, ProtocolVersion::V311, 64);
             let mut buf = BytesMut::from(&[a, 0x01, b][..]);
-            let _ = decode(&mut buf, 64);
+            let _ = decode(&mut buf, ProtocolVersion::V311, 64);
         }
     }
 }

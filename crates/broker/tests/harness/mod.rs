@@ -74,13 +74,7 @@ impl Sim {
         let now = self.now;
         self.clients[c]
             .engine
-            .subscribe(
-                vec![SubscribeFilter {
-                    filter: filter.into(),
-                    qos,
-                }],
-                now,
-            )
+            .subscribe(vec![SubscribeFilter::new(filter, qos)], now)
             .unwrap();
         self.run();
     }

@@ -1,0 +1,587 @@
+//! MQTT 5 properties: one typed struct for every packet, with the spec's rules on which
+//! packet may carry which property, which may repeat, and which values are forbidden.
+
+use crate::error::{violation, DecodeError, EncodeError, Violation};
+use crate::packet::QoS;
+use crate::topic::validate_topic_name;
+use crate::varint::{put_varint, take_varint, varint_len, MAX_VARINT};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+/// Where a property list stands: it decides which properties are allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PropertyContext {
+    Connect,
+    ConnAck,
+    Publish,
+    /// The will properties inside CONNECT.
+    Will,
+    PubAck,
+    PubRec,
+    PubRel,
+    PubComp,
+    Subscribe,
+    SubAck,
+    Unsubscribe,
+    UnsubAck,
+    Disconnect,
+    Auth,
+}
+
+/// Every MQTT 5 property. Absent is `None` (or empty, for the two that may repeat).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PropertyValues {
+    pub payload_format_indicator: Option<bool>,
+    pub message_expiry_interval: Option<u32>,
+    pub content_type: Option<String>,
+    pub response_topic: Option<String>,
+    pub correlation_data: Option<Bytes>,
+    /// One in SUBSCRIBE; any number in PUBLISH, one per matching subscription.
+    pub subscription_identifiers: Vec<u32>,
+    pub session_expiry_interval: Option<u32>,
+    pub assigned_client_identifier: Option<String>,
+    pub server_keep_alive: Option<u16>,
+    pub authentication_method: Option<String>,
+    pub authentication_data: Option<Bytes>,
+    pub request_problem_information: Option<bool>,
+    pub will_delay_interval: Option<u32>,
+    pub request_response_information: Option<bool>,
+    pub response_information: Option<String>,
+    pub server_reference: Option<String>,
+    pub reason_string: Option<String>,
+    pub receive_maximum: Option<u16>,
+    pub topic_alias_maximum: Option<u16>,
+    pub topic_alias: Option<u16>,
+    /// 0 or 1; a server that supports QoS 2 leaves it out.
+    pub maximum_qos: Option<QoS>,
+    pub retain_available: Option<bool>,
+    pub user_properties: Vec<(String, String)>,
+    pub maximum_packet_size: Option<u32>,
+    pub wildcard_subscription_available: Option<bool>,
+    pub subscription_identifiers_available: Option<bool>,
+    pub shared_subscription_available: Option<bool>,
+}
+
+static NO_PROPERTIES: PropertyValues = PropertyValues {
+    payload_format_indicator: None,
+    message_expiry_interval: None,
+    content_type: None,
+    response_topic: None,
+    correlation_data: None,
+    subscription_identifiers: Vec::new(),
+    session_expiry_interval: None,
+    assigned_client_identifier: None,
+    server_keep_alive: None,
+    authentication_method: None,
+    authentication_data: None,
+    request_problem_information: None,
+    will_delay_interval: None,
+    request_response_information: None,
+    response_information: None,
+    server_reference: None,
+    reason_string: None,
+    receive_maximum: None,
+    topic_alias_maximum: None,
+    topic_alias: None,
+    maximum_qos: None,
+    retain_available: None,
+    user_properties: Vec::new(),
+    maximum_packet_size: None,
+    wildcard_subscription_available: None,
+    subscription_identifiers_available: None,
+    shared_subscription_available: None,
+};
+
+/// A packet's MQTT 5 properties.
+///
+/// Most packets carry none, so this is one pointer wide: it reads as an empty
+/// [`PropertyValues`] until a field is written, and only then allocates. Fields are reached
+/// through `Deref`: `props.topic_alias`, `props.user_properties.push(..)`.
+#[derive(Clone, Default)]
+pub struct Properties(Option<Box<PropertyValues>>);
+
+impl Properties {
+    /// Properties holding `values`.
+    pub fn from_values(values: PropertyValues) -> Properties {
+        let mut p = Properties::default();
+        if values != NO_PROPERTIES {
+            p.0 = Some(Box::new(values));
+        }
+        p
+    }
+
+    /// Sets fields through `f`, for building in one expression.
+    pub fn with(f: impl FnOnce(&mut PropertyValues)) -> Properties {
+        let mut values = PropertyValues::default();
+        f(&mut values);
+        Properties::from_values(values)
+    }
+}
+
+impl std::ops::Deref for Properties {
+    type Target = PropertyValues;
+    fn deref(&self) -> &PropertyValues {
+        self.0.as_deref().unwrap_or(&NO_PROPERTIES)
+    }
+}
+
+impl std::ops::DerefMut for Properties {
+    fn deref_mut(&mut self) -> &mut PropertyValues {
+        self.0.get_or_insert_with(Box::default)
+    }
+}
+
+impl PartialEq for Properties {
+    fn eq(&self, other: &Properties) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Properties {}
+
+impl std::fmt::Debug for Properties {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_empty() {
+            f.write_str("Properties {}")
+        } else {
+            (**self).fmt(f)
+        }
+    }
+}
+
+use PropertyContext as Ctx;
+
+/// The spec's table in section 2.2.2.2: which packets may carry each property.
+fn allowed(id: u8, ctx: Ctx) -> bool {
+    match id {
+        0x01 | 0x02 | 0x03 | 0x08 | 0x09 => matches!(ctx, Ctx::Publish | Ctx::Will),
+        0x0b => matches!(ctx, Ctx::Publish | Ctx::Subscribe),
+        0x11 => matches!(ctx, Ctx::Connect | Ctx::ConnAck | Ctx::Disconnect),
+        0x12 | 0x13 | 0x1a | 0x24 | 0x25 | 0x28 | 0x29 | 0x2a => ctx == Ctx::ConnAck,
+        0x15 | 0x16 => matches!(ctx, Ctx::Connect | Ctx::ConnAck | Ctx::Auth),
+        0x17 | 0x19 => ctx == Ctx::Connect,
+        0x18 => ctx == Ctx::Will,
+        0x1c => matches!(ctx, Ctx::ConnAck | Ctx::Disconnect),
+        0x1f => matches!(
+            ctx,
+            Ctx::ConnAck
+                | Ctx::PubAck
+                | Ctx::PubRec
+                | Ctx::PubRel
+                | Ctx::PubComp
+                | Ctx::SubAck
+                | Ctx::UnsubAck
+                | Ctx::Disconnect
+                | Ctx::Auth
+        ),
+        0x21 | 0x22 | 0x27 => matches!(ctx, Ctx::Connect | Ctx::ConnAck),
+        0x23 => ctx == Ctx::Publish,
+        0x26 => true,
+        _ => false,
+    }
+}
+
+const NOT_ALLOWED: &str = "property not allowed in this packet";
+const DUPLICATE: &str = "property appears more than once";
+
+fn malformed(reason: &'static str) -> DecodeError {
+    violation("MQTT-2.2.2.2", reason)
+}
+
+fn set_once<T>(slot: &mut Option<T>, value: T) -> Result<(), DecodeError> {
+    if slot.is_some() {
+        return Err(malformed(DUPLICATE));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+fn take_u8(body: &mut Bytes) -> Result<u8, DecodeError> {
+    if body.is_empty() {
+        return Err(malformed("property value runs past the property list"));
+    }
+    Ok(body.get_u8())
+}
+
+fn take_u16(body: &mut Bytes) -> Result<u16, DecodeError> {
+    if body.len() < 2 {
+        return Err(malformed("property value runs past the property list"));
+    }
+    Ok(body.get_u16())
+}
+
+fn take_u32(body: &mut Bytes) -> Result<u32, DecodeError> {
+    if body.len() < 4 {
+        return Err(malformed("property value runs past the property list"));
+    }
+    Ok(body.get_u32())
+}
+
+pub(crate) fn take_binary(body: &mut Bytes) -> Result<Bytes, DecodeError> {
+    if body.len() < 2 {
+        return Err(violation("MQTT-2.2.3", "field runs past the packet"));
+    }
+    let len = usize::from(body.get_u16());
+    if body.len() < len {
+        return Err(violation("MQTT-2.2.3", "field runs past the packet"));
+    }
+    Ok(body.split_to(len))
+}
+
+pub(crate) fn take_string(body: &mut Bytes) -> Result<String, DecodeError> {
+    let raw = take_binary(body)?;
+    // Rust's UTF-8 check also refuses the surrogates U+D800..U+DFFF [MQTT-1.5.4-1].
+    let text = std::str::from_utf8(&raw)
+        .map_err(|_| violation("MQTT-1.5.4-1", "string is not well-formed UTF-8"))?;
+    if text.contains('\0') {
+        return Err(violation("MQTT-1.5.4-2", "string contains U+0000"));
+    }
+    Ok(text.to_owned())
+}
+
+fn take_flag(body: &mut Bytes, reason: &'static str) -> Result<bool, DecodeError> {
+    match take_u8(body)? {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(violation("MQTT-2.2.2.2", reason)),
+    }
+}
+
+fn nonzero<T: Default + PartialEq>(value: T, reason: &'static str) -> Result<T, DecodeError> {
+    if value == T::default() {
+        Err(violation("MQTT-2.2.2.2", reason))
+    } else {
+        Ok(value)
+    }
+}
+
+impl Properties {
+    /// Whether no property is set.
+    pub fn is_empty(&self) -> bool {
+        **self == NO_PROPERTIES
+    }
+
+    /// Reads a property list (its length first) off the front of `body`.
+    pub(crate) fn decode(body: &mut Bytes, ctx: Ctx) -> Result<Properties, DecodeError> {
+        let len = take_varint(body)? as usize;
+        if body.len() < len {
+            return Err(violation(
+                "MQTT-2.2.3",
+                "property length runs past the packet",
+            ));
+        }
+        let mut list = body.split_to(len);
+        let mut p = Properties::default();
+        while !list.is_empty() {
+            // Identifiers are variable byte integers, but every defined one fits in one
+            // byte, so anything longer is an unknown identifier anyway.
+            let id = take_varint(&mut list)?;
+            let id = u8::try_from(id).map_err(|_| malformed("unknown property identifier"))?;
+            if !allowed(id, ctx) {
+                return Err(malformed(if (0x01..=0x2a).contains(&id) {
+                    NOT_ALLOWED
+                } else {
+                    "unknown property identifier"
+                }));
+            }
+            p.read_one(id, &mut list, ctx)?;
+        }
+        Ok(p)
+    }
+
+    fn read_one(&mut self, id: u8, list: &mut Bytes, ctx: Ctx) -> Result<(), DecodeError> {
+        match id {
+            0x01 => set_once(
+                &mut self.payload_format_indicator,
+                take_flag(list, "payload format indicator is not 0 or 1")?,
+            ),
+            0x02 => set_once(&mut self.message_expiry_interval, take_u32(list)?),
+            0x03 => set_once(&mut self.content_type, take_string(list)?),
+            0x08 => {
+                let topic = take_string(list)?;
+                validate_topic_name(&topic).map_err(|_| {
+                    violation("MQTT-3.3.2-14", "response topic contains a wildcard")
+                })?;
+                set_once(&mut self.response_topic, topic)
+            }
+            0x09 => set_once(&mut self.correlation_data, take_binary(list)?),
+            0x0b => {
+                let id = nonzero(take_varint(list)?, "subscription identifier is zero")?;
+                if ctx == Ctx::Subscribe && !self.subscription_identifiers.is_empty() {
+                    return Err(malformed(DUPLICATE));
+                }
+                self.subscription_identifiers.push(id);
+                Ok(())
+            }
+            0x11 => set_once(&mut self.session_expiry_interval, take_u32(list)?),
+            0x12 => set_once(&mut self.assigned_client_identifier, take_string(list)?),
+            0x13 => set_once(&mut self.server_keep_alive, take_u16(list)?),
+            0x15 => set_once(&mut self.authentication_method, take_string(list)?),
+            0x16 => set_once(&mut self.authentication_data, take_binary(list)?),
+            0x17 => set_once(
+                &mut self.request_problem_information,
+                take_flag(list, "request problem information is not 0 or 1")?,
+            ),
+            0x18 => set_once(&mut self.will_delay_interval, take_u32(list)?),
+            0x19 => set_once(
+                &mut self.request_response_information,
+                take_flag(list, "request response information is not 0 or 1")?,
+            ),
+            0x1a => set_once(&mut self.response_information, take_string(list)?),
+            0x1c => set_once(&mut self.server_reference, take_string(list)?),
+            0x1f => set_once(&mut self.reason_string, take_string(list)?),
+            0x21 => set_once(
+                &mut self.receive_maximum,
+                nonzero(take_u16(list)?, "receive maximum is zero")?,
+            ),
+            0x22 => set_once(&mut self.topic_alias_maximum, take_u16(list)?),
+            0x23 => set_once(
+                &mut self.topic_alias,
+                nonzero(take_u16(list)?, "topic alias is zero [MQTT-3.3.2-8]")?,
+            ),
+            0x24 => {
+                let qos = match take_u8(list)? {
+                    0 => QoS::AtMostOnce,
+                    1 => QoS::AtLeastOnce,
+                    _ => return Err(malformed("maximum QoS is not 0 or 1")),
+                };
+                set_once(&mut self.maximum_qos, qos)
+            }
+            0x25 => set_once(
+                &mut self.retain_available,
+                take_flag(list, "retain available is not 0 or 1")?,
+            ),
+            0x26 => {
+                let key = take_string(list)?;
+                let value = take_string(list)?;
+                self.user_properties.push((key, value));
+                Ok(())
+            }
+            0x27 => set_once(
+                &mut self.maximum_packet_size,
+                nonzero(take_u32(list)?, "maximum packet size is zero")?,
+            ),
+            0x28 => set_once(
+                &mut self.wildcard_subscription_available,
+                take_flag(list, "wildcard subscription available is not 0 or 1")?,
+            ),
+            0x29 => set_once(
+                &mut self.subscription_identifiers_available,
+                take_flag(list, "subscription identifiers available is not 0 or 1")?,
+            ),
+            0x2a => set_once(
+                &mut self.shared_subscription_available,
+                take_flag(list, "shared subscription available is not 0 or 1")?,
+            ),
+            _ => Err(malformed("unknown property identifier")),
+        }
+    }
+
+    /// Checks that every property set may appear in `ctx`, with an allowed value.
+    pub(crate) fn check(&self, ctx: Ctx) -> Result<(), EncodeError> {
+        let invalid = |reason| {
+            EncodeError::Invalid(Violation {
+                statement: "MQTT-2.2.2.2",
+                reason,
+            })
+        };
+        let mut result = Ok(());
+        self.for_each(|id, _| {
+            if result.is_ok() && !allowed(id, ctx) {
+                result = Err(invalid(NOT_ALLOWED));
+            }
+        });
+        result?;
+        if ctx == Ctx::Subscribe && self.subscription_identifiers.len() > 1 {
+            return Err(invalid(DUPLICATE));
+        }
+        if self
+            .subscription_identifiers
+            .iter()
+            .any(|&id| id == 0 || id > MAX_VARINT)
+        {
+            return Err(invalid("subscription identifier out of 1..=268435455"));
+        }
+        if self.receive_maximum == Some(0)
+            || self.topic_alias == Some(0)
+            || self.maximum_packet_size == Some(0)
+        {
+            return Err(invalid("a property that may not be zero is zero"));
+        }
+        if self.maximum_qos == Some(QoS::ExactlyOnce) {
+            return Err(invalid("maximum QoS is not 0 or 1"));
+        }
+        if let Some(topic) = &self.response_topic {
+            validate_topic_name(topic).map_err(EncodeError::Invalid)?;
+        }
+        Ok(())
+    }
+
+    /// Calls `f` with each property's identifier and its encoded value length (without
+    /// the identifier byte).
+    fn for_each(&self, mut f: impl FnMut(u8, usize)) {
+        let s = |s: &Option<String>| s.as_ref().map(|s| 2 + s.len());
+        let b = |b: &Option<Bytes>| b.as_ref().map(|b| 2 + b.len());
+        let fields: [(u8, Option<usize>); 25] = [
+            (0x01, self.payload_format_indicator.map(|_| 1)),
+            (0x02, self.message_expiry_interval.map(|_| 4)),
+            (0x03, s(&self.content_type)),
+            (0x08, s(&self.response_topic)),
+            (0x09, b(&self.correlation_data)),
+            (0x11, self.session_expiry_interval.map(|_| 4)),
+            (0x12, s(&self.assigned_client_identifier)),
+            (0x13, self.server_keep_alive.map(|_| 2)),
+            (0x15, s(&self.authentication_method)),
+            (0x16, b(&self.authentication_data)),
+            (0x17, self.request_problem_information.map(|_| 1)),
+            (0x18, self.will_delay_interval.map(|_| 4)),
+            (0x19, self.request_response_information.map(|_| 1)),
+            (0x1a, s(&self.response_information)),
+            (0x1c, s(&self.server_reference)),
+            (0x1f, s(&self.reason_string)),
+            (0x21, self.receive_maximum.map(|_| 2)),
+            (0x22, self.topic_alias_maximum.map(|_| 2)),
+            (0x23, self.topic_alias.map(|_| 2)),
+            (0x24, self.maximum_qos.map(|_| 1)),
+            (0x25, self.retain_available.map(|_| 1)),
+            (0x27, self.maximum_packet_size.map(|_| 4)),
+            (0x28, self.wildcard_subscription_available.map(|_| 1)),
+            (0x29, self.subscription_identifiers_available.map(|_| 1)),
+            (0x2a, self.shared_subscription_available.map(|_| 1)),
+        ];
+        for (id, len) in fields {
+            if let Some(len) = len {
+                f(id, len);
+            }
+        }
+        for &sub in &self.subscription_identifiers {
+            f(0x0b, varint_len(sub as usize));
+        }
+        for (k, v) in &self.user_properties {
+            f(0x26, 4 + k.len() + v.len());
+        }
+    }
+
+    /// Length of the property list, without its own length prefix.
+    pub(crate) fn body_len(&self) -> Result<usize, EncodeError> {
+        let mut len = 0;
+        let mut too_long = None;
+        self.for_each(|_, value_len| len += 1 + value_len);
+        let strings = [
+            &self.content_type,
+            &self.response_topic,
+            &self.assigned_client_identifier,
+            &self.authentication_method,
+            &self.response_information,
+            &self.server_reference,
+            &self.reason_string,
+        ];
+        for s in strings.into_iter().flatten() {
+            if s.len() > usize::from(u16::MAX) {
+                too_long = Some(s.len());
+            }
+        }
+        for b in [&self.correlation_data, &self.authentication_data]
+            .into_iter()
+            .flatten()
+        {
+            if b.len() > usize::from(u16::MAX) {
+                too_long = Some(b.len());
+            }
+        }
+        for (k, v) in &self.user_properties {
+            if k.len().max(v.len()) > usize::from(u16::MAX) {
+                too_long = Some(k.len().max(v.len()));
+            }
+        }
+        match too_long {
+            Some(len) => Err(EncodeError::FieldTooLong {
+                field: "property",
+                len,
+            }),
+            None => Ok(len),
+        }
+    }
+
+    /// Length on the wire, with the length prefix.
+    pub(crate) fn wire_len(&self) -> Result<usize, EncodeError> {
+        let body = self.body_len()?;
+        Ok(varint_len(body) + body)
+    }
+
+    /// Appends the list with its length prefix; `body_len` must have been checked.
+    pub(crate) fn encode(&self, out: &mut BytesMut) {
+        let body = self.body_len().unwrap_or(0);
+        put_varint(out, body);
+        let put_str = |out: &mut BytesMut, id: u8, s: &Option<String>| {
+            if let Some(s) = s {
+                out.put_u8(id);
+                out.put_u16(s.len() as u16);
+                out.put_slice(s.as_bytes());
+            }
+        };
+        let put_bin = |out: &mut BytesMut, id: u8, b: &Option<Bytes>| {
+            if let Some(b) = b {
+                out.put_u8(id);
+                out.put_u16(b.len() as u16);
+                out.put_slice(b);
+            }
+        };
+        let put_flag = |out: &mut BytesMut, id: u8, v: Option<bool>| {
+            if let Some(v) = v {
+                out.put_u8(id);
+                out.put_u8(u8::from(v));
+            }
+        };
+        let put_u16 = |out: &mut BytesMut, id: u8, v: Option<u16>| {
+            if let Some(v) = v {
+                out.put_u8(id);
+                out.put_u16(v);
+            }
+        };
+        let put_u32 = |out: &mut BytesMut, id: u8, v: Option<u32>| {
+            if let Some(v) = v {
+                out.put_u8(id);
+                out.put_u32(v);
+            }
+        };
+        put_flag(out, 0x01, self.payload_format_indicator);
+        put_u32(out, 0x02, self.message_expiry_interval);
+        put_str(out, 0x03, &self.content_type);
+        put_str(out, 0x08, &self.response_topic);
+        put_bin(out, 0x09, &self.correlation_data);
+        for &sub in &self.subscription_identifiers {
+            out.put_u8(0x0b);
+            put_varint(out, sub as usize);
+        }
+        put_u32(out, 0x11, self.session_expiry_interval);
+        put_str(out, 0x12, &self.assigned_client_identifier);
+        put_u16(out, 0x13, self.server_keep_alive);
+        put_str(out, 0x15, &self.authentication_method);
+        put_bin(out, 0x16, &self.authentication_data);
+        put_flag(out, 0x17, self.request_problem_information);
+        put_u32(out, 0x18, self.will_delay_interval);
+        put_flag(out, 0x19, self.request_response_information);
+        put_str(out, 0x1a, &self.response_information);
+        put_str(out, 0x1c, &self.server_reference);
+        put_str(out, 0x1f, &self.reason_string);
+        put_u16(out, 0x21, self.receive_maximum);
+        put_u16(out, 0x22, self.topic_alias_maximum);
+        put_u16(out, 0x23, self.topic_alias);
+        if let Some(q) = self.maximum_qos {
+            out.put_u8(0x24);
+            out.put_u8(q.as_u8());
+        }
+        put_flag(out, 0x25, self.retain_available);
+        for (k, v) in &self.user_properties {
+            out.put_u8(0x26);
+            out.put_u16(k.len() as u16);
+            out.put_slice(k.as_bytes());
+            out.put_u16(v.len() as u16);
+            out.put_slice(v.as_bytes());
+        }
+        put_u32(out, 0x27, self.maximum_packet_size);
+        put_flag(out, 0x28, self.wildcard_subscription_available);
+        put_flag(out, 0x29, self.subscription_identifiers_available);
+        put_flag(out, 0x2a, self.shared_subscription_available);
+    }
+}

@@ -1,0 +1,233 @@
+//! MQTT 5 well-formedness rules, each tested by the statement it enforces.
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+use tabmq_core::*;
+
+const V5: ProtocolVersion = ProtocolVersion::V5;
+
+fn error_of(bytes: &[u8]) -> DecodeError {
+    match decode_packet(Bytes::copy_from_slice(bytes), V5) {
+        Err(e) => e,
+        Ok(p) => panic!("{bytes:02x?} decoded to {p:?}"),
+    }
+}
+
+fn statement_of(bytes: &[u8]) -> &'static str {
+    error_of(bytes).statement().unwrap_or("none")
+}
+
+/// A QoS 0 PUBLISH to "t" carrying `props` as its property list.
+fn publish_with(props: &[u8]) -> Vec<u8> {
+    let mut body = vec![0, 1, b't', props.len() as u8];
+    body.extend_from_slice(props);
+    let mut bytes = vec![0x30, body.len() as u8];
+    bytes.extend(body);
+    bytes
+}
+
+#[test]
+fn mqtt_2_2_2_2_a_property_not_allowed_in_the_packet_is_malformed() {
+    // Session Expiry Interval belongs to CONNECT, CONNACK and DISCONNECT, not PUBLISH.
+    let err = error_of(&publish_with(&[0x11, 0, 0, 0, 1]));
+    assert_eq!(err.statement(), Some("MQTT-2.2.2.2"));
+    assert_eq!(err.reason_code(), ReasonCode::MALFORMED_PACKET);
+}
+
+#[test]
+fn mqtt_2_2_2_2_an_unknown_property_identifier_is_malformed() {
+    assert_eq!(statement_of(&publish_with(&[0x04, 0])), "MQTT-2.2.2.2");
+}
+
+#[test]
+fn a_duplicate_property_is_a_protocol_error() {
+    let err = error_of(&publish_with(&[0x01, 0, 0x01, 1]));
+    assert_eq!(err.statement(), Some("MQTT-2.2.2.2"));
+    assert_eq!(err.reason_code(), ReasonCode::PROTOCOL_ERROR);
+}
+
+#[test]
+fn user_properties_and_subscription_identifiers_may_repeat_in_publish() {
+    let bytes = publish_with(&[
+        0x26, 0, 1, b'a', 0, 0, 0x26, 0, 1, b'a', 0, 0, 0x0b, 1, 0x0b, 1,
+    ]);
+    let Packet::Publish(p) = decode_packet(Bytes::from(bytes), V5).unwrap() else {
+        panic!("not a PUBLISH");
+    };
+    assert_eq!(p.properties.user_properties.len(), 2);
+    assert_eq!(p.properties.subscription_identifiers, [1, 1]);
+}
+
+#[test]
+fn a_subscription_identifier_may_not_repeat_in_subscribe() {
+    let mut bytes = vec![0x82, 0, 0, 1, 4, 0x0b, 1, 0x0b, 2, 0, 1, b'f', 0];
+    bytes[1] = (bytes.len() - 2) as u8;
+    let err = error_of(&bytes);
+    assert_eq!(err.reason_code(), ReasonCode::PROTOCOL_ERROR);
+}
+
+#[test]
+fn forbidden_zero_values_are_refused() {
+    // Topic Alias 0 [MQTT-3.3.2-8], Subscription Identifier 0.
+    for props in [&[0x23u8, 0, 0][..], &[0x0b, 0][..]] {
+        assert_eq!(
+            statement_of(&publish_with(props)),
+            "MQTT-2.2.2.2",
+            "{props:02x?}"
+        );
+    }
+    // Receive Maximum 0 and Maximum Packet Size 0, in CONNACK.
+    for props in [&[0x21u8, 0, 0][..], &[0x27, 0, 0, 0, 0][..]] {
+        let mut bytes = vec![0x20, 3 + props.len() as u8, 0, 0, props.len() as u8];
+        bytes.extend_from_slice(props);
+        assert_eq!(statement_of(&bytes), "MQTT-2.2.2.2", "{props:02x?}");
+    }
+}
+
+#[test]
+fn flag_properties_take_only_0_or_1() {
+    assert_eq!(statement_of(&publish_with(&[0x01, 2])), "MQTT-2.2.2.2");
+}
+
+#[test]
+fn mqtt_3_3_2_14_response_topic_without_wildcards() {
+    assert_eq!(
+        statement_of(&publish_with(&[0x08, 0, 1, b'#'])),
+        "MQTT-3.3.2-14"
+    );
+}
+
+#[test]
+fn mqtt_1_5_4_1_and_1_5_4_2_strings() {
+    assert_eq!(statement_of(&[0x30, 0x04, 0, 1, 0xff, 0]), "MQTT-1.5.4-1");
+    assert_eq!(statement_of(&[0x30, 0x04, 0, 1, 0, 0]), "MQTT-1.5.4-2");
+}
+
+#[test]
+fn mqtt_1_5_5_1_property_length_in_the_fewest_bytes() {
+    // Property length 0 written in two bytes.
+    assert_eq!(
+        statement_of(&[0x30, 0x05, 0, 1, b't', 0x80, 0x00]),
+        "MQTT-1.5.5-1"
+    );
+}
+
+#[test]
+fn an_empty_topic_needs_a_topic_alias() {
+    assert_eq!(statement_of(&[0x30, 0x03, 0, 0, 0]), "MQTT-4.7.3-1");
+    let aliased = [0x30, 0x06, 0, 0, 3, 0x23, 0, 1];
+    assert!(decode_packet(Bytes::copy_from_slice(&aliased), V5).is_ok());
+}
+
+#[test]
+fn mqtt_3_8_3_5_reserved_subscription_option_bits() {
+    assert_eq!(
+        statement_of(&[0x82, 0x07, 0, 1, 0, 0, 1, b'f', 0x40]),
+        "MQTT-3.8.3-5"
+    );
+}
+
+#[test]
+fn retain_handling_3_is_a_protocol_error() {
+    assert_eq!(
+        statement_of(&[0x82, 0x07, 0, 1, 0, 0, 1, b'f', 0x30]),
+        "MQTT-3.8.3-4"
+    );
+}
+
+#[test]
+fn mqtt_3_8_3_4_no_local_on_a_shared_subscription() {
+    let mut bytes = vec![0x82, 0, 0, 1, 0, 0, 10];
+    bytes.extend_from_slice(b"$share/g/a");
+    bytes.push(0x04);
+    bytes[1] = (bytes.len() - 2) as u8;
+    assert_eq!(statement_of(&bytes), "MQTT-3.8.3-4");
+}
+
+#[test]
+fn mqtt_4_8_2_2_share_name_rules() {
+    for filter in ["$share//a", "$share/g+/a", "$share/g"] {
+        let mut bytes = vec![0x82, 0, 0, 1, 0, 0, filter.len() as u8];
+        bytes.extend_from_slice(filter.as_bytes());
+        bytes.push(0);
+        bytes[1] = (bytes.len() - 2) as u8;
+        assert_eq!(statement_of(&bytes), "MQTT-4.8.2-2", "{filter}");
+    }
+}
+
+#[test]
+fn reason_codes_not_allowed_for_the_packet_are_refused() {
+    // 0x04 (disconnect with will) is a DISCONNECT reason, not a PUBACK one.
+    assert_eq!(statement_of(&[0x40, 0x03, 0, 1, 0x04]), "MQTT-2.4");
+    // 0x92 is for PUBREL/PUBCOMP only.
+    assert_eq!(statement_of(&[0x40, 0x03, 0, 1, 0x92]), "MQTT-2.4");
+    assert_eq!(statement_of(&[0xf0, 0x01, 0x80]), "MQTT-2.4");
+}
+
+#[test]
+fn mqtt_3_2_2_6_session_present_with_a_failure_code() {
+    assert_eq!(statement_of(&[0x20, 0x03, 0x01, 0x80, 0]), "MQTT-3.2.2-6");
+}
+
+#[test]
+fn mqtt_3_1_2_2_an_unsupported_protocol_level_is_its_own_error() {
+    let connect = [
+        0x10, 0x0c, 0, 4, b'M', b'Q', b'T', b'T', 6, 0x02, 0, 0, 0, 0,
+    ];
+    assert_eq!(
+        error_of(&connect),
+        DecodeError::UnsupportedProtocolVersion { level: 6 }
+    );
+    let mqisdp = [
+        0x10, 0x0e, 0, 6, b'M', b'Q', b'I', b's', b'd', b'p', 3, 0x02, 0, 0, 0, 0,
+    ];
+    assert_eq!(
+        error_of(&mqisdp),
+        DecodeError::UnsupportedProtocolVersion { level: 3 }
+    );
+}
+
+#[test]
+fn auth_is_not_a_packet_of_3_1_1() {
+    let err = decode_packet(Bytes::from_static(&[0xf0, 0x00]), ProtocolVersion::V311);
+    assert_eq!(err.unwrap_err().statement(), Some("MQTT-2.2.1"));
+}
+
+#[test]
+fn the_encoder_refuses_mqtt5_fields_on_a_311_wire() {
+    let publish = Packet::Publish(Publish {
+        topic: "t".into(),
+        properties: Properties::with(|p| p.content_type = Some("json".into())),
+        ..Publish::default()
+    });
+    assert!(encode_to_vec(&publish, ProtocolVersion::V311).is_err());
+    assert!(encode_to_vec(&publish, V5).is_ok());
+    let with_will_delay = Packet::Publish(Publish {
+        topic: "t".into(),
+        properties: Properties::with(|p| p.will_delay_interval = Some(1)),
+        ..Publish::default()
+    });
+    assert!(
+        encode_to_vec(&with_will_delay, V5).is_err(),
+        "a will property on PUBLISH"
+    );
+}
+
+#[test]
+fn no_short_input_panics_in_either_version() {
+    for version in [ProtocolVersion::V311, V5] {
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                for tail in [&[][..], &[0x00][..], &[0x01, 0x00][..]] {
+                    let mut bytes = vec![a, 2 + tail.len() as u8, 0x00, b];
+                    bytes.extend_from_slice(tail);
+                    let mut buf = BytesMut::from(&bytes[..]);
+                    let _ = decode(&mut buf, version, 64);
+                }
+            }
+        }
+    }
+}
