@@ -28,7 +28,7 @@ pub use packet::{
     QoS, RetainHandling, SubAck, Subscribe, SubscribeFilter, UnsubAck, Unsubscribe,
 };
 pub use packet_id::{PacketIdAllocator, PacketIdsExhausted};
-pub use properties::{Properties, PropertyContext, PropertyValues};
+pub use properties::{property_allowed, Properties, PropertyContext, PropertyValues};
 pub use reason::{reason_code_allowed, ConnectReturnCode, ReasonCode, ReasonContext};
 pub use time::Instant;
 pub use topic::{

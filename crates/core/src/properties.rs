@@ -150,8 +150,9 @@ impl std::fmt::Debug for Properties {
 
 use PropertyContext as Ctx;
 
-/// The spec's table in section 2.2.2.2: which packets may carry each property.
-fn allowed(id: u8, ctx: Ctx) -> bool {
+/// The spec's table in section 2.2.2.2: whether a packet in `ctx` may carry the property
+/// with identifier `id`.
+pub fn property_allowed(id: u8, ctx: Ctx) -> bool {
     match id {
         0x01 | 0x02 | 0x03 | 0x08 | 0x09 => matches!(ctx, Ctx::Publish | Ctx::Will),
         0x0b => matches!(ctx, Ctx::Publish | Ctx::Subscribe),
@@ -276,7 +277,7 @@ impl Properties {
             // byte, so anything longer is an unknown identifier anyway.
             let id = take_varint(&mut list)?;
             let id = u8::try_from(id).map_err(|_| malformed("unknown property identifier"))?;
-            if !allowed(id, ctx) {
+            if !property_allowed(id, ctx) {
                 return Err(malformed(if (0x01..=0x2a).contains(&id) {
                     NOT_ALLOWED
                 } else {
@@ -386,7 +387,7 @@ impl Properties {
         };
         let mut result = Ok(());
         self.for_each(|id, _| {
-            if result.is_ok() && !allowed(id, ctx) {
+            if result.is_ok() && !property_allowed(id, ctx) {
                 result = Err(invalid(NOT_ALLOWED));
             }
         });

@@ -1,3 +1,6 @@
+// Shared by several test binaries; each uses only part of it.
+#![allow(dead_code)]
+
 //! Client engines and the broker joined by a simulated network and a simulated clock.
 
 use tabmq_broker::{Broker, BrokerConfig, ConnId};
