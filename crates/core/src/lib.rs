@@ -8,6 +8,8 @@ mod client;
 mod decode;
 mod encode;
 mod error;
+#[cfg(feature = "json")]
+mod json;
 mod packet;
 mod packet_id;
 mod properties;
@@ -23,6 +25,8 @@ pub use client::{
 pub use decode::{decode, decode_fixed_header, decode_packet, FixedHeader, MAX_REMAINING_LENGTH};
 pub use encode::{encode, encode_to_vec};
 pub use error::{DecodeError, EncodeError, Violation};
+#[cfg(feature = "json")]
+pub use json::{from_hex, packet_from_json, packet_to_json, to_hex, JsonError};
 pub use packet::{
     Ack, Auth, ConnAck, Connect, Disconnect, LastWill, Packet, PacketId, ProtocolVersion, Publish,
     QoS, RetainHandling, SubAck, Subscribe, SubscribeFilter, UnsubAck, Unsubscribe,

@@ -1,0 +1,93 @@
+//! `tabmq`: MQTT tools on the tabmq core.
+//!
+//! - `tabmq decode [-V 311|5]`: hex on stdin (whitespace ignored), one JSON object per
+//!   packet on stdout, in mqtt-packet's shape.
+//! - `tabmq encode [-V 311|5]`: such JSON lines on stdin, one hex line per packet out.
+//!
+//! Malformed input exits with status 2 and one line on stderr that names the violated
+//! statement of the spec.
+
+mod inspect;
+
+use std::process::ExitCode;
+use tabmq_core::ProtocolVersion;
+
+const USAGE: &str = "usage: tabmq <decode|encode> [-V 311|5]
+
+  decode   read hex from stdin, print one JSON object per packet
+  encode   read JSON objects (one per line) from stdin, print hex per packet
+
+  -V, --protocol-version   311 (default) or 5; mqttv311 and mqttv5 also work";
+
+/// A failure to report: its message, and the exit status.
+pub struct Failure {
+    pub message: String,
+    pub status: u8,
+}
+
+impl Failure {
+    /// Bad input or usage: exit status 2.
+    pub fn input(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            status: 2,
+        }
+    }
+}
+
+fn parse_version(value: &str) -> Result<ProtocolVersion, Failure> {
+    match value {
+        "311" | "mqttv311" | "4" => Ok(ProtocolVersion::V311),
+        "5" | "mqttv5" => Ok(ProtocolVersion::V5),
+        other => Err(Failure::input(format!(
+            "unknown protocol version {other:?}: use 311 or 5"
+        ))),
+    }
+}
+
+fn run(args: &[String]) -> Result<(), Failure> {
+    let Some((command, rest)) = args.split_first() else {
+        return Err(Failure::input(USAGE));
+    };
+    let mut version = ProtocolVersion::V311;
+    let mut rest = rest.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "-V" | "--protocol-version" => {
+                let value = rest
+                    .next()
+                    .ok_or_else(|| Failure::input("-V needs a value: 311 or 5"))?;
+                version = parse_version(value)?;
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            other => return Err(Failure::input(format!("unknown option {other:?}\n{USAGE}"))),
+        }
+    }
+    let stdin = std::io::stdin().lock();
+    let stdout = std::io::stdout().lock();
+    match command.as_str() {
+        "decode" => inspect::decode(stdin, stdout, version),
+        "encode" => inspect::encode(stdin, stdout, version),
+        "-h" | "--help" | "help" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => Err(Failure::input(format!(
+            "unknown command {other:?}\n{USAGE}"
+        ))),
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("tabmq: {}", f.message);
+            ExitCode::from(f.status)
+        }
+    }
+}
