@@ -2,8 +2,10 @@
 //!
 //! - `cargo xtask serve [trunk serve args]`: install what is missing, serve the lab.
 //! - `cargo xtask test`: install what is missing, run every test layer, print a summary.
+//! - `cargo xtask bench [codec]`: benchmarks against peers, as ratios, into `bench/`.
 //! - `cargo xtask setup`: only install what is missing.
 
+mod bench;
 mod cmd;
 mod setup;
 mod test;
@@ -20,11 +22,13 @@ fn main() -> ExitCode {
         "setup" => setup::setup(setup::Needs::All).map(|_| ExitCode::SUCCESS),
         "serve" => serve(rest),
         "test" => test::run(rest),
+        "bench" => bench::run(rest).map(|_| ExitCode::SUCCESS),
         _ => {
             eprintln!(
                 "usage: cargo xtask <serve|test|setup>\n\
                  \n  serve [ARGS]  install what is missing, then `trunk serve` on 127.0.0.1:8080\
                  \n  test          install what is missing, then run every test layer\
+                 \n  bench [codec] run the benchmarks, write bench/results.md and .json\
                  \n  setup         only install what is missing"
             );
             return if task == "help" {

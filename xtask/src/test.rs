@@ -127,6 +127,28 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         }
         cmd::run(&mut cargo)
     });
+    step(&mut results, "interop: Mosquitto output decoded", || {
+        cmd::run(env.command("cargo").args([
+            "test",
+            "-p",
+            "tabmq-cli",
+            "--test",
+            "mosquitto_capture",
+            "--",
+            "--ignored",
+        ]))
+    });
+    step(&mut results, "interop: codec against mqtt-packet", || {
+        cmd::run(env.command("cargo").args(["build", "-p", "tabmq-cli"]))?;
+        let bin = env.root.join("target").join("debug").join("tabmq");
+        let files = test_files(&env.root.join("tests").join("interop"))?;
+        let mut node = env.command("node");
+        node.current_dir(env.root.join("tests"))
+            .args(["--test", "--test-reporter=spec"])
+            .args(files)
+            .env("TABMQ_BIN", bin);
+        cmd::run(&mut node)
+    });
     let dist = env.tools.join("dist");
     let mut built = false;
     step(&mut results, "trunk build --release", || {
