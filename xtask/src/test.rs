@@ -2,7 +2,7 @@
 //! others (except where a later step needs its output), so one run shows everything.
 
 use crate::cmd;
-use crate::setup::{setup, Env, Needs};
+use crate::setup::{setup, spec_python, Env, Needs};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -106,6 +106,11 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             "-D",
             "warnings",
         ]))
+    });
+    step(&mut results, "spec statements cited exist", || {
+        let mut python = env.command(&spec_python(&env).to_string_lossy());
+        python.arg("tests/spec/check_statements.py");
+        cmd::run(&mut python)
     });
     step(&mut results, "native tests", || {
         cmd::run(env.command("cargo").args(["test", "--workspace"]))

@@ -78,14 +78,13 @@ pub fn decode(
 /// Decodes one whole packet; trailing bytes after it are an error.
 pub fn decode_packet(bytes: Bytes, version: ProtocolVersion) -> Result<Packet, DecodeError> {
     let Some(header) = decode_fixed_header(&bytes)? else {
-        return Err(violation("MQTT-2.2.3", "packet is truncated"));
+        return Err(violation("§2.2.3", "packet is truncated"));
     };
     match bytes.len().cmp(&header.frame_len()) {
-        std::cmp::Ordering::Less => Err(violation("MQTT-2.2.3", "packet is truncated")),
-        std::cmp::Ordering::Greater => Err(violation(
-            "MQTT-2.2.3",
-            "bytes follow the end of the packet",
-        )),
+        std::cmp::Ordering::Less => Err(violation("§2.2.3", "packet is truncated")),
+        std::cmp::Ordering::Greater => {
+            Err(violation("§2.2.3", "bytes follow the end of the packet"))
+        }
         std::cmp::Ordering::Equal => decode_frame(header, bytes, version),
     }
 }
@@ -102,53 +101,70 @@ fn decode_frame(
     };
     let flags = header.first_byte & 0x0f;
     let kind = header.first_byte >> 4;
-    let expected_flags = match kind {
-        3 => flags,
-        6 | 8 | 10 => 0b0010,
-        _ => 0,
-    };
-    if flags != expected_flags {
-        let statement = match kind {
-            6 => "MQTT-3.6.1-1",
-            8 => "MQTT-3.8.1-1",
-            10 => "MQTT-3.10.1-1",
-            _ => "MQTT-2.2.2-2",
-        };
-        return Err(violation(
-            statement,
-            "reserved fixed header flags are wrong",
-        ));
-    }
-    let packet = match kind {
-        1 => Packet::Connect(r.connect()?),
-        2 => Packet::ConnAck(r.connack()?),
-        3 => Packet::Publish(r.publish(flags)?),
-        4 => Packet::PubAck(r.ack(ReasonContext::PubAck, Ctx::PubAck)?),
-        5 => Packet::PubRec(r.ack(ReasonContext::PubRec, Ctx::PubRec)?),
-        6 => Packet::PubRel(r.ack(ReasonContext::PubRel, Ctx::PubRel)?),
-        7 => Packet::PubComp(r.ack(ReasonContext::PubComp, Ctx::PubComp)?),
-        8 => Packet::Subscribe(r.subscribe()?),
-        9 => Packet::SubAck(r.suback()?),
-        10 => Packet::Unsubscribe(r.unsubscribe()?),
-        11 => Packet::UnsubAck(r.unsuback()?),
-        12 => Packet::PingReq,
-        13 => Packet::PingResp,
-        14 => Packet::Disconnect(r.disconnect()?),
-        15 if version == ProtocolVersion::V5 => Packet::Auth(r.auth()?),
-        _ => return Err(violation("MQTT-2.2.1", "reserved packet type")),
-    };
+    let packet = check_flags(kind, flags)
+        .and_then(|()| r.packet(kind, flags))
+        .map_err(|e| match (e, r.version) {
+            (DecodeError::Malformed(v), ProtocolVersion::V5) => DecodeError::Malformed(v.in_v5()),
+            (e, _) => e,
+        })?;
     if r.body.has_remaining() {
         return Err(violation(
-            "MQTT-2.2.3",
+            "§2.2.3",
             "remaining length is longer than the packet's fields",
         ));
     }
     Ok(packet)
 }
 
+impl Reader {
+    fn packet(&mut self, kind: u8, flags: u8) -> Result<Packet, DecodeError> {
+        let r = self;
+        Ok(match kind {
+            1 => Packet::Connect(r.connect()?),
+            2 => Packet::ConnAck(r.connack()?),
+            3 => Packet::Publish(r.publish(flags)?),
+            4 => Packet::PubAck(r.ack(ReasonContext::PubAck, Ctx::PubAck)?),
+            5 => Packet::PubRec(r.ack(ReasonContext::PubRec, Ctx::PubRec)?),
+            6 => Packet::PubRel(r.ack(ReasonContext::PubRel, Ctx::PubRel)?),
+            7 => Packet::PubComp(r.ack(ReasonContext::PubComp, Ctx::PubComp)?),
+            8 => Packet::Subscribe(r.subscribe()?),
+            9 => Packet::SubAck(r.suback()?),
+            10 => Packet::Unsubscribe(r.unsubscribe()?),
+            11 => Packet::UnsubAck(r.unsuback()?),
+            12 => Packet::PingReq,
+            13 => Packet::PingResp,
+            14 => Packet::Disconnect(r.disconnect()?),
+            15 if r.v5() => Packet::Auth(r.auth()?),
+            _ => return Err(violation("§2.2.1", "reserved packet type")),
+        })
+    }
+}
+
+/// The fixed header's flags: fixed values for every packet but PUBLISH.
+fn check_flags(kind: u8, flags: u8) -> Result<(), DecodeError> {
+    let expected = match kind {
+        3 => flags,
+        6 | 8 | 10 => 0b0010,
+        _ => 0,
+    };
+    if flags == expected {
+        return Ok(());
+    }
+    let statement = match kind {
+        6 => "MQTT-3.6.1-1",
+        8 => "MQTT-3.8.1-1",
+        10 => "MQTT-3.10.1-1",
+        _ => "MQTT-2.2.2-2",
+    };
+    Err(violation(
+        statement,
+        "reserved fixed header flags are wrong",
+    ))
+}
+
 fn too_short() -> DecodeError {
     violation(
-        "MQTT-2.2.3",
+        "§2.2.3",
         "remaining length is shorter than the packet's fields",
     )
 }
@@ -184,20 +200,7 @@ impl Reader {
     }
 
     fn string(&mut self) -> Result<String, DecodeError> {
-        take_string(&mut self.body).map_err(|e| self.utf8_statement(e))
-    }
-
-    /// Strings follow the same rules in both versions; name the statement of the version
-    /// in use.
-    fn utf8_statement(&self, e: DecodeError) -> DecodeError {
-        match (&e, self.version) {
-            (DecodeError::Malformed(v), ProtocolVersion::V311) => match v.statement {
-                "MQTT-1.5.4-1" => violation("MQTT-1.5.3-1", v.reason),
-                "MQTT-1.5.4-2" => violation("MQTT-1.5.3-2", v.reason),
-                _ => e,
-            },
-            _ => e,
-        }
+        take_string(&mut self.body)
     }
 
     fn binary(&mut self) -> Result<Bytes, DecodeError> {
@@ -217,10 +220,7 @@ impl Reader {
         if reason_code_allowed(ctx, code) {
             Ok(code)
         } else {
-            Err(violation(
-                "MQTT-2.4",
-                "reason code not allowed in this packet",
-            ))
+            Err(violation("§2.4", "reason code not allowed in this packet"))
         }
     }
 
@@ -295,7 +295,12 @@ impl Reader {
     fn connack(&mut self) -> Result<ConnAck, DecodeError> {
         let flags = self.u8()?;
         if flags & 0xfe != 0 {
-            return Err(violation("MQTT-3.2.2-1", "CONNACK reserved flags are set"));
+            let statement = if self.v5() {
+                "MQTT-3.2.2-1"
+            } else {
+                "§3.2.2.1"
+            };
+            return Err(violation(statement, "CONNACK reserved flags are set"));
         }
         let session_present = flags & 0x01 != 0;
         let code = if self.v5() {
@@ -303,7 +308,7 @@ impl Reader {
         } else {
             let code = self.u8()?;
             if code > 5 {
-                return Err(violation("MQTT-3.2.2-6", "unknown CONNACK return code"));
+                return Err(violation("§3.2.2.3", "reserved CONNACK return code"));
             }
             ReasonCode(code)
         };
@@ -400,10 +405,15 @@ impl Reader {
                 "reserved subscription option bits are set",
             ));
         }
+        let qos_statement = if self.v5() {
+            "§3.8.3.1"
+        } else {
+            "MQTT-3-8.3-4"
+        };
         let qos = QoS::from_u8(options & 0x03)
-            .ok_or_else(|| violation("MQTT-3.8.3-4", "requested QoS is 3"))?;
+            .ok_or_else(|| violation(qos_statement, "requested QoS is 3"))?;
         let retain_handling = RetainHandling::from_u8((options >> 4) & 0x03)
-            .ok_or_else(|| violation("MQTT-3.8.3-4", "retain handling is 3"))?;
+            .ok_or_else(|| violation("§3.8.3.1", "retain handling is 3"))?;
         let no_local = options & 0x04 != 0;
         if self.v5() && filter.starts_with("$share/") {
             validate_shared_filter(&filter).map_err(DecodeError::Malformed)?;

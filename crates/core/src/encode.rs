@@ -111,10 +111,7 @@ impl Writer {
         } else if props.is_empty() {
             Ok(())
         } else {
-            Err(invalid(
-                "MQTT-2.2.2",
-                "MQTT 3.1.1 packets have no properties",
-            ))
+            Err(invalid("§2.2.2", "MQTT 3.1.1 packets have no properties"))
         }
     }
 
@@ -127,10 +124,7 @@ impl Writer {
         if ok {
             Ok(())
         } else {
-            Err(invalid(
-                "MQTT-2.4",
-                "reason code not allowed in this packet",
-            ))
+            Err(invalid("§2.4", "reason code not allowed in this packet"))
         }
     }
 
@@ -166,7 +160,7 @@ impl Writer {
                     c.code.0 <= 5
                 };
                 if !known {
-                    return Err(invalid("MQTT-2.4", "reason code not allowed in CONNACK"));
+                    return Err(invalid("§2.4", "reason code not allowed in CONNACK"));
                 }
                 if c.session_present && c.code != ReasonCode::SUCCESS {
                     return Err(invalid(
@@ -241,10 +235,7 @@ impl Writer {
             Packet::UnsubAck(u) => {
                 self.props(&u.properties, Ctx::UnsubAck)?;
                 if !self.v5() && !u.reason_codes.is_empty() {
-                    return Err(invalid(
-                        "MQTT-3.11",
-                        "UNSUBACK has no reason codes in 3.1.1",
-                    ));
+                    return Err(invalid("§3.11", "UNSUBACK has no reason codes in 3.1.1"));
                 }
                 for code in &u.reason_codes {
                     self.reason(*code, ReasonContext::UnsubAck)?;
@@ -256,7 +247,7 @@ impl Writer {
             }
             Packet::Auth(a) => {
                 if !self.v5() {
-                    return Err(invalid("MQTT-2.2.1", "AUTH is MQTT 5 only"));
+                    return Err(invalid("§2.2.1", "AUTH is MQTT 5 only"));
                 }
                 self.props(&a.properties, Ctx::Auth)?;
                 self.reason(a.reason_code, ReasonContext::Auth)?;

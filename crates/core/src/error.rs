@@ -7,11 +7,38 @@ use std::fmt;
 /// A rule of the MQTT specification that a peer broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Violation {
-    /// The normative statement, e.g. `MQTT-3.3.2-2`, or a section such as `MQTT-2.2.3`
-    /// where the spec states the rule without a number.
+    /// The normative statement, e.g. `MQTT-3.3.2-2`, numbered as in the protocol version of
+    /// the packet; or the section, e.g. `§2.2.3`, where the spec states the rule without a
+    /// number.
     pub statement: &'static str,
     /// What was wrong, in a few words.
     pub reason: &'static str,
+}
+
+/// Statements that MQTT 5.0 numbers differently from 3.1.1: the rules are checked once,
+/// cited by their 3.1.1 number, and renamed for a 5.0 packet.
+const RENUMBERED_IN_V5: [(&str, &str); 10] = [
+    ("MQTT-1.5.3-1", "MQTT-1.5.4-1"),
+    ("MQTT-2.2.2-2", "MQTT-2.1.3-1"),
+    ("MQTT-2.3.1-1", "MQTT-2.2.1-3"),
+    ("MQTT-1.5.3-2", "MQTT-1.5.4-2"),
+    ("MQTT-3.1.2-13", "MQTT-3.1.2-11"),
+    ("MQTT-3.1.2-14", "MQTT-3.1.2-12"),
+    ("MQTT-3.1.2-15", "MQTT-3.1.2-13"),
+    ("MQTT-3.8.3-3", "MQTT-3.8.3-2"),
+    ("MQTT-4.7.1-2", "MQTT-4.7.1-1"),
+    ("MQTT-4.7.1-3", "MQTT-4.7.1-2"),
+];
+
+impl Violation {
+    /// The same rule, cited by its MQTT 5.0 number.
+    pub(crate) fn in_v5(self) -> Violation {
+        let statement = RENUMBERED_IN_V5
+            .iter()
+            .find(|(v311, _)| *v311 == self.statement)
+            .map_or(self.statement, |(_, v5)| *v5);
+        Violation { statement, ..self }
+    }
 }
 
 impl fmt::Display for Violation {

@@ -185,7 +185,7 @@ const NOT_ALLOWED: &str = "property not allowed in this packet";
 const DUPLICATE: &str = "property appears more than once";
 
 fn malformed(reason: &'static str) -> DecodeError {
-    violation("MQTT-2.2.2.2", reason)
+    violation("§2.2.2.2", reason)
 }
 
 fn set_once<T>(slot: &mut Option<T>, value: T) -> Result<(), DecodeError> {
@@ -219,22 +219,23 @@ fn take_u32(body: &mut Bytes) -> Result<u32, DecodeError> {
 
 pub(crate) fn take_binary(body: &mut Bytes) -> Result<Bytes, DecodeError> {
     if body.len() < 2 {
-        return Err(violation("MQTT-2.2.3", "field runs past the packet"));
+        return Err(violation("§2.2.3", "field runs past the packet"));
     }
     let len = usize::from(body.get_u16());
     if body.len() < len {
-        return Err(violation("MQTT-2.2.3", "field runs past the packet"));
+        return Err(violation("§2.2.3", "field runs past the packet"));
     }
     Ok(body.split_to(len))
 }
 
 pub(crate) fn take_string(body: &mut Bytes) -> Result<String, DecodeError> {
     let raw = take_binary(body)?;
-    // Rust's UTF-8 check also refuses the surrogates U+D800..U+DFFF [MQTT-1.5.4-1].
+    // Rust's UTF-8 check also refuses the surrogates U+D800..U+DFFF; cited by the 3.1.1
+    // numbers, which a 5.0 packet's error renames.
     let text = std::str::from_utf8(&raw)
-        .map_err(|_| violation("MQTT-1.5.4-1", "string is not well-formed UTF-8"))?;
+        .map_err(|_| violation("MQTT-1.5.3-1", "string is not well-formed UTF-8"))?;
     if text.contains('\0') {
-        return Err(violation("MQTT-1.5.4-2", "string contains U+0000"));
+        return Err(violation("MQTT-1.5.3-2", "string contains U+0000"));
     }
     Ok(text.to_owned())
 }
@@ -243,13 +244,13 @@ fn take_flag(body: &mut Bytes, reason: &'static str) -> Result<bool, DecodeError
     match take_u8(body)? {
         0 => Ok(false),
         1 => Ok(true),
-        _ => Err(violation("MQTT-2.2.2.2", reason)),
+        _ => Err(violation("§2.2.2.2", reason)),
     }
 }
 
 fn nonzero<T: Default + PartialEq>(value: T, reason: &'static str) -> Result<T, DecodeError> {
     if value == T::default() {
-        Err(violation("MQTT-2.2.2.2", reason))
+        Err(violation("§2.2.2.2", reason))
     } else {
         Ok(value)
     }
@@ -265,10 +266,7 @@ impl Properties {
     pub(crate) fn decode(body: &mut Bytes, ctx: Ctx) -> Result<Properties, DecodeError> {
         let len = take_varint(body)? as usize;
         if body.len() < len {
-            return Err(violation(
-                "MQTT-2.2.3",
-                "property length runs past the packet",
-            ));
+            return Err(violation("§2.2.3", "property length runs past the packet"));
         }
         let mut list = body.split_to(len);
         let mut p = Properties::default();
@@ -381,7 +379,7 @@ impl Properties {
     pub(crate) fn check(&self, ctx: Ctx) -> Result<(), EncodeError> {
         let invalid = |reason| {
             EncodeError::Invalid(Violation {
-                statement: "MQTT-2.2.2.2",
+                statement: "§2.2.2.2",
                 reason,
             })
         };

@@ -40,15 +40,23 @@ pub fn validate_topic_filter(filter: &str) -> Result<(), Violation> {
 /// Checks a shared subscription filter, `$share/{ShareName}/{filter}` (MQTT 5).
 pub fn validate_shared_filter(filter: &str) -> Result<(), Violation> {
     let rest = filter.strip_prefix("$share/").unwrap_or(filter);
-    match rest.split_once('/') {
-        Some((name, inner)) if !name.is_empty() && !name.contains(['+', '#']) => {
-            validate_topic_filter(inner)
-        }
-        _ => Err(rule(
-            "MQTT-4.8.2-2",
-            "shared subscription needs a share name without wildcards and a filter",
-        )),
+    let (name, inner) = rest.split_once('/').unwrap_or((rest, ""));
+    if name.is_empty() {
+        return Err(rule(
+            "MQTT-4.8.2-1",
+            "shared subscription without a share name",
+        ));
     }
+    if name.contains(['+', '#']) {
+        return Err(rule("§4.8.2", "share name contains a wildcard"));
+    }
+    if inner.is_empty() {
+        return Err(rule(
+            "MQTT-4.8.2-2",
+            "share name is not followed by '/' and a topic filter",
+        ));
+    }
+    validate_topic_filter(inner)
 }
 
 /// Whether `filter` matches `topic`. Both must already be valid.

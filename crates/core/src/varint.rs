@@ -26,7 +26,7 @@ pub(crate) fn read_varint(buf: &[u8]) -> Result<Option<(u32, usize)>, DecodeErro
         }
     }
     Err(violation(
-        "MQTT-1.5.5",
+        "§1.5.5",
         "variable byte integer longer than four bytes",
     ))
 }
@@ -39,7 +39,7 @@ pub(crate) fn take_varint(body: &mut Bytes) -> Result<u32, DecodeError> {
             Ok(value)
         }
         None => Err(violation(
-            "MQTT-2.2.3",
+            "§2.2.3",
             "variable byte integer runs past the packet",
         )),
     }

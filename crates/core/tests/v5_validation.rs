@@ -33,19 +33,19 @@ fn publish_with(props: &[u8]) -> Vec<u8> {
 fn mqtt_2_2_2_2_a_property_not_allowed_in_the_packet_is_malformed() {
     // Session Expiry Interval belongs to CONNECT, CONNACK and DISCONNECT, not PUBLISH.
     let err = error_of(&publish_with(&[0x11, 0, 0, 0, 1]));
-    assert_eq!(err.statement(), Some("MQTT-2.2.2.2"));
+    assert_eq!(err.statement(), Some("§2.2.2.2"));
     assert_eq!(err.reason_code(), ReasonCode::MALFORMED_PACKET);
 }
 
 #[test]
 fn mqtt_2_2_2_2_an_unknown_property_identifier_is_malformed() {
-    assert_eq!(statement_of(&publish_with(&[0x04, 0])), "MQTT-2.2.2.2");
+    assert_eq!(statement_of(&publish_with(&[0x04, 0])), "§2.2.2.2");
 }
 
 #[test]
 fn a_duplicate_property_is_a_protocol_error() {
     let err = error_of(&publish_with(&[0x01, 0, 0x01, 1]));
-    assert_eq!(err.statement(), Some("MQTT-2.2.2.2"));
+    assert_eq!(err.statement(), Some("§2.2.2.2"));
     assert_eq!(err.reason_code(), ReasonCode::PROTOCOL_ERROR);
 }
 
@@ -75,7 +75,7 @@ fn forbidden_zero_values_are_refused() {
     for props in [&[0x23u8, 0, 0][..], &[0x0b, 0][..]] {
         assert_eq!(
             statement_of(&publish_with(props)),
-            "MQTT-2.2.2.2",
+            "§2.2.2.2",
             "{props:02x?}"
         );
     }
@@ -83,13 +83,13 @@ fn forbidden_zero_values_are_refused() {
     for props in [&[0x21u8, 0, 0][..], &[0x27, 0, 0, 0, 0][..]] {
         let mut bytes = vec![0x20, 3 + props.len() as u8, 0, 0, props.len() as u8];
         bytes.extend_from_slice(props);
-        assert_eq!(statement_of(&bytes), "MQTT-2.2.2.2", "{props:02x?}");
+        assert_eq!(statement_of(&bytes), "§2.2.2.2", "{props:02x?}");
     }
 }
 
 #[test]
 fn flag_properties_take_only_0_or_1() {
-    assert_eq!(statement_of(&publish_with(&[0x01, 2])), "MQTT-2.2.2.2");
+    assert_eq!(statement_of(&publish_with(&[0x01, 2])), "§2.2.2.2");
 }
 
 #[test]
@@ -134,7 +134,7 @@ fn mqtt_3_8_3_5_reserved_subscription_option_bits() {
 fn retain_handling_3_is_a_protocol_error() {
     assert_eq!(
         statement_of(&[0x82, 0x07, 0, 1, 0, 0, 1, b'f', 0x30]),
-        "MQTT-3.8.3-4"
+        "§3.8.3.1"
     );
 }
 
@@ -148,23 +148,50 @@ fn mqtt_3_8_3_4_no_local_on_a_shared_subscription() {
 }
 
 #[test]
-fn mqtt_4_8_2_2_share_name_rules() {
-    for filter in ["$share//a", "$share/g+/a", "$share/g"] {
+fn mqtt_4_8_2_1_and_4_8_2_2_share_name_rules() {
+    for (filter, statement) in [
+        ("$share//a", "MQTT-4.8.2-1"),
+        ("$share/g+/a", "§4.8.2"),
+        ("$share/g", "MQTT-4.8.2-2"),
+    ] {
         let mut bytes = vec![0x82, 0, 0, 1, 0, 0, filter.len() as u8];
         bytes.extend_from_slice(filter.as_bytes());
         bytes.push(0);
         bytes[1] = (bytes.len() - 2) as u8;
-        assert_eq!(statement_of(&bytes), "MQTT-4.8.2-2", "{filter}");
+        assert_eq!(statement_of(&bytes), statement, "{filter}");
     }
+}
+
+#[test]
+fn statements_renumbered_in_5_0_are_cited_by_their_5_0_number() {
+    // '#' not last: [MQTT-4.7.1-2] in 3.1.1, [MQTT-4.7.1-1] in 5.0.
+    let misplaced_hash = [0x82, 0x08, 0, 1, 0, 0, 2, b'#', b'a', 0];
+    assert_eq!(statement_of(&misplaced_hash), "MQTT-4.7.1-1");
+    let v311 = decode_packet(
+        Bytes::from_static(&[0x82, 0x07, 0, 1, 0, 2, b'#', b'a', 0]),
+        ProtocolVersion::V311,
+    );
+    assert_eq!(v311.unwrap_err().statement(), Some("MQTT-4.7.1-2"));
+    // Reserved flags: [MQTT-2.2.2-2] in 3.1.1, [MQTT-2.1.3-1] in 5.0.
+    assert_eq!(statement_of(&[0x41, 0x02, 0, 1]), "MQTT-2.1.3-1");
+    // Packet id 0: [MQTT-2.3.1-1] in 3.1.1, [MQTT-2.2.1-3] in 5.0.
+    assert_eq!(statement_of(&[0x40, 0x02, 0, 0]), "MQTT-2.2.1-3");
+    // SUBSCRIBE with no filter: [MQTT-3.8.3-3] in 3.1.1, [MQTT-3.8.3-2] in 5.0.
+    assert_eq!(statement_of(&[0x82, 0x03, 0, 1, 0]), "MQTT-3.8.3-2");
+    // Will QoS without a will: [MQTT-3.1.2-13] in 3.1.1, [MQTT-3.1.2-11] in 5.0.
+    let connect = [
+        0x10, 0x0d, 0, 4, b'M', b'Q', b'T', b'T', 5, 0x0a, 0, 0, 0, 0, 0,
+    ];
+    assert_eq!(statement_of(&connect), "MQTT-3.1.2-11");
 }
 
 #[test]
 fn reason_codes_not_allowed_for_the_packet_are_refused() {
     // 0x04 (disconnect with will) is a DISCONNECT reason, not a PUBACK one.
-    assert_eq!(statement_of(&[0x40, 0x03, 0, 1, 0x04]), "MQTT-2.4");
+    assert_eq!(statement_of(&[0x40, 0x03, 0, 1, 0x04]), "§2.4");
     // 0x92 is for PUBREL/PUBCOMP only.
-    assert_eq!(statement_of(&[0x40, 0x03, 0, 1, 0x92]), "MQTT-2.4");
-    assert_eq!(statement_of(&[0xf0, 0x01, 0x80]), "MQTT-2.4");
+    assert_eq!(statement_of(&[0x40, 0x03, 0, 1, 0x92]), "§2.4");
+    assert_eq!(statement_of(&[0xf0, 0x01, 0x80]), "§2.4");
 }
 
 #[test]
@@ -193,7 +220,7 @@ fn mqtt_3_1_2_2_an_unsupported_protocol_level_is_its_own_error() {
 #[test]
 fn auth_is_not_a_packet_of_3_1_1() {
     let err = decode_packet(Bytes::from_static(&[0xf0, 0x00]), ProtocolVersion::V311);
-    assert_eq!(err.unwrap_err().statement(), Some("MQTT-2.2.1"));
+    assert_eq!(err.unwrap_err().statement(), Some("§2.2.1"));
 }
 
 #[test]

@@ -432,6 +432,7 @@ fn acks_v5_short_and_long_forms() {
         }),
         &[0x70, 0x08, 0, 1, 0x92, 4, 0x1f, 0, 1, b'x'],
     );
+    round_trip(Packet::PubRel(Ack::new(id(9))), &[0x62, 0x02, 0, 9]);
     // A received form with reason 0 and an empty property list decodes to the short one.
     assert_eq!(
         decode_packet(Bytes::from_static(&[0x62, 0x04, 0, 1, 0, 0]), V5).unwrap(),
@@ -485,6 +486,12 @@ fn suback_unsubscribe_unsuback_v5() {
         }),
         &[0xb0, 0x04, 0, 3, 0, 0x11],
     );
+}
+
+#[test]
+fn pings_v5() {
+    round_trip(Packet::PingReq, &[0xc0, 0x00]);
+    round_trip(Packet::PingResp, &[0xd0, 0x00]);
 }
 
 #[test]

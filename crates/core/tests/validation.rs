@@ -147,13 +147,13 @@ fn mqtt_1_5_5_1_remaining_length_in_the_fewest_bytes() {
 #[test]
 fn remaining_length_over_four_bytes_is_refused() {
     let err = decode_fixed_header(&[0x30, 0xff, 0xff, 0xff, 0xff, 0x01]).unwrap_err();
-    assert_eq!(err.statement(), Some("MQTT-1.5.5"));
+    assert_eq!(err.statement(), Some("§1.5.5"));
 }
 
 #[test]
 fn trailing_bytes_inside_a_packet_are_refused() {
     // A PUBACK whose remaining length claims 3 bytes.
-    assert_eq!(statement_of(&[0x40, 0x03, 0x00, 0x01, 0x00]), "MQTT-2.2.3");
+    assert_eq!(statement_of(&[0x40, 0x03, 0x00, 0x01, 0x00]), "§2.2.3");
     // Bytes after the packet's end.
     assert!(decode_packet(
         Bytes::from_static(&[0xc0, 0x00, 0x00]),
