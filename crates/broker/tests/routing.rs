@@ -57,17 +57,19 @@ fn bytes_arriving_one_at_a_time_still_route() {
     let sub = sim.connect(Sim::client("sub"));
     sim.subscribe(sub, "a/#", QoS::AtMostOnce);
     let conn = sim.broker.accept(sim.now);
-    let mut engine = ClientConnection::new(Sim::client("slow"), sim.now).unwrap();
-    engine
-        .publish(
-            "a/b",
-            Bytes::from_static(b"x"),
-            QoS::AtMostOnce,
-            false,
-            sim.now,
-        )
-        .unwrap();
-    let bytes = engine.poll_transmit().unwrap();
+    let mut bytes = BytesMut::new();
+    let connect = Packet::Connect(Connect {
+        client_id: "slow".into(),
+        clean_start: true,
+        ..Connect::default()
+    });
+    let publish = Packet::Publish(Publish {
+        topic: "a/b".into(),
+        payload: Bytes::from_static(b"x"),
+        ..Publish::default()
+    });
+    encode(&connect, ProtocolVersion::V311, &mut bytes).unwrap();
+    encode(&publish, ProtocolVersion::V311, &mut bytes).unwrap();
     for byte in bytes.iter() {
         sim.broker.handle_bytes(conn, &[*byte], sim.now);
     }

@@ -5,8 +5,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 use tabmq_core::{
-    Bytes, ClientConnection, ClientError, ClientEvent, ClientOptions, ConnectionState, Instant,
-    PacketId, QoS, SubscribeFilter,
+    Bytes, ClientEngine, ClientError, ClientEvent, ClientOptions, ClientSession, ConnectionState,
+    Instant, PacketId, QoS, SubscribeFilter,
 };
 
 /// Reads the time. The driver is the edge, so it may read a clock; the engine may not.
@@ -16,7 +16,7 @@ pub type Clock = Box<dyn Fn() -> Instant>;
 pub type Listener = Box<dyn FnMut(&Client, ClientEvent)>;
 
 struct Inner {
-    engine: ClientConnection,
+    engine: ClientEngine,
     transport: Box<dyn Transport>,
     clock: Clock,
     events: VecDeque<ClientEvent>,
@@ -39,7 +39,8 @@ impl Client {
         clock: Clock,
         listener: Listener,
     ) -> Result<Client, ClientError> {
-        let engine = ClientConnection::new(options, clock())?;
+        let mut engine = ClientEngine::new(options, ClientSession::new());
+        engine.connect(clock())?;
         let client = Client {
             inner: Rc::new(RefCell::new(Inner {
                 engine,
@@ -70,6 +71,11 @@ impl Client {
         qos: QoS,
         retain: bool,
     ) -> Result<Option<PacketId>, ClientError> {
+        // This driver has one transport for its life: once it is gone, nothing would ever
+        // carry a queued message, so refuse instead of queueing.
+        if self.state() == ConnectionState::Disconnected {
+            return Err(ClientError::NotConnected);
+        }
         let result =
             self.with_engine(|engine, now| engine.publish(topic, payload.into(), qos, retain, now));
         self.flush();
@@ -120,17 +126,13 @@ impl Client {
     /// The transport went away underneath us.
     pub fn handle_transport_closed(&self) {
         let mut inner = self.inner.borrow_mut();
-        if inner.engine.state() != ConnectionState::Closed {
-            let now = (inner.clock)();
-            // Closing the engine's side: DISCONNECT bytes go nowhere, which is fine.
-            inner.engine.disconnect(now);
-            let _ = inner.engine.poll_transmit();
-        }
+        let now = (inner.clock)();
+        inner.engine.connection_lost(now);
         drop(inner);
         self.flush();
     }
 
-    fn with_engine<R>(&self, f: impl FnOnce(&mut ClientConnection, Instant) -> R) -> R {
+    fn with_engine<R>(&self, f: impl FnOnce(&mut ClientEngine, Instant) -> R) -> R {
         let mut inner = self.inner.borrow_mut();
         let now = (inner.clock)();
         f(&mut inner.engine, now)
@@ -153,13 +155,12 @@ impl Client {
             }
             if let Some(TransportError::Closed | TransportError::Platform(_)) = failure {
                 let now = (inner.clock)();
-                inner.engine.disconnect(now);
-                let _ = inner.engine.poll_transmit();
+                inner.engine.connection_lost(now);
                 while let Some(event) = inner.engine.poll_event() {
                     inner.events.push_back(event);
                 }
             }
-            inner.engine.state() == ConnectionState::Closed
+            inner.engine.state() == ConnectionState::Disconnected
         };
         if closed {
             self.inner.borrow().transport.close();

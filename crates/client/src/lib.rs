@@ -13,5 +13,5 @@ mod transport;
 pub use browser::{bytes_of as bytes_of_message, now, to_array_buffer, Interval};
 pub use client::{Client, Clock, Listener};
 pub use in_tab::{InTabBroker, InTabError, READY_MESSAGE};
-pub use port::{connect_port, MessagePortTransport, PortClient, CLOSE_MESSAGE};
+pub use port::{connect_port, MessagePortTransport, PortClient, PortConnectError, CLOSE_MESSAGE};
 pub use transport::{Transport, TransportError};

@@ -64,14 +64,36 @@ impl PortClient {
     }
 }
 
+/// Why a client could not be connected over a port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PortConnectError {
+    /// The options or the engine refused; the caller is at fault.
+    Client(ClientError),
+    /// The browser would not give us a timer for keepalive; its message.
+    NoTimer(String),
+}
+
+impl std::fmt::Display for PortConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PortConnectError::Client(e) => e.fmt(f),
+            PortConnectError::NoTimer(m) => write!(f, "no timer for keepalive: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for PortConnectError {}
+
 /// Connects a client over `port`; CONNECT leaves at once.
 pub fn connect_port(
     port: MessagePort,
     options: ClientOptions,
     listener: Listener,
-) -> Result<PortClient, ClientError> {
+) -> Result<PortClient, PortConnectError> {
     let transport = MessagePortTransport::new(port.clone());
-    let client = Client::connect(options, Box::new(transport), Box::new(now), listener)?;
+    let client = Client::connect(options, Box::new(transport), Box::new(now), listener)
+        .map_err(PortConnectError::Client)?;
     let receiver = client.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let data = event.data();
@@ -83,7 +105,8 @@ pub fn connect_port(
     });
     port.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     let ticker = client.clone();
-    let timer = Interval::new(1_000, move || ticker.tick()).map_err(|_| ClientError::Closed)?;
+    let timer = Interval::new(1_000, move || ticker.tick())
+        .map_err(|e| PortConnectError::NoTimer(format!("{e:?}")))?;
     Ok(PortClient {
         client,
         _on_message: on_message,

@@ -167,10 +167,10 @@ fn a_closed_transport_ends_the_connection_and_commands_fail() {
     client
         .publish("t", b"x".to_vec(), QoS::AtMostOnce, false)
         .unwrap();
-    assert_eq!(client.state(), ConnectionState::Closed);
+    assert_eq!(client.state(), ConnectionState::Disconnected);
     assert!(closed.get(), "the listener heard Closed");
     assert_eq!(
         client.publish("t", b"y".to_vec(), QoS::AtMostOnce, false),
-        Err(ClientError::Closed)
+        Err(ClientError::NotConnected)
     );
 }

@@ -1,15 +1,21 @@
-//! The client side of one MQTT connection, sans-IO.
+//! The client side of MQTT, sans-IO, across connections.
+//!
+//! A [`ClientEngine`] owns a durable [`ClientSession`] and at most one connection at a time.
+//! It keeps the QoS promises through faults: QoS 1/2 messages stay until acknowledged and
+//! are resent with DUP on a reconnect that finds the session present; a QoS 2 message is
+//! delivered once however often the broker sends it; messages published while disconnected
+//! wait, bounded, and leave on connect. When the broker no longer has the session, every
+//! pending message ends in [`ClientEvent::Lost`], never silently.
 //!
 //! # Driving it
-//! Feed it with [`ClientConnection::handle_bytes`], [`ClientConnection::handle_timeout`] and
-//! the commands ([`publish`](ClientConnection::publish), [`subscribe`](ClientConnection::subscribe),
-//! ...). After each call, in this order:
-//! 1. send everything [`poll_transmit`](ClientConnection::poll_transmit) returns: one buffer
-//!    holds every packet produced since the last poll, so it fits one WebSocket frame or one
-//!    postMessage;
-//! 2. handle everything [`poll_event`](ClientConnection::poll_event) returns;
-//! 3. arm a timer for [`poll_timeout`](ClientConnection::poll_timeout) and call
-//!    `handle_timeout` when it fires.
+//! Feed it with [`connect`](ClientEngine::connect) (when a transport is up),
+//! [`handle_bytes`](ClientEngine::handle_bytes), [`handle_timeout`](ClientEngine::handle_timeout),
+//! [`connection_lost`](ClientEngine::connection_lost) and the commands. After each call, in
+//! this order:
+//! 1. send what [`poll_transmit`](ClientEngine::poll_transmit) returns: one buffer holds every
+//!    packet produced since the last poll, so it fits one WebSocket frame or one postMessage;
+//! 2. handle everything [`poll_event`](ClientEngine::poll_event) returns;
+//! 3. arm a timer for [`poll_timeout`](ClientEngine::poll_timeout).
 
 use crate::decode::decode;
 use crate::encode::encode;
@@ -18,25 +24,40 @@ use crate::packet::*;
 use crate::packet_id::{PacketIdAllocator, PacketIdsExhausted};
 use crate::properties::Properties;
 use crate::reason::ReasonCode;
+use crate::session::{load, store, ClientSession, Outbound, Stage};
 use crate::time::Instant;
 use crate::topic::{validate_topic_filter, validate_topic_name};
 use bytes::{Bytes, BytesMut};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-/// What a client asks for when it connects.
+/// What a client asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientOptions {
     pub protocol: ProtocolVersion,
     pub client_id: String,
+    /// Clean session (3.1.1) or clean start (5.0): start with no session on the broker.
     pub clean_session: bool,
     /// Seconds between packets before a PINGREQ; zero turns keepalive off.
     pub keep_alive: u16,
     pub username: Option<String>,
     pub password: Option<Bytes>,
     pub will: Option<LastWill>,
+    /// MQTT 5: how long the broker keeps the session after a disconnect, in seconds.
+    pub session_expiry_interval: Option<u32>,
+    /// QoS 1/2 messages the broker may have in flight to us; announced in 5.0's CONNECT
+    /// and enforced on QoS 2 (a broker beyond it is disconnected with 0x93).
+    pub receive_maximum: u16,
     /// Packets larger than this from the broker close the connection.
     pub max_packet_size: usize,
+    /// Messages kept while disconnected; publishing beyond fails with
+    /// [`ClientError::QueueFull`].
+    pub max_queued: usize,
+    /// Whether QoS 0 messages wait for a connection too (MQTT.js's `queueQoSZero`).
+    pub queue_qos0: bool,
+    /// MQTT 3.1.1 only: resend an unacknowledged PUBLISH or PUBREL after this long on the
+    /// same connection. Off by default; MQTT 5 forbids it [MQTT-4.4.0-1].
+    pub retransmit_after: Option<Duration>,
     /// Report every packet sent and received as an event, for inspectors.
     pub trace_packets: bool,
 }
@@ -51,7 +72,12 @@ impl Default for ClientOptions {
             username: None,
             password: None,
             will: None,
+            session_expiry_interval: None,
+            receive_maximum: u16::MAX,
             max_packet_size: 1024 * 1024,
+            max_queued: 1000,
+            queue_qos0: true,
+            retransmit_after: None,
             trace_packets: false,
         }
     }
@@ -60,18 +86,21 @@ impl Default for ClientOptions {
 /// Where the connection stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectionState {
+    /// No connection; publishing queues.
+    Disconnected,
     /// CONNECT is sent; no CONNACK yet.
     Connecting,
     Connected,
-    Closed,
 }
 
-/// Why the connection ended.
+/// Why a connection ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CloseReason {
     /// We sent DISCONNECT.
     Disconnected,
+    /// The transport went away.
+    ConnectionLost,
     /// The broker refused CONNECT: its return code (3.1.1) or reason code (5.0).
     Refused(ReasonCode),
     /// The broker sent DISCONNECT (MQTT 5), with its reason.
@@ -80,8 +109,19 @@ pub enum CloseReason {
     ProtocolError(DecodeError),
     /// The broker sent a valid packet that makes no sense here; its fault.
     UnexpectedPacket(&'static str),
+    /// The broker had more QoS 2 messages in flight to us than our Receive Maximum.
+    ReceiveMaximumExceeded,
     /// No PINGRESP came back in time.
     KeepAliveTimeout,
+}
+
+/// Why an operation will never complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LostReason {
+    /// The broker answered CONNECT without the session: the message's state is gone.
+    SessionLost,
+    /// The connection carrying a SUBSCRIBE or UNSUBSCRIBE ended before its answer.
+    ConnectionLost,
 }
 
 /// Something the application should know.
@@ -94,7 +134,7 @@ pub enum ClientEvent {
     /// A message arrived on a subscription. For QoS 2 it is reported once, however often
     /// the broker sends it.
     Message(Publish),
-    /// A SUBSCRIBE was answered; one return code per filter.
+    /// A SUBSCRIBE was answered; one reason code (granted QoS or failure) per filter.
     Subscribed {
         packet_id: PacketId,
         reason_codes: Vec<ReasonCode>,
@@ -108,6 +148,11 @@ pub enum ClientEvent {
         packet_id: PacketId,
         reason_code: ReasonCode,
     },
+    /// A QoS 1/2 PUBLISH, SUBSCRIBE or UNSUBSCRIBE that will never complete.
+    Lost {
+        packet_id: PacketId,
+        reason: LostReason,
+    },
     PacketSent(Packet),
     PacketReceived(Packet),
     Closed(CloseReason),
@@ -117,8 +162,12 @@ pub enum ClientEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ClientError {
-    /// The connection is closed.
-    Closed,
+    /// There is no connection for a command that needs one (SUBSCRIBE, UNSUBSCRIBE).
+    NotConnected,
+    /// `connect` while a connection is up or being set up.
+    AlreadyConnected,
+    /// The offline queue is full ([`ClientOptions::max_queued`]).
+    QueueFull,
     InvalidTopic(Violation),
     PacketIdsExhausted,
     Encode(EncodeError),
@@ -127,7 +176,9 @@ pub enum ClientError {
 impl std::fmt::Display for ClientError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ClientError::Closed => f.write_str("the connection is closed"),
+            ClientError::NotConnected => f.write_str("not connected"),
+            ClientError::AlreadyConnected => f.write_str("already connected"),
+            ClientError::QueueFull => f.write_str("the offline queue is full"),
             ClientError::InvalidTopic(v) => write!(f, "invalid topic: {v}"),
             ClientError::PacketIdsExhausted => PacketIdsExhausted.fmt(f),
             ClientError::Encode(e) => e.fmt(f),
@@ -149,59 +200,54 @@ impl From<EncodeError> for ClientError {
     }
 }
 
+/// A SUBSCRIBE or UNSUBSCRIBE waiting for its answer; it lives with its connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-/// What an outbound operation waits for.
-enum Awaiting {
-    PubAck,
-    PubRec,
-    PubComp,
-    SubAck,
-    UnsubAck,
+enum Request {
+    Subscribe,
+    Unsubscribe,
 }
 
-/// One client connection's protocol state.
+/// The MQTT client engine.
 #[derive(Debug)]
-pub struct ClientConnection {
+pub struct ClientEngine {
     options: ClientOptions,
+    session: ClientSession,
+    ids: PacketIdAllocator,
     state: ConnectionState,
     inbox: BytesMut,
     outbox: BytesMut,
     events: VecDeque<ClientEvent>,
-    ids: PacketIdAllocator,
-    outbound: HashMap<PacketId, Awaiting>,
-    /// QoS 2 ids received and not yet released: a PUBLISH with one of them is a resend.
-    inbound_qos2: HashSet<PacketId>,
+    requests: HashMap<PacketId, Request>,
     last_sent: Instant,
     ping_sent_at: Option<Instant>,
+    /// The broker's Receive Maximum (5.0), else unlimited.
+    send_quota: usize,
+    /// When each in-flight message was last sent on this connection (for retransmission).
+    sent_at: HashMap<u16, Instant>,
 }
 
-impl ClientConnection {
-    /// Starts a connection: CONNECT is ready in `poll_transmit`.
-    pub fn new(options: ClientOptions, now: Instant) -> Result<Self, ClientError> {
-        let connect = Packet::Connect(Connect {
-            protocol: options.protocol,
-            client_id: options.client_id.clone(),
-            clean_start: options.clean_session,
-            keep_alive: options.keep_alive,
-            username: options.username.clone(),
-            password: options.password.clone(),
-            will: options.will.clone(),
-            properties: Properties::default(),
-        });
-        let mut conn = ClientConnection {
+impl ClientEngine {
+    /// An engine with `session` (a new one, or one restored from bytes), not connected.
+    pub fn new(options: ClientOptions, session: ClientSession) -> Self {
+        let queued_ids = session
+            .queued
+            .iter()
+            .filter_map(|bytes| load(bytes).and_then(|p| p.packet_id));
+        let in_use: Vec<PacketId> = session.packet_ids_in_use().chain(queued_ids).collect();
+        ClientEngine {
+            ids: PacketIdAllocator::resume(session.last_packet_id, in_use),
             options,
-            state: ConnectionState::Connecting,
+            session,
+            state: ConnectionState::Disconnected,
             inbox: BytesMut::new(),
             outbox: BytesMut::new(),
             events: VecDeque::new(),
-            ids: PacketIdAllocator::new(),
-            outbound: HashMap::new(),
-            inbound_qos2: HashSet::new(),
-            last_sent: now,
+            requests: HashMap::new(),
+            last_sent: Instant::default(),
             ping_sent_at: None,
-        };
-        conn.send(connect, now)?;
-        Ok(conn)
+            send_quota: usize::MAX,
+            sent_at: HashMap::new(),
+        }
     }
 
     pub fn state(&self) -> ConnectionState {
@@ -212,13 +258,71 @@ impl ClientConnection {
         &self.options
     }
 
-    /// Packet ids of operations still waiting for the broker.
-    pub fn in_flight(&self) -> usize {
-        self.outbound.len()
+    /// The durable state, to keep (see [`ClientSession::to_bytes`]).
+    pub fn session(&self) -> &ClientSession {
+        &self.session
     }
 
-    /// Publishes a message; for QoS 1 and 2 returns the packet id that
-    /// [`ClientEvent::Published`] will name when the flow completes.
+    /// Operations waiting for the broker: QoS 1/2 messages in flight and requests.
+    pub fn in_flight(&self) -> usize {
+        self.session.outbound.len() + self.requests.len()
+    }
+
+    /// Packet ids taken (in flight, queued or requested).
+    pub fn packet_ids_in_use(&self) -> usize {
+        self.ids.in_use()
+    }
+
+    /// Starts a connection over a transport that has just come up: CONNECT is ready in
+    /// `poll_transmit`.
+    pub fn connect(&mut self, now: Instant) -> Result<(), ClientError> {
+        if self.state != ConnectionState::Disconnected {
+            return Err(ClientError::AlreadyConnected);
+        }
+        let mut properties = Properties::default();
+        if self.options.protocol == ProtocolVersion::V5 {
+            properties.session_expiry_interval = self.options.session_expiry_interval;
+            if self.options.receive_maximum != u16::MAX {
+                properties.receive_maximum = Some(self.options.receive_maximum.max(1));
+            }
+        }
+        let connect = Packet::Connect(Connect {
+            protocol: self.options.protocol,
+            client_id: self.options.client_id.clone(),
+            clean_start: self.options.clean_session,
+            keep_alive: self.options.keep_alive,
+            username: self.options.username.clone(),
+            password: self.options.password.clone(),
+            will: self.options.will.clone(),
+            properties,
+        });
+        self.inbox.clear();
+        self.outbox.clear();
+        self.state = ConnectionState::Connecting;
+        self.ping_sent_at = None;
+        self.send_quota = usize::MAX;
+        self.sent_at.clear();
+        self.send(connect, now)
+    }
+
+    /// The transport went away. Pending requests are lost; the session stays.
+    pub fn connection_lost(&mut self, _now: Instant) {
+        if self.state != ConnectionState::Disconnected {
+            self.end(CloseReason::ConnectionLost);
+        }
+    }
+
+    /// Sends DISCONNECT: the broker discards the will. The session stays.
+    pub fn disconnect(&mut self, now: Instant) {
+        if self.state != ConnectionState::Disconnected {
+            // DISCONNECT always encodes.
+            let _ = self.send(Packet::disconnect(), now);
+            self.end(CloseReason::Disconnected);
+        }
+    }
+
+    /// Publishes a message. QoS 1/2 return the packet id that [`ClientEvent::Published`] (or
+    /// [`ClientEvent::Lost`]) will name. Without a connection the message waits.
     pub fn publish(
         &mut self,
         topic: &str,
@@ -227,35 +331,58 @@ impl ClientConnection {
         retain: bool,
         now: Instant,
     ) -> Result<Option<PacketId>, ClientError> {
-        self.ensure_open()?;
-        validate_topic_name(topic).map_err(ClientError::InvalidTopic)?;
-        let packet_id = match qos {
+        self.publish_with(
+            Publish {
+                dup: false,
+                qos,
+                retain,
+                topic: topic.to_owned(),
+                packet_id: None,
+                payload,
+                properties: Properties::default(),
+            },
+            now,
+        )
+    }
+
+    /// Publishes a fully specified message (MQTT 5 properties included); its packet id is
+    /// assigned here.
+    pub fn publish_with(
+        &mut self,
+        mut publish: Publish,
+        now: Instant,
+    ) -> Result<Option<PacketId>, ClientError> {
+        validate_topic_name(&publish.topic).map_err(ClientError::InvalidTopic)?;
+        let connected = self.state == ConnectionState::Connected;
+        if !connected && publish.qos == QoS::AtMostOnce && !self.options.queue_qos0 {
+            // At most once: without a connection, "once" is none.
+            return Ok(None);
+        }
+        if self.session.queued.len() >= self.options.max_queued {
+            return Err(ClientError::QueueFull);
+        }
+        publish.dup = false;
+        publish.packet_id = match publish.qos {
             QoS::AtMostOnce => None,
             _ => Some(self.ids.allocate()?),
         };
-        let publish = Publish {
-            dup: false,
-            qos,
-            retain,
-            topic: topic.to_owned(),
-            packet_id,
-            payload,
-            properties: Properties::default(),
-        };
-        if let Err(e) = self.send(Packet::Publish(publish), now) {
-            if let Some(id) = packet_id {
+        // Checked by encoding once, before it is queued: a message that cannot go out is
+        // refused now, not discovered later.
+        let check = encode(
+            &Packet::Publish(publish.clone()),
+            self.options.protocol,
+            &mut BytesMut::new(),
+        );
+        if let Err(e) = check {
+            if let Some(id) = publish.packet_id {
                 self.ids.free(id);
             }
-            return Err(e);
+            return Err(e.into());
         }
-        if let Some(id) = packet_id {
-            let waiting = if qos == QoS::AtLeastOnce {
-                Awaiting::PubAck
-            } else {
-                Awaiting::PubRec
-            };
-            self.outbound.insert(id, waiting);
-        }
+        self.session.last_packet_id = self.ids.last();
+        let packet_id = publish.packet_id;
+        self.session.queued.push_back(store(&publish));
+        self.flush_queue(now);
         Ok(packet_id)
     }
 
@@ -265,20 +392,17 @@ impl ClientConnection {
         filters: Vec<SubscribeFilter>,
         now: Instant,
     ) -> Result<PacketId, ClientError> {
-        self.ensure_open()?;
+        self.ensure_connection()?;
         for f in &filters {
             validate_topic_filter(&f.filter).map_err(ClientError::InvalidTopic)?;
         }
         let packet_id = self.ids.allocate()?;
-        let sent = self.send(
-            Packet::Subscribe(Subscribe {
-                packet_id,
-                filters,
-                properties: Properties::default(),
-            }),
-            now,
-        );
-        self.track(packet_id, Awaiting::SubAck, sent)
+        let packet = Packet::Subscribe(Subscribe {
+            packet_id,
+            filters,
+            properties: Properties::default(),
+        });
+        self.request(packet_id, Request::Subscribe, packet, now)
     }
 
     /// Unsubscribes from `filters`; [`ClientEvent::Unsubscribed`] names the returned id.
@@ -287,83 +411,83 @@ impl ClientConnection {
         filters: Vec<String>,
         now: Instant,
     ) -> Result<PacketId, ClientError> {
-        self.ensure_open()?;
+        self.ensure_connection()?;
         let packet_id = self.ids.allocate()?;
-        let sent = self.send(
-            Packet::Unsubscribe(Unsubscribe {
-                packet_id,
-                filters,
-                properties: Properties::default(),
-            }),
-            now,
-        );
-        self.track(packet_id, Awaiting::UnsubAck, sent)
-    }
-
-    /// Sends DISCONNECT and closes: the broker discards the will.
-    pub fn disconnect(&mut self, now: Instant) {
-        if self.state != ConnectionState::Closed {
-            // DISCONNECT always encodes.
-            let _ = self.send(Packet::disconnect(), now);
-            self.close(CloseReason::Disconnected);
-        }
+        let packet = Packet::Unsubscribe(Unsubscribe {
+            packet_id,
+            filters,
+            properties: Properties::default(),
+        });
+        self.request(packet_id, Request::Unsubscribe, packet, now)
     }
 
     /// Bytes from the broker, in any slicing.
     pub fn handle_bytes(&mut self, data: &[u8], now: Instant) {
-        if self.state == ConnectionState::Closed {
+        if self.state == ConnectionState::Disconnected {
             return;
         }
         self.inbox.extend_from_slice(data);
-        loop {
+        while self.state != ConnectionState::Disconnected {
             match decode(
                 &mut self.inbox,
                 self.options.protocol,
                 self.options.max_packet_size,
             ) {
-                Ok(Some(packet)) => {
-                    self.handle_packet(packet, now);
-                    if self.state == ConnectionState::Closed {
-                        return;
-                    }
-                }
+                Ok(Some(packet)) => self.handle_packet(packet, now),
                 Ok(None) => return,
                 Err(e) => {
-                    self.close(CloseReason::ProtocolError(e));
-                    return;
+                    self.tell_broker(e.reason_code(), now);
+                    self.end(CloseReason::ProtocolError(e));
                 }
             }
         }
     }
 
-    /// Runs keepalive: call when `poll_timeout`'s instant has passed.
+    /// Runs keepalive and (3.1.1, if enabled) retransmission.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.state == ConnectionState::Closed || self.options.keep_alive == 0 {
+        if self.state == ConnectionState::Disconnected {
             return;
         }
-        let keep_alive = self.keep_alive();
-        match self.ping_sent_at {
-            Some(sent) if now.saturating_duration_since(sent) >= keep_alive => {
-                self.close(CloseReason::KeepAliveTimeout);
+        if self.options.keep_alive > 0 {
+            let keep_alive = self.keep_alive();
+            match self.ping_sent_at {
+                Some(sent) if now.saturating_duration_since(sent) >= keep_alive => {
+                    return self.end(CloseReason::KeepAliveTimeout);
+                }
+                None if now.saturating_duration_since(self.last_sent) >= keep_alive => {
+                    // PINGREQ always encodes.
+                    let _ = self.send(Packet::PingReq, now);
+                    self.ping_sent_at = Some(now);
+                }
+                _ => {}
             }
-            None if now.saturating_duration_since(self.last_sent) >= keep_alive => {
-                // PINGREQ always encodes.
-                let _ = self.send(Packet::PingReq, now);
-                self.ping_sent_at = Some(now);
+        }
+        if let Some(after) = self.retransmit_after() {
+            let due: Vec<u16> = self
+                .sent_at
+                .iter()
+                .filter(|(_, &at)| now.saturating_duration_since(at) >= after)
+                .map(|(&id, _)| id)
+                .collect();
+            for id in due {
+                self.resend(id, now);
             }
-            _ => {}
         }
     }
 
     /// When `handle_timeout` next has work to do.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.state == ConnectionState::Closed || self.options.keep_alive == 0 {
+        if self.state == ConnectionState::Disconnected {
             return None;
         }
-        Some(match self.ping_sent_at {
+        let keep_alive = (self.options.keep_alive > 0).then(|| match self.ping_sent_at {
             Some(sent) => sent + self.keep_alive(),
             None => self.last_sent + self.keep_alive(),
-        })
+        });
+        let retransmit = self
+            .retransmit_after()
+            .and_then(|after| self.sent_at.values().min().map(|&at| at + after));
+        keep_alive.into_iter().chain(retransmit).min()
     }
 
     /// Every packet produced since the last call, as one buffer.
@@ -383,23 +507,30 @@ impl ClientConnection {
         Duration::from_secs(u64::from(self.options.keep_alive))
     }
 
-    fn ensure_open(&self) -> Result<(), ClientError> {
-        if self.state == ConnectionState::Closed {
-            Err(ClientError::Closed)
-        } else {
-            Ok(())
+    fn retransmit_after(&self) -> Option<Duration> {
+        match (self.options.protocol, self.state) {
+            (ProtocolVersion::V311, ConnectionState::Connected) => self.options.retransmit_after,
+            _ => None,
         }
     }
 
-    fn track(
+    fn ensure_connection(&self) -> Result<(), ClientError> {
+        match self.state {
+            ConnectionState::Disconnected => Err(ClientError::NotConnected),
+            _ => Ok(()),
+        }
+    }
+
+    fn request(
         &mut self,
         packet_id: PacketId,
-        waiting: Awaiting,
-        sent: Result<(), ClientError>,
+        kind: Request,
+        packet: Packet,
+        now: Instant,
     ) -> Result<PacketId, ClientError> {
-        match sent {
+        match self.send(packet, now) {
             Ok(()) => {
-                self.outbound.insert(packet_id, waiting);
+                self.requests.insert(packet_id, kind);
                 Ok(packet_id)
             }
             Err(e) => {
@@ -418,20 +549,147 @@ impl ClientConnection {
         Ok(())
     }
 
-    fn close(&mut self, reason: CloseReason) {
-        self.state = ConnectionState::Closed;
+    /// MQTT 5: tells the broker why we close, before we do.
+    fn tell_broker(&mut self, reason_code: ReasonCode, now: Instant) {
+        if self.options.protocol == ProtocolVersion::V5 {
+            let disconnect = Disconnect {
+                reason_code,
+                properties: Properties::default(),
+            };
+            let _ = self.send(Packet::Disconnect(disconnect), now);
+        }
+    }
+
+    /// Ends the connection; requests it carried are lost, the session stays.
+    fn end(&mut self, reason: CloseReason) {
+        self.state = ConnectionState::Disconnected;
+        self.ping_sent_at = None;
+        self.sent_at.clear();
+        let mut lost: Vec<PacketId> = self.requests.drain().map(|(id, _)| id).collect();
+        lost.sort();
+        for packet_id in lost {
+            self.ids.free(packet_id);
+            self.events.push_back(ClientEvent::Lost {
+                packet_id,
+                reason: LostReason::ConnectionLost,
+            });
+        }
         self.events.push_back(ClientEvent::Closed(reason));
     }
 
-    fn complete(&mut self, packet_id: PacketId, expected: Awaiting, name: &'static str) -> bool {
-        if self.outbound.get(&packet_id) == Some(&expected) {
-            self.outbound.remove(&packet_id);
-            self.ids.free(packet_id);
-            true
-        } else {
-            self.close(CloseReason::UnexpectedPacket(name));
-            false
+    /// Sends queued messages while the connection and the broker's Receive Maximum allow.
+    fn flush_queue(&mut self, now: Instant) {
+        if self.state != ConnectionState::Connected {
+            return;
         }
+        while let Some(bytes) = self.session.queued.front() {
+            let Some(publish) = load(bytes) else {
+                // Stored by us, so it loads; a stray entry is dropped rather than stuck.
+                self.session.queued.pop_front();
+                continue;
+            };
+            if let Some(id) = publish.packet_id {
+                if self.session.outbound.len() >= self.send_quota {
+                    return;
+                }
+                let seq = self.session.next_seq;
+                self.session.next_seq += 1;
+                let stored = self.session.queued.pop_front().unwrap_or_default();
+                self.session.outbound.insert(
+                    id.get(),
+                    Outbound {
+                        seq,
+                        stage: Stage::Published,
+                        qos: publish.qos.as_u8(),
+                        publish: stored,
+                    },
+                );
+                self.sent_at.insert(id.get(), now);
+            } else {
+                self.session.queued.pop_front();
+            }
+            // It was checked when published.
+            let _ = self.send(Packet::Publish(publish), now);
+        }
+    }
+
+    /// Sends one in-flight message again: the PUBLISH with DUP, or its PUBREL.
+    fn resend(&mut self, id: u16, now: Instant) {
+        let Some(outbound) = self.session.outbound.get(&id) else {
+            return;
+        };
+        let packet = match outbound.stage {
+            Stage::Published => match load(&outbound.publish) {
+                Some(p) => Packet::Publish(Publish { dup: true, ..p }),
+                None => return,
+            },
+            Stage::Released => match PacketId::new(id) {
+                Some(pid) => Packet::PubRel(Ack::new(pid)),
+                None => return,
+            },
+        };
+        self.sent_at.insert(id, now);
+        let _ = self.send(packet, now);
+    }
+
+    fn complete(&mut self, id: PacketId, reason_code: ReasonCode) {
+        self.session.outbound.remove(&id.get());
+        self.sent_at.remove(&id.get());
+        self.ids.free(id);
+        self.events.push_back(ClientEvent::Published {
+            packet_id: id,
+            reason_code,
+        });
+    }
+
+    fn stage_of(&self, id: PacketId) -> Option<(Stage, QoS)> {
+        let outbound = self.session.outbound.get(&id.get())?;
+        let qos = QoS::from_u8(outbound.qos).unwrap_or(QoS::AtLeastOnce);
+        Some((outbound.stage, qos))
+    }
+
+    fn handle_connack(&mut self, ack: ConnAck, now: Instant) {
+        if self.state != ConnectionState::Connecting {
+            return self.end(CloseReason::UnexpectedPacket("CONNACK"));
+        }
+        if ack.code != ReasonCode::SUCCESS {
+            return self.end(CloseReason::Refused(ack.code));
+        }
+        self.state = ConnectionState::Connected;
+        if let Some(max) = ack.properties.receive_maximum {
+            self.send_quota = usize::from(max);
+        }
+        if ack.session_present {
+            // Resend what was in flight, in the order it was first sent.
+            let mut pending: Vec<(u64, u16)> = self
+                .session
+                .outbound
+                .iter()
+                .map(|(&id, o)| (o.seq, id))
+                .collect();
+            pending.sort();
+            for (_, id) in pending {
+                self.resend(id, now);
+            }
+        } else {
+            // The broker has no state for these: they will never complete.
+            let lost: Vec<u16> = self.session.outbound.keys().copied().collect();
+            for id in lost {
+                self.session.outbound.remove(&id);
+                if let Some(packet_id) = PacketId::new(id) {
+                    self.ids.free(packet_id);
+                    self.events.push_back(ClientEvent::Lost {
+                        packet_id,
+                        reason: LostReason::SessionLost,
+                    });
+                }
+            }
+            self.session.inbound_qos2.clear();
+        }
+        self.events.push_back(ClientEvent::Connected {
+            session_present: ack.session_present,
+        });
+        self.flush_queue(now);
     }
 
     fn handle_packet(&mut self, packet: Packet, now: Instant) {
@@ -441,66 +699,54 @@ impl ClientConnection {
         }
         if self.state == ConnectionState::Connecting && !matches!(packet, Packet::ConnAck(_)) {
             // [MQTT-3.2.0-1]: CONNACK is the broker's first packet.
-            self.close(CloseReason::UnexpectedPacket(packet.name()));
-            return;
+            return self.end(CloseReason::UnexpectedPacket(packet.name()));
         }
         match packet {
-            Packet::ConnAck(ack) => {
-                if self.state != ConnectionState::Connecting {
-                    self.close(CloseReason::UnexpectedPacket("CONNACK"));
-                } else if ack.code == ReasonCode::SUCCESS {
-                    self.state = ConnectionState::Connected;
-                    self.events.push_back(ClientEvent::Connected {
-                        session_present: ack.session_present,
-                    });
-                } else {
-                    self.close(CloseReason::Refused(ack.code));
-                }
-            }
+            Packet::ConnAck(ack) => self.handle_connack(ack, now),
             Packet::Publish(publish) => self.handle_publish(publish, now),
             Packet::PubAck(ack) => {
-                if self.complete(ack.packet_id, Awaiting::PubAck, "PUBACK") {
-                    self.events.push_back(ClientEvent::Published {
-                        packet_id: ack.packet_id,
-                        reason_code: ack.reason_code,
-                    });
+                if self.stage_of(ack.packet_id) == Some((Stage::Published, QoS::AtLeastOnce)) {
+                    self.complete(ack.packet_id, ack.reason_code);
+                    self.flush_queue(now);
                 }
             }
-            Packet::PubRec(ack) if !ack.reason_code.is_success() => {
-                // MQTT 5: a failed PUBREC ends the flow; no PUBREL follows.
-                if self.complete(ack.packet_id, Awaiting::PubRec, "PUBREC") {
-                    self.events.push_back(ClientEvent::Published {
-                        packet_id: ack.packet_id,
-                        reason_code: ack.reason_code,
-                    });
+            Packet::PubRec(ack) => match self.stage_of(ack.packet_id) {
+                Some((Stage::Published, QoS::ExactlyOnce)) if !ack.reason_code.is_success() => {
+                    // MQTT 5: a failed PUBREC ends the flow; no PUBREL follows.
+                    self.complete(ack.packet_id, ack.reason_code);
+                    self.flush_queue(now);
                 }
-            }
-            Packet::PubRec(Ack { packet_id: id, .. }) => {
-                if self.outbound.get(&id) == Some(&Awaiting::PubRec) {
-                    self.outbound.insert(id, Awaiting::PubComp);
-                    let _ = self.send(Packet::PubRel(Ack::new(id)), now);
-                } else if self.outbound.get(&id) == Some(&Awaiting::PubComp) {
-                    // A repeated PUBREC: our PUBREL may be lost, so send it again.
-                    let _ = self.send(Packet::PubRel(Ack::new(id)), now);
-                } else {
-                    self.close(CloseReason::UnexpectedPacket("PUBREC"));
+                Some((_, QoS::ExactlyOnce)) => {
+                    if let Some(o) = self.session.outbound.get_mut(&ack.packet_id.get()) {
+                        o.stage = Stage::Released;
+                    }
+                    // A repeated PUBREC means our PUBREL may be lost: send it again.
+                    self.sent_at.insert(ack.packet_id.get(), now);
+                    let _ = self.send(Packet::PubRel(Ack::new(ack.packet_id)), now);
                 }
-            }
+                _ => {
+                    let mut rel = Ack::new(ack.packet_id);
+                    if self.options.protocol == ProtocolVersion::V5 {
+                        rel.reason_code = ReasonCode::PACKET_IDENTIFIER_NOT_FOUND;
+                    }
+                    let _ = self.send(Packet::PubRel(rel), now);
+                }
+            },
             Packet::PubComp(ack) => {
-                if self.complete(ack.packet_id, Awaiting::PubComp, "PUBCOMP") {
-                    self.events.push_back(ClientEvent::Published {
-                        packet_id: ack.packet_id,
-                        reason_code: ack.reason_code,
-                    });
+                if matches!(self.stage_of(ack.packet_id), Some((Stage::Released, _))) {
+                    self.complete(ack.packet_id, ack.reason_code);
+                    self.flush_queue(now);
                 }
             }
             Packet::PubRel(ack) => {
-                // Answered also for unknown ids: the PUBCOMP may have been lost.
-                self.inbound_qos2.remove(&ack.packet_id);
+                // Answered also for unknown ids: our PUBCOMP may have been lost.
+                self.session.inbound_qos2.remove(&ack.packet_id.get());
                 let _ = self.send(Packet::PubComp(Ack::new(ack.packet_id)), now);
             }
             Packet::SubAck(ack) => {
-                if self.complete(ack.packet_id, Awaiting::SubAck, "SUBACK") {
+                if self.requests.get(&ack.packet_id) == Some(&Request::Subscribe) {
+                    self.requests.remove(&ack.packet_id);
+                    self.ids.free(ack.packet_id);
                     self.events.push_back(ClientEvent::Subscribed {
                         packet_id: ack.packet_id,
                         reason_codes: ack.reason_codes,
@@ -508,15 +754,20 @@ impl ClientConnection {
                 }
             }
             Packet::UnsubAck(ack) => {
-                if self.complete(ack.packet_id, Awaiting::UnsubAck, "UNSUBACK") {
+                if self.requests.get(&ack.packet_id) == Some(&Request::Unsubscribe) {
+                    self.requests.remove(&ack.packet_id);
+                    self.ids.free(ack.packet_id);
                     self.events.push_back(ClientEvent::Unsubscribed {
                         packet_id: ack.packet_id,
                     });
                 }
             }
-            Packet::Disconnect(d) => self.close(CloseReason::DisconnectedByBroker(d.reason_code)),
             Packet::PingResp => self.ping_sent_at = None,
-            other => self.close(CloseReason::UnexpectedPacket(other.name())),
+            Packet::Disconnect(d) => self.end(CloseReason::DisconnectedByBroker(d.reason_code)),
+            other => {
+                self.tell_broker(ReasonCode::PROTOCOL_ERROR, now);
+                self.end(CloseReason::UnexpectedPacket(other.name()));
+            }
         }
     }
 
@@ -527,7 +778,13 @@ impl ClientConnection {
                 let _ = self.send(Packet::PubAck(Ack::new(id)), now);
             }
             (QoS::ExactlyOnce, Some(id)) => {
-                if self.inbound_qos2.insert(id) {
+                if !self.session.inbound_qos2.contains(&id.get()) {
+                    if self.session.inbound_qos2.len() >= usize::from(self.options.receive_maximum)
+                    {
+                        self.tell_broker(ReasonCode::RECEIVE_MAXIMUM_EXCEEDED, now);
+                        return self.end(CloseReason::ReceiveMaximumExceeded);
+                    }
+                    self.session.inbound_qos2.insert(id.get());
                     self.events.push_back(ClientEvent::Message(publish));
                 }
                 let _ = self.send(Packet::PubRec(Ack::new(id)), now);

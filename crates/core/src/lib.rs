@@ -14,13 +14,14 @@ mod packet;
 mod packet_id;
 mod properties;
 mod reason;
+mod session;
 mod time;
 mod topic;
 mod varint;
 
 pub use bytes::{Bytes, BytesMut};
 pub use client::{
-    ClientConnection, ClientError, ClientEvent, ClientOptions, CloseReason, ConnectionState,
+    ClientEngine, ClientError, ClientEvent, ClientOptions, CloseReason, ConnectionState, LostReason,
 };
 pub use decode::{decode, decode_fixed_header, decode_packet, FixedHeader, MAX_REMAINING_LENGTH};
 pub use encode::{encode, encode_to_vec};
@@ -34,6 +35,7 @@ pub use packet::{
 pub use packet_id::{PacketIdAllocator, PacketIdsExhausted};
 pub use properties::{property_allowed, Properties, PropertyContext, PropertyValues};
 pub use reason::{reason_code_allowed, ConnectReturnCode, ReasonCode, ReasonContext};
+pub use session::{ClientSession, SessionDecodeError};
 pub use time::Instant;
 pub use topic::{
     topic_matches, validate_shared_filter, validate_topic_filter, validate_topic_name,

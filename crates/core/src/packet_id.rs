@@ -28,6 +28,19 @@ impl PacketIdAllocator {
         Self::default()
     }
 
+    /// An allocator that continues after `last`, with `in_use` taken.
+    pub fn resume(last: u16, in_use: impl IntoIterator<Item = PacketId>) -> Self {
+        PacketIdAllocator {
+            last,
+            in_use: in_use.into_iter().map(|id| id.get()).collect(),
+        }
+    }
+
+    /// The id handed out last.
+    pub fn last(&self) -> u16 {
+        self.last
+    }
+
     /// The next free id, now marked in use.
     pub fn allocate(&mut self) -> Result<PacketId, PacketIdsExhausted> {
         if self.in_use.len() >= usize::from(u16::MAX) {

@@ -14,7 +14,7 @@ pub struct Sim {
 
 pub struct SimClient {
     pub conn: ConnId,
-    pub engine: ClientConnection,
+    pub engine: ClientEngine,
     pub events: Vec<ClientEvent>,
     /// Closed by the broker or by us.
     pub closed: bool,
@@ -55,7 +55,8 @@ impl Sim {
     /// Connects a client and runs the network until quiet; returns its index.
     pub fn connect(&mut self, options: ClientOptions) -> usize {
         let conn = self.broker.accept(self.now);
-        let engine = ClientConnection::new(options, self.now).unwrap();
+        let mut engine = ClientEngine::new(options, ClientSession::new());
+        engine.connect(self.now).unwrap();
         self.clients.push(SimClient {
             conn,
             engine,
