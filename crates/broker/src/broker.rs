@@ -131,6 +131,14 @@ impl Broker {
         self.retained.len()
     }
 
+    /// QoS 1/2 messages in flight to `client_id`'s session, and messages queued for it,
+    /// if the broker has the session.
+    pub fn session_pending(&self, client_id: &str) -> Option<(usize, usize)> {
+        self.sessions
+            .get(client_id)
+            .map(|s| (s.in_flight.len(), s.offline_queue.len()))
+    }
+
     /// Messages dropped because an offline queue was full.
     pub fn dropped_messages(&self) -> u64 {
         self.dropped_messages
