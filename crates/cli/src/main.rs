@@ -4,20 +4,32 @@
 //!   packet on stdout, in mqtt-packet's shape.
 //! - `tabmq encode [-V 311|5]`: such JSON lines on stdin, one hex line per packet out.
 //!
+//! - `tabmq pub` and `tabmq sub`: mosquitto_pub and mosquitto_sub's flags and habits, on
+//!   the same engine as the browser client.
+//!
 //! Malformed input exits with status 2 and one line on stderr that names the violated
 //! statement of the spec.
 
 mod inspect;
+mod native_client;
+mod pubsub;
 
 use std::process::ExitCode;
 use tabmq_core::ProtocolVersion;
 
-const USAGE: &str = "usage: tabmq <decode|encode> [-V 311|5]
+const USAGE: &str = "usage: tabmq <decode|encode|pub|sub> [options]
 
-  decode   read hex from stdin, print one JSON object per packet
-  encode   read JSON objects (one per line) from stdin, print hex per packet
+  decode [-V 311|5]   read hex from stdin, print one JSON object per packet
+  encode [-V 311|5]   read JSON objects (one per line) from stdin, print hex per packet
+  pub                 publish, with mosquitto_pub's flags: -h -p -t -m -l -q -i -c -k -r
+                      -V mqttv311|mqttv5 -u -P --repeat N; exits 0 once every message
+                      has completed its QoS flow
+  sub                 subscribe, with mosquitto_sub's flags: -h -p -t -q -i -c -k -V -u -P
+                      -v -C count -E
 
-  -V, --protocol-version   311 (default) or 5; mqttv311 and mqttv5 also work";
+  Both reconnect with exponential backoff and full jitter, and resume a persistent
+  session (-c -i ID). --max-inflight N (default 20) bounds QoS 1/2 messages in flight;
+  --stall-timeout SECONDS (default 60) gives up without progress.";
 
 /// A failure to report: its message, and the exit status.
 pub struct Failure {
@@ -49,6 +61,11 @@ fn run(args: &[String]) -> Result<(), Failure> {
     let Some((command, rest)) = args.split_first() else {
         return Err(Failure::input(USAGE));
     };
+    match command.as_str() {
+        "pub" => return pubsub::publish(rest),
+        "sub" => return pubsub::subscribe(rest),
+        _ => {}
+    }
     let mut version = ProtocolVersion::V311;
     let mut rest = rest.iter();
     while let Some(arg) = rest.next() {

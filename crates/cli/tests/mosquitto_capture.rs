@@ -4,77 +4,13 @@
 //! Needs Debian's mosquitto, which `cargo xtask test` installs; it runs there with
 //! `--ignored`.
 
+mod support;
+
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::os::unix::fs::PermissionsExt;
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
+use support::Mosquitto;
 use tabmq_core::*;
-
-/// A Mosquitto of our own on a free loopback port, stopped on drop.
-struct Mosquitto {
-    child: Child,
-    port: u16,
-    _dir: TempDir,
-}
-
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-impl Mosquitto {
-    fn start() -> Mosquitto {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir =
-            std::env::temp_dir().join(format!("tabmq-mosquitto-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        // Mosquitto started as root drops to its own user, which must read the config.
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let conf = dir.join("mosquitto.conf");
-        std::fs::write(
-            &conf,
-            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
-        )
-        .unwrap();
-        std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let child = Command::new("mosquitto")
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mosquitto is installed (cargo xtask test installs it)");
-        let broker = Mosquitto {
-            child,
-            port,
-            _dir: TempDir(dir),
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "mosquitto did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        broker
-    }
-}
-
-impl Drop for Mosquitto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A raw MQTT connection: our encoder out, our decoder in.
 struct Wire {
@@ -122,7 +58,7 @@ fn id(n: u16) -> PacketId {
 }
 
 fn capture_all_flows(version: ProtocolVersion) {
-    let broker = Mosquitto::start();
+    let broker = Mosquitto::start("");
     let v5 = version == ProtocolVersion::V5;
     let mut w = Wire::open(broker.port, version);
     w.send(Packet::Connect(Connect {

@@ -48,6 +48,10 @@ pub struct ClientOptions {
     /// QoS 1/2 messages the broker may have in flight to us; announced in 5.0's CONNECT
     /// and enforced on QoS 2 (a broker beyond it is disconnected with 0x93).
     pub receive_maximum: u16,
+    /// QoS 1/2 messages we keep in flight at once; the broker's Receive Maximum (5.0) can
+    /// lower it. 3.1.1 has no way for a broker to say its limit, and brokers drop what goes
+    /// beyond theirs, so the default is the 20 of paho and mosquitto_pub.
+    pub max_inflight: u16,
     /// Packets larger than this from the broker close the connection.
     pub max_packet_size: usize,
     /// Messages kept while disconnected; publishing beyond fails with
@@ -74,6 +78,7 @@ impl Default for ClientOptions {
             will: None,
             session_expiry_interval: None,
             receive_maximum: u16::MAX,
+            max_inflight: 20,
             max_packet_size: 1024 * 1024,
             max_queued: 1000,
             queue_qos0: true,
@@ -220,7 +225,8 @@ pub struct ClientEngine {
     requests: HashMap<PacketId, Request>,
     last_sent: Instant,
     ping_sent_at: Option<Instant>,
-    /// The broker's Receive Maximum (5.0), else unlimited.
+    /// How many QoS 1/2 messages may be in flight: our window, lowered by the broker's
+    /// Receive Maximum (5.0).
     send_quota: usize,
     /// When each in-flight message was last sent on this connection (for retransmission).
     sent_at: HashMap<u16, Instant>,
@@ -248,6 +254,12 @@ impl ClientEngine {
             send_quota: usize::MAX,
             sent_at: HashMap::new(),
         }
+        .with_window()
+    }
+
+    fn with_window(mut self) -> Self {
+        self.send_quota = usize::from(self.options.max_inflight.max(1));
+        self
     }
 
     pub fn state(&self) -> ConnectionState {
@@ -300,7 +312,7 @@ impl ClientEngine {
         self.outbox.clear();
         self.state = ConnectionState::Connecting;
         self.ping_sent_at = None;
-        self.send_quota = usize::MAX;
+        self.send_quota = usize::from(self.options.max_inflight.max(1));
         self.sent_at.clear();
         self.send(connect, now)
     }
@@ -657,7 +669,7 @@ impl ClientEngine {
         }
         self.state = ConnectionState::Connected;
         if let Some(max) = ack.properties.receive_maximum {
-            self.send_quota = usize::from(max);
+            self.send_quota = self.send_quota.min(usize::from(max));
         }
         if ack.session_present {
             // Resend what was in flight, in the order it was first sent.
