@@ -12,7 +12,8 @@ from importlib import resources
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-STATEMENT = re.compile(r'"(MQTT-\d+[-.][\d.]+-\d+)"')
+# Quoted in code ("MQTT-3.3.2-2") or cited in a comment or message ([MQTT-3.3.2-2]).
+STATEMENT = re.compile(r'["\[](MQTT-\d+[-.][\d.]+-\d+)["\]]')
 TEST_NAME = re.compile(r"fn (mqtt_\d+_\d+_\d+_\d+)")
 
 

@@ -304,3 +304,31 @@ fn empty_client_id_needs_clean_session_mqtt_3_1_3_8() {
         ClientEvent::Connected { .. }
     ));
 }
+
+#[test]
+fn no_duplicates_after_resubscribe_on_reconnect_mqttjs_909() {
+    let mut sim = Sim::new();
+    let persistent = ClientOptions {
+        clean_session: false,
+        ..Sim::client("dashboard")
+    };
+    let sub = sim.connect(persistent.clone());
+    sim.subscribe(sub, "sensors/#", QoS::AtLeastOnce);
+    sim.cut(sub);
+    let publisher = sim.connect(Sim::client("sensor"));
+    sim.publish(
+        publisher,
+        "sensors/a",
+        "while away",
+        QoS::AtLeastOnce,
+        false,
+    );
+    // Back with the session present: the queued message arrives once.
+    let back = sim.connect(persistent);
+    assert_eq!(sim.clients[back].payloads(), ["while away"]);
+    // Subscribing again to the same filter, as MQTT.js did on every reconnect, replaces
+    // the subscription [MQTT-3.8.4-3]: still one copy per message.
+    sim.subscribe(back, "sensors/#", QoS::AtLeastOnce);
+    sim.publish(publisher, "sensors/a", "after", QoS::AtLeastOnce, false);
+    assert_eq!(sim.clients[back].payloads(), ["while away", "after"]);
+}

@@ -389,12 +389,7 @@ fn qos_promises_hold_over_seeded_random_schedules() {
     if let Some(seed) = option_env_seed() {
         return run_schedule(seed);
     }
-    let schedules: u64 = if cfg!(target_arch = "wasm32") {
-        1_000
-    } else {
-        10_000
-    };
-    for seed in 0..schedules {
+    for seed in 0..10_000 {
         run_schedule(seed);
     }
 }
