@@ -1,12 +1,12 @@
 //! The broker: connections in, routed messages out, for MQTT 3.1.1 and 5.0 clients alike.
 
-use crate::session::{InFlight, Session};
+use crate::session::Session;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Duration;
 use tabmq_core::{
     decode, encode, topic_matches, Ack, Bytes, BytesMut, ConnAck, Connect, DecodeError, Disconnect,
-    Instant, LastWill, Packet, PacketId, Properties, ProtocolVersion, Publish, QoS, ReasonCode,
-    RetainHandling, SubAck, Subscribe, UnsubAck, Unsubscribe,
+    Inbound, Instant, LastWill, Packet, Properties, ProtocolVersion, PubRecOutcome, Publish, QoS,
+    ReasonCode, RetainHandling, SubAck, Subscribe, UnsubAck, Unsubscribe,
 };
 
 /// One network connection (a TCP socket, a WebSocket, a MessagePort), as the broker knows it.
@@ -25,6 +25,12 @@ pub struct BrokerConfig {
     pub queue_qos0_messages: bool,
     /// How long a connection may stay open without sending CONNECT.
     pub connect_timeout: Duration,
+    /// QoS 1/2 messages in flight to a client at once, unless its MQTT 5 Receive Maximum
+    /// is lower; Mosquitto's `max_inflight_messages`.
+    pub max_inflight: u16,
+    /// QoS 2 messages a client may have unreleased with us; announced to MQTT 5 clients,
+    /// and a client beyond it is disconnected (0x93).
+    pub receive_maximum: u16,
 }
 
 impl Default for BrokerConfig {
@@ -34,6 +40,8 @@ impl Default for BrokerConfig {
             max_queued_messages: 1000,
             queue_qos0_messages: false,
             connect_timeout: Duration::from_secs(10),
+            max_inflight: 20,
+            receive_maximum: u16::MAX,
         }
     }
 }
@@ -50,6 +58,8 @@ struct Conn {
     opened_at: Instant,
     last_received: Instant,
     will: Option<LastWill>,
+    /// How many QoS 1/2 messages may be in flight to this client.
+    window: usize,
 }
 
 /// How a connection ends, which decides the will and what the client is told.
@@ -116,6 +126,7 @@ impl Broker {
                 opened_at: now,
                 last_received: now,
                 will: None,
+                window: 1,
             },
         );
         id
@@ -136,7 +147,7 @@ impl Broker {
     pub fn session_pending(&self, client_id: &str) -> Option<(usize, usize)> {
         self.sessions
             .get(client_id)
-            .map(|s| (s.in_flight.len(), s.offline_queue.len()))
+            .map(|s| (s.state.in_flight(), s.state.queued()))
     }
 
     /// Messages dropped because an offline queue was full.
@@ -308,27 +319,49 @@ impl Broker {
         };
         match packet {
             Packet::Publish(publish) => self.handle_publish(conn, &client_id, publish, now),
-            Packet::PubAck(ack) => self.complete(&client_id, ack.packet_id, QoS::AtLeastOnce),
+            Packet::PubAck(ack) => {
+                let done = self
+                    .sessions
+                    .get_mut(&client_id)
+                    .is_some_and(|s| s.state.on_puback(ack.packet_id));
+                if done {
+                    self.flush(&client_id);
+                }
+            }
             Packet::PubRec(ack) => {
                 let Some(session) = self.sessions.get_mut(&client_id) else {
                     return;
                 };
-                if !ack.reason_code.is_success() {
-                    // MQTT 5: a failed PUBREC ends the flow.
-                    if session.in_flight.remove(&ack.packet_id).is_some() {
-                        session.ids.free(ack.packet_id);
+                match session
+                    .state
+                    .on_pubrec(ack.packet_id, ack.reason_code.is_success())
+                {
+                    PubRecOutcome::Release => {
+                        self.send(conn, &Packet::PubRel(Ack::new(ack.packet_id)))
                     }
-                    return;
+                    // MQTT 5: a failed PUBREC ends the flow.
+                    PubRecOutcome::Completed => self.flush(&client_id),
+                    PubRecOutcome::Unknown => {
+                        let mut rel = Ack::new(ack.packet_id);
+                        if self.version_of(conn) == ProtocolVersion::V5 {
+                            rel.reason_code = ReasonCode::PACKET_IDENTIFIER_NOT_FOUND;
+                        }
+                        self.send(conn, &Packet::PubRel(rel));
+                    }
                 }
-                if session.in_flight.contains_key(&ack.packet_id) {
-                    session.in_flight.insert(ack.packet_id, InFlight::Released);
-                }
-                self.send(conn, &Packet::PubRel(Ack::new(ack.packet_id)));
             }
-            Packet::PubComp(ack) => self.complete(&client_id, ack.packet_id, QoS::ExactlyOnce),
+            Packet::PubComp(ack) => {
+                let done = self
+                    .sessions
+                    .get_mut(&client_id)
+                    .is_some_and(|s| s.state.on_pubcomp(ack.packet_id));
+                if done {
+                    self.flush(&client_id);
+                }
+            }
             Packet::PubRel(ack) => {
                 if let Some(session) = self.sessions.get_mut(&client_id) {
-                    session.inbound_qos2.remove(&ack.packet_id);
+                    session.state.on_pubrel(ack.packet_id);
                 }
                 // Answered also for unknown ids: our PUBCOMP may have been lost.
                 self.send(conn, &Packet::PubComp(Ack::new(ack.packet_id)));
@@ -389,10 +422,20 @@ impl Broker {
             .or_insert_with(|| Session::new(ends_with_connection));
         session.clean = ends_with_connection;
         self.attached.insert(client_id.clone(), conn);
+        let client_window = connect
+            .properties
+            .receive_maximum
+            .unwrap_or(u16::MAX)
+            .min(self.config.max_inflight)
+            .max(1);
         if let Some(c) = self.conns.get_mut(&conn) {
             c.client_id = Some(client_id.clone());
             c.keep_alive = Duration::from_secs(u64::from(connect.keep_alive));
             c.will = connect.will;
+            c.window = usize::from(client_window);
+        }
+        if v5 && self.config.receive_maximum != u16::MAX {
+            ack_properties.receive_maximum = Some(self.config.receive_maximum.max(1));
         }
         let mut ack = connack(session_present, ReasonCode::SUCCESS);
         if let Packet::ConnAck(a) = &mut ack {
@@ -406,26 +449,37 @@ impl Broker {
 
     /// Resends what was in flight, with DUP on PUBLISH, then the offline queue.
     fn resume_session(&mut self, conn: ConnId, client_id: &str) {
+        let Some(session) = self.sessions.get(client_id) else {
+            return;
+        };
+        for packet in session.state.resend_all() {
+            self.send(conn, &packet);
+        }
+        self.flush(client_id);
+    }
+
+    /// Sends what the session has queued while its connection's window has room.
+    fn flush(&mut self, client_id: &str) {
+        let Some(&conn) = self.attached.get(client_id) else {
+            return;
+        };
+        let window = self.conns.get(&conn).map_or(1, |c| c.window);
         let Some(session) = self.sessions.get_mut(client_id) else {
             return;
         };
-        let mut resend = Vec::with_capacity(session.in_flight.len());
-        for (id, state) in &session.in_flight {
-            resend.push(match state {
-                InFlight::Published(p) => Packet::Publish(Publish {
-                    dup: true,
-                    ..p.clone()
-                }),
-                InFlight::Released => Packet::PubRel(Ack::new(*id)),
-            });
+        let mut ready = Vec::new();
+        while let Some(publish) = session.state.next_ready(window) {
+            ready.push(Packet::Publish(publish));
         }
-        let queued: Vec<Publish> = session.offline_queue.drain(..).collect();
-        for packet in &resend {
+        for packet in &ready {
             self.send(conn, packet);
         }
-        for publish in queued {
-            self.deliver(client_id, publish);
-        }
+    }
+
+    fn version_of(&self, conn: ConnId) -> ProtocolVersion {
+        self.conns
+            .get(&conn)
+            .map_or(ProtocolVersion::V311, |c| c.version)
     }
 
     fn handle_publish(&mut self, conn: ConnId, client_id: &str, publish: Publish, now: Instant) {
@@ -439,13 +493,23 @@ impl Broker {
                 self.route(publish, Some(client_id), now);
             }
             (QoS::ExactlyOnce, Some(id)) => {
-                let first_time = self
+                let receive_maximum = self.config.receive_maximum;
+                let inbound = self
                     .sessions
                     .get_mut(client_id)
-                    .is_some_and(|s| s.inbound_qos2.insert(id));
-                self.send(conn, &Packet::PubRec(Ack::new(id)));
-                if first_time {
-                    self.route(publish, Some(client_id), now);
+                    .map(|s| s.state.on_inbound_qos2(id, receive_maximum));
+                match inbound {
+                    Some(Inbound::Deliver) => {
+                        self.send(conn, &Packet::PubRec(Ack::new(id)));
+                        self.route(publish, Some(client_id), now);
+                    }
+                    Some(Inbound::Duplicate) => self.send(conn, &Packet::PubRec(Ack::new(id))),
+                    Some(Inbound::OverReceiveMaximum) => self.end(
+                        conn,
+                        Ending::ByBroker(ReasonCode::RECEIVE_MAXIMUM_EXCEEDED),
+                        now,
+                    ),
+                    None => {}
                 }
             }
             _ => self.route(publish, Some(client_id), now),
@@ -493,52 +557,24 @@ impl Broker {
         }
     }
 
-    /// Sends `publish` to the session's connection, or queues it while offline.
-    fn deliver(&mut self, client_id: &str, mut publish: Publish) {
-        let conn = self.attached.get(client_id).copied();
+    /// Queues `publish` for the session and sends what its window allows. QoS 0 is not
+    /// kept for an offline client unless configured, like Mosquitto; past the queue limit,
+    /// messages are dropped and counted, like Mosquitto's `max_queued_messages`.
+    fn deliver(&mut self, client_id: &str, publish: Publish) {
+        let online = self.attached.contains_key(client_id);
         let max_queued = self.config.max_queued_messages;
         let queue_qos0 = self.config.queue_qos0_messages;
         let Some(session) = self.sessions.get_mut(client_id) else {
             return;
         };
-        let Some(conn) = conn else {
-            if publish.qos == QoS::AtMostOnce && !queue_qos0 {
-                return;
-            }
-            if session.offline_queue.len() >= max_queued {
-                self.dropped_messages += 1;
-            } else {
-                session.offline_queue.push_back(publish);
-            }
+        if !online && publish.qos == QoS::AtMostOnce && !queue_qos0 {
             return;
-        };
-        if publish.qos != QoS::AtMostOnce {
-            let Ok(id) = session.ids.allocate() else {
-                // Every id is in flight: hold the message until one frees up.
-                session.offline_queue.push_back(publish);
-                return;
-            };
-            publish.packet_id = Some(id);
-            session
-                .in_flight
-                .insert(id, InFlight::Published(publish.clone()));
         }
-        self.send(conn, &Packet::Publish(publish));
-    }
-
-    fn complete(&mut self, client_id: &str, id: PacketId, qos: QoS) {
-        let Some(session) = self.sessions.get_mut(client_id) else {
+        if session.state.queued() >= max_queued || session.state.enqueue(publish).is_err() {
+            self.dropped_messages += 1;
             return;
-        };
-        let matches = match session.in_flight.get(&id) {
-            Some(InFlight::Published(p)) => p.qos == qos && qos == QoS::AtLeastOnce,
-            Some(InFlight::Released) => qos == QoS::ExactlyOnce,
-            None => false,
-        };
-        if matches {
-            session.in_flight.remove(&id);
-            session.ids.free(id);
         }
+        self.flush(client_id);
     }
 
     fn handle_subscribe(&mut self, conn: ConnId, client_id: &str, subscribe: Subscribe) {

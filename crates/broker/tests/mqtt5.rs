@@ -214,3 +214,115 @@ fn unsuback_v5_says_whether_the_subscription_existed() {
         ])
     );
 }
+
+/// Bytes of `packets`, MQTT 5.
+fn wire(packets: &[Packet]) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    for p in packets {
+        encode(p, ProtocolVersion::V5, &mut out).unwrap();
+    }
+    out.to_vec()
+}
+
+/// Every packet the broker sent on any connection, decoded.
+fn sent(broker: &mut tabmq_broker::Broker) -> Vec<Packet> {
+    let mut packets = Vec::new();
+    while let Some((_, bytes)) = broker.poll_transmit() {
+        let mut buf = BytesMut::from(&bytes[..]);
+        while let Some(p) = decode(&mut buf, ProtocolVersion::V5, usize::MAX).unwrap() {
+            packets.push(p);
+        }
+    }
+    packets
+}
+
+fn v5_connect(id: &str, properties: Properties) -> Packet {
+    Packet::Connect(Connect {
+        protocol: ProtocolVersion::V5,
+        client_id: id.into(),
+        clean_start: true,
+        properties,
+        ..Connect::default()
+    })
+}
+
+#[test]
+fn the_broker_keeps_within_a_subscribers_receive_maximum() {
+    let mut broker = tabmq_broker::Broker::new(tabmq_broker::BrokerConfig::default());
+    let now = Instant::from_millis(0);
+    let sub = broker.accept(now);
+    let subscribe = Packet::Subscribe(Subscribe {
+        packet_id: PacketId::new(1).unwrap(),
+        filters: vec![SubscribeFilter::new("t", QoS::AtLeastOnce)],
+        properties: Properties::default(),
+    });
+    let hello = v5_connect("slow", Properties::with(|p| p.receive_maximum = Some(2)));
+    broker.handle_bytes(sub, &wire(&[hello, subscribe]), now);
+    sent(&mut broker);
+    let publisher = broker.accept(now);
+    let mut packets = vec![v5_connect("fast", Properties::default())];
+    for n in 1..=5u16 {
+        packets.push(Packet::Publish(Publish {
+            qos: QoS::AtLeastOnce,
+            topic: "t".into(),
+            packet_id: PacketId::new(n),
+            ..Publish::default()
+        }));
+    }
+    broker.handle_bytes(publisher, &wire(&packets), now);
+    let to_subscriber = |packets: &[Packet]| {
+        packets
+            .iter()
+            .filter_map(|p| match p {
+                Packet::Publish(p) => p.packet_id,
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let first = to_subscriber(&sent(&mut broker));
+    assert_eq!(first.len(), 2, "only two unacknowledged at a time");
+    broker.handle_bytes(sub, &wire(&[Packet::PubAck(Ack::new(first[0]))]), now);
+    assert_eq!(
+        to_subscriber(&sent(&mut broker)).len(),
+        1,
+        "one ack frees one slot"
+    );
+}
+
+#[test]
+fn a_client_beyond_the_brokers_receive_maximum_is_disconnected_0x93() {
+    let config = tabmq_broker::BrokerConfig {
+        receive_maximum: 2,
+        ..tabmq_broker::BrokerConfig::default()
+    };
+    let mut broker = tabmq_broker::Broker::new(config);
+    let now = Instant::from_millis(0);
+    let conn = broker.accept(now);
+    broker.handle_bytes(
+        conn,
+        &wire(&[v5_connect("eager", Properties::default())]),
+        now,
+    );
+    match &sent(&mut broker)[..] {
+        [Packet::ConnAck(ack)] => assert_eq!(ack.properties.receive_maximum, Some(2)),
+        other => panic!("{other:?}"),
+    }
+    let qos2 = |n: u16| {
+        Packet::Publish(Publish {
+            qos: QoS::ExactlyOnce,
+            topic: "t".into(),
+            packet_id: PacketId::new(n),
+            ..Publish::default()
+        })
+    };
+    broker.handle_bytes(conn, &wire(&[qos2(1), qos2(2), qos2(3)]), now);
+    let answers = sent(&mut broker);
+    assert_eq!(
+        answers.last(),
+        Some(&Packet::Disconnect(Disconnect {
+            reason_code: ReasonCode::RECEIVE_MAXIMUM_EXCEEDED,
+            properties: Properties::default(),
+        }))
+    );
+    assert_eq!(broker.poll_close(), Some(conn));
+}

@@ -21,10 +21,10 @@ use crate::decode::decode;
 use crate::encode::encode;
 use crate::error::{DecodeError, EncodeError, Violation};
 use crate::packet::*;
-use crate::packet_id::{PacketIdAllocator, PacketIdsExhausted};
+use crate::packet_id::PacketIdsExhausted;
 use crate::properties::Properties;
 use crate::reason::ReasonCode;
-use crate::session::{load, store, ClientSession, Outbound, Stage};
+use crate::session::{ClientSession, Inbound, PubRecOutcome};
 use crate::time::Instant;
 use crate::topic::{validate_topic_filter, validate_topic_name};
 use bytes::{Bytes, BytesMut};
@@ -217,7 +217,6 @@ enum Request {
 pub struct ClientEngine {
     options: ClientOptions,
     session: ClientSession,
-    ids: PacketIdAllocator,
     state: ConnectionState,
     inbox: BytesMut,
     outbox: BytesMut,
@@ -235,13 +234,7 @@ pub struct ClientEngine {
 impl ClientEngine {
     /// An engine with `session` (a new one, or one restored from bytes), not connected.
     pub fn new(options: ClientOptions, session: ClientSession) -> Self {
-        let queued_ids = session
-            .queued
-            .iter()
-            .filter_map(|bytes| load(bytes).and_then(|p| p.packet_id));
-        let in_use: Vec<PacketId> = session.packet_ids_in_use().chain(queued_ids).collect();
         ClientEngine {
-            ids: PacketIdAllocator::resume(session.last_packet_id, in_use),
             options,
             session,
             state: ConnectionState::Disconnected,
@@ -282,7 +275,7 @@ impl ClientEngine {
 
     /// Packet ids taken (in flight, queued or requested).
     pub fn packet_ids_in_use(&self) -> usize {
-        self.ids.in_use()
+        self.session.packet_ids_in_use()
     }
 
     /// Starts a connection over a transport that has just come up: CONNECT is ready in
@@ -373,27 +366,18 @@ impl ClientEngine {
         if self.session.queued.len() >= self.options.max_queued {
             return Err(ClientError::QueueFull);
         }
-        publish.dup = false;
-        publish.packet_id = match publish.qos {
-            QoS::AtMostOnce => None,
-            _ => Some(self.ids.allocate()?),
-        };
         // Checked by encoding once, before it is queued: a message that cannot go out is
-        // refused now, not discovered later.
-        let check = encode(
-            &Packet::Publish(publish.clone()),
+        // refused now, not discovered later. (Its real packet id comes with `enqueue`.)
+        let mut probe = publish.clone();
+        probe.dup = false;
+        probe.packet_id = (publish.qos != QoS::AtMostOnce).then_some(PacketId::MIN);
+        encode(
+            &Packet::Publish(probe),
             self.options.protocol,
             &mut BytesMut::new(),
-        );
-        if let Err(e) = check {
-            if let Some(id) = publish.packet_id {
-                self.ids.free(id);
-            }
-            return Err(e.into());
-        }
-        self.session.last_packet_id = self.ids.last();
-        let packet_id = publish.packet_id;
-        self.session.queued.push_back(store(&publish));
+        )?;
+        publish.dup = false;
+        let packet_id = self.session.enqueue(publish)?;
         self.flush_queue(now);
         Ok(packet_id)
     }
@@ -408,7 +392,7 @@ impl ClientEngine {
         for f in &filters {
             validate_topic_filter(&f.filter).map_err(ClientError::InvalidTopic)?;
         }
-        let packet_id = self.ids.allocate()?;
+        let packet_id = self.session.allocate_id()?;
         let packet = Packet::Subscribe(Subscribe {
             packet_id,
             filters,
@@ -424,7 +408,7 @@ impl ClientEngine {
         now: Instant,
     ) -> Result<PacketId, ClientError> {
         self.ensure_connection()?;
-        let packet_id = self.ids.allocate()?;
+        let packet_id = self.session.allocate_id()?;
         let packet = Packet::Unsubscribe(Unsubscribe {
             packet_id,
             filters,
@@ -475,11 +459,11 @@ impl ClientEngine {
             }
         }
         if let Some(after) = self.retransmit_after() {
-            let due: Vec<u16> = self
+            let due: Vec<PacketId> = self
                 .sent_at
                 .iter()
                 .filter(|(_, &at)| now.saturating_duration_since(at) >= after)
-                .map(|(&id, _)| id)
+                .filter_map(|(&id, _)| PacketId::new(id))
                 .collect();
             for id in due {
                 self.resend(id, now);
@@ -546,7 +530,7 @@ impl ClientEngine {
                 Ok(packet_id)
             }
             Err(e) => {
-                self.ids.free(packet_id);
+                self.session.free_id(packet_id);
                 Err(e)
             }
         }
@@ -580,7 +564,7 @@ impl ClientEngine {
         let mut lost: Vec<PacketId> = self.requests.drain().map(|(id, _)| id).collect();
         lost.sort();
         for packet_id in lost {
-            self.ids.free(packet_id);
+            self.session.free_id(packet_id);
             self.events.push_back(ClientEvent::Lost {
                 packet_id,
                 reason: LostReason::ConnectionLost,
@@ -589,36 +573,14 @@ impl ClientEngine {
         self.events.push_back(ClientEvent::Closed(reason));
     }
 
-    /// Sends queued messages while the connection and the broker's Receive Maximum allow.
+    /// Sends queued messages while the connection and the in-flight window allow.
     fn flush_queue(&mut self, now: Instant) {
-        if self.state != ConnectionState::Connected {
-            return;
-        }
-        while let Some(bytes) = self.session.queued.front() {
-            let Some(publish) = load(bytes) else {
-                // Stored by us, so it loads; a stray entry is dropped rather than stuck.
-                self.session.queued.pop_front();
-                continue;
+        while self.state == ConnectionState::Connected {
+            let Some(publish) = self.session.next_ready(self.send_quota) else {
+                return;
             };
             if let Some(id) = publish.packet_id {
-                if self.session.outbound.len() >= self.send_quota {
-                    return;
-                }
-                let seq = self.session.next_seq;
-                self.session.next_seq += 1;
-                let stored = self.session.queued.pop_front().unwrap_or_default();
-                self.session.outbound.insert(
-                    id.get(),
-                    Outbound {
-                        seq,
-                        stage: Stage::Published,
-                        qos: publish.qos.as_u8(),
-                        publish: stored,
-                    },
-                );
                 self.sent_at.insert(id.get(), now);
-            } else {
-                self.session.queued.pop_front();
             }
             // It was checked when published.
             let _ = self.send(Packet::Publish(publish), now);
@@ -626,38 +588,21 @@ impl ClientEngine {
     }
 
     /// Sends one in-flight message again: the PUBLISH with DUP, or its PUBREL.
-    fn resend(&mut self, id: u16, now: Instant) {
-        let Some(outbound) = self.session.outbound.get(&id) else {
-            return;
-        };
-        let packet = match outbound.stage {
-            Stage::Published => match load(&outbound.publish) {
-                Some(p) => Packet::Publish(Publish { dup: true, ..p }),
-                None => return,
-            },
-            Stage::Released => match PacketId::new(id) {
-                Some(pid) => Packet::PubRel(Ack::new(pid)),
-                None => return,
-            },
-        };
-        self.sent_at.insert(id, now);
-        let _ = self.send(packet, now);
+    fn resend(&mut self, id: PacketId, now: Instant) {
+        if let Some(packet) = self.session.resend(id) {
+            self.sent_at.insert(id.get(), now);
+            let _ = self.send(packet, now);
+        }
     }
 
-    fn complete(&mut self, id: PacketId, reason_code: ReasonCode) {
-        self.session.outbound.remove(&id.get());
+    /// A QoS 1/2 flow ended (the session has already let go of it).
+    fn completed(&mut self, id: PacketId, reason_code: ReasonCode, now: Instant) {
         self.sent_at.remove(&id.get());
-        self.ids.free(id);
         self.events.push_back(ClientEvent::Published {
             packet_id: id,
             reason_code,
         });
-    }
-
-    fn stage_of(&self, id: PacketId) -> Option<(Stage, QoS)> {
-        let outbound = self.session.outbound.get(&id.get())?;
-        let qos = QoS::from_u8(outbound.qos).unwrap_or(QoS::AtLeastOnce);
-        Some((outbound.stage, qos))
+        self.flush_queue(now);
     }
 
     fn handle_connack(&mut self, ack: ConnAck, now: Instant) {
@@ -673,30 +618,17 @@ impl ClientEngine {
         }
         if ack.session_present {
             // Resend what was in flight, in the order it was first sent.
-            let mut pending: Vec<(u64, u16)> = self
-                .session
-                .outbound
-                .iter()
-                .map(|(&id, o)| (o.seq, id))
-                .collect();
-            pending.sort();
-            for (_, id) in pending {
+            for id in self.session.in_flight_ids() {
                 self.resend(id, now);
             }
         } else {
             // The broker has no state for these: they will never complete.
-            let lost: Vec<u16> = self.session.outbound.keys().copied().collect();
-            for id in lost {
-                self.session.outbound.remove(&id);
-                if let Some(packet_id) = PacketId::new(id) {
-                    self.ids.free(packet_id);
-                    self.events.push_back(ClientEvent::Lost {
-                        packet_id,
-                        reason: LostReason::SessionLost,
-                    });
-                }
+            for packet_id in self.session.lose_in_flight() {
+                self.events.push_back(ClientEvent::Lost {
+                    packet_id,
+                    reason: LostReason::SessionLost,
+                });
             }
-            self.session.inbound_qos2.clear();
         }
         self.events.push_back(ClientEvent::Connected {
             session_present: ack.session_present,
@@ -717,48 +649,45 @@ impl ClientEngine {
             Packet::ConnAck(ack) => self.handle_connack(ack, now),
             Packet::Publish(publish) => self.handle_publish(publish, now),
             Packet::PubAck(ack) => {
-                if self.stage_of(ack.packet_id) == Some((Stage::Published, QoS::AtLeastOnce)) {
-                    self.complete(ack.packet_id, ack.reason_code);
-                    self.flush_queue(now);
+                if self.session.on_puback(ack.packet_id) {
+                    self.completed(ack.packet_id, ack.reason_code, now);
                 }
             }
-            Packet::PubRec(ack) => match self.stage_of(ack.packet_id) {
-                Some((Stage::Published, QoS::ExactlyOnce)) if !ack.reason_code.is_success() => {
+            Packet::PubRec(ack) => {
+                match self
+                    .session
+                    .on_pubrec(ack.packet_id, ack.reason_code.is_success())
+                {
                     // MQTT 5: a failed PUBREC ends the flow; no PUBREL follows.
-                    self.complete(ack.packet_id, ack.reason_code);
-                    self.flush_queue(now);
-                }
-                Some((_, QoS::ExactlyOnce)) => {
-                    if let Some(o) = self.session.outbound.get_mut(&ack.packet_id.get()) {
-                        o.stage = Stage::Released;
-                    }
+                    PubRecOutcome::Completed => self.completed(ack.packet_id, ack.reason_code, now),
                     // A repeated PUBREC means our PUBREL may be lost: send it again.
-                    self.sent_at.insert(ack.packet_id.get(), now);
-                    let _ = self.send(Packet::PubRel(Ack::new(ack.packet_id)), now);
-                }
-                _ => {
-                    let mut rel = Ack::new(ack.packet_id);
-                    if self.options.protocol == ProtocolVersion::V5 {
-                        rel.reason_code = ReasonCode::PACKET_IDENTIFIER_NOT_FOUND;
+                    PubRecOutcome::Release => {
+                        self.sent_at.insert(ack.packet_id.get(), now);
+                        let _ = self.send(Packet::PubRel(Ack::new(ack.packet_id)), now);
                     }
-                    let _ = self.send(Packet::PubRel(rel), now);
+                    PubRecOutcome::Unknown => {
+                        let mut rel = Ack::new(ack.packet_id);
+                        if self.options.protocol == ProtocolVersion::V5 {
+                            rel.reason_code = ReasonCode::PACKET_IDENTIFIER_NOT_FOUND;
+                        }
+                        let _ = self.send(Packet::PubRel(rel), now);
+                    }
                 }
-            },
+            }
             Packet::PubComp(ack) => {
-                if matches!(self.stage_of(ack.packet_id), Some((Stage::Released, _))) {
-                    self.complete(ack.packet_id, ack.reason_code);
-                    self.flush_queue(now);
+                if self.session.on_pubcomp(ack.packet_id) {
+                    self.completed(ack.packet_id, ack.reason_code, now);
                 }
             }
             Packet::PubRel(ack) => {
                 // Answered also for unknown ids: our PUBCOMP may have been lost.
-                self.session.inbound_qos2.remove(&ack.packet_id.get());
+                self.session.on_pubrel(ack.packet_id);
                 let _ = self.send(Packet::PubComp(Ack::new(ack.packet_id)), now);
             }
             Packet::SubAck(ack) => {
                 if self.requests.get(&ack.packet_id) == Some(&Request::Subscribe) {
                     self.requests.remove(&ack.packet_id);
-                    self.ids.free(ack.packet_id);
+                    self.session.free_id(ack.packet_id);
                     self.events.push_back(ClientEvent::Subscribed {
                         packet_id: ack.packet_id,
                         reason_codes: ack.reason_codes,
@@ -768,7 +697,7 @@ impl ClientEngine {
             Packet::UnsubAck(ack) => {
                 if self.requests.get(&ack.packet_id) == Some(&Request::Unsubscribe) {
                     self.requests.remove(&ack.packet_id);
-                    self.ids.free(ack.packet_id);
+                    self.session.free_id(ack.packet_id);
                     self.events.push_back(ClientEvent::Unsubscribed {
                         packet_id: ack.packet_id,
                     });
@@ -790,14 +719,16 @@ impl ClientEngine {
                 let _ = self.send(Packet::PubAck(Ack::new(id)), now);
             }
             (QoS::ExactlyOnce, Some(id)) => {
-                if !self.session.inbound_qos2.contains(&id.get()) {
-                    if self.session.inbound_qos2.len() >= usize::from(self.options.receive_maximum)
-                    {
+                match self
+                    .session
+                    .on_inbound_qos2(id, self.options.receive_maximum)
+                {
+                    Inbound::Deliver => self.events.push_back(ClientEvent::Message(publish)),
+                    Inbound::Duplicate => {}
+                    Inbound::OverReceiveMaximum => {
                         self.tell_broker(ReasonCode::RECEIVE_MAXIMUM_EXCEEDED, now);
                         return self.end(CloseReason::ReceiveMaximumExceeded);
                     }
-                    self.session.inbound_qos2.insert(id.get());
-                    self.events.push_back(ClientEvent::Message(publish));
                 }
                 let _ = self.send(Packet::PubRec(Ack::new(id)), now);
             }

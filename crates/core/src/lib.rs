@@ -35,7 +35,7 @@ pub use packet::{
 pub use packet_id::{PacketIdAllocator, PacketIdsExhausted};
 pub use properties::{property_allowed, Properties, PropertyContext, PropertyValues};
 pub use reason::{reason_code_allowed, ConnectReturnCode, ReasonCode, ReasonContext};
-pub use session::{ClientSession, SessionDecodeError};
+pub use session::{ClientSession, Inbound, PubRecOutcome, SessionDecodeError, SessionState};
 pub use time::Instant;
 pub use topic::{
     topic_matches, validate_shared_filter, validate_topic_filter, validate_topic_name,

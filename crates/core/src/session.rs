@@ -1,11 +1,13 @@
-//! The client's durable session state, apart from any connection (as in minimq): QoS 1/2
-//! messages in flight, QoS 2 ids received and not yet released, and messages published
-//! while disconnected. It is a value: serialize it, keep it (a file, IndexedDB), and a
-//! restarted client picks up where it was.
+//! Durable session state, apart from any connection (as in minimq), and the QoS 1/2 flows
+//! over it: messages in flight and queued, QoS 2 ids received and not yet released. The
+//! client engine and the broker (for each session) drive the same type, so both sides keep
+//! the same promises. It is a value: serialize it, keep it (a file, IndexedDB), and a
+//! restarted client or broker picks up where it was.
 
 use crate::decode::decode_packet;
 use crate::encode::encode_to_vec;
-use crate::packet::{Packet, PacketId, ProtocolVersion, Publish};
+use crate::packet::{Ack, Packet, PacketId, ProtocolVersion, Publish, QoS};
+use crate::packet_id::{PacketIdAllocator, PacketIdsExhausted};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -33,15 +35,55 @@ pub(crate) struct Outbound {
     pub publish: Vec<u8>,
 }
 
-/// Durable client-side session state.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct ClientSession {
+/// Durable session state of one side of a session: the QoS 1/2 flows and the queue.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SessionState {
     pub(crate) last_packet_id: u16,
     pub(crate) next_seq: u64,
     pub(crate) outbound: BTreeMap<u16, Outbound>,
     pub(crate) inbound_qos2: BTreeSet<u16>,
-    /// Published while disconnected, or beyond the broker's Receive Maximum; v5-encoded.
+    /// Waiting for a connection, or for room in the in-flight window; v5-encoded.
     pub(crate) queued: VecDeque<Vec<u8>>,
+    /// Ids taken by messages in flight and queued, and by requests; rebuilt on load.
+    #[serde(skip)]
+    ids: PacketIdAllocator,
+}
+
+/// The session state of a client; the same type the broker keeps per session.
+pub type ClientSession = SessionState;
+
+impl PartialEq for SessionState {
+    fn eq(&self, other: &SessionState) -> bool {
+        self.last_packet_id == other.last_packet_id
+            && self.next_seq == other.next_seq
+            && self.outbound == other.outbound
+            && self.inbound_qos2 == other.inbound_qos2
+            && self.queued == other.queued
+    }
+}
+
+impl Eq for SessionState {}
+
+/// What to do with an inbound QoS 2 PUBLISH.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inbound {
+    /// New: deliver it, then PUBREC.
+    Deliver,
+    /// Seen before and not yet released: PUBREC again, do not deliver.
+    Duplicate,
+    /// More unreleased QoS 2 messages than our Receive Maximum: disconnect with 0x93.
+    OverReceiveMaximum,
+}
+
+/// What a PUBREC means for the flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PubRecOutcome {
+    /// Send PUBREL (again, if this PUBREC is a repeat).
+    Release,
+    /// A failure reason (MQTT 5): the flow ends here, without PUBREL.
+    Completed,
+    /// No QoS 2 message with that id: answer PUBREL 0x92 (5.0) or PUBREL (3.1.1).
+    Unknown,
 }
 
 /// Bytes that are not a session this version wrote. Whoever stored them is at fault.
@@ -71,10 +113,10 @@ pub(crate) fn load(bytes: &[u8]) -> Option<Publish> {
     }
 }
 
-impl ClientSession {
+impl SessionState {
     /// A new, empty session.
-    pub fn new() -> ClientSession {
-        ClientSession::default()
+    pub fn new() -> SessionState {
+        SessionState::default()
     }
 
     /// The session as bytes, to keep.
@@ -85,12 +127,12 @@ impl ClientSession {
         out
     }
 
-    /// A session from [`ClientSession::to_bytes`]. Every stored message is checked.
-    pub fn from_bytes(bytes: &[u8]) -> Result<ClientSession, SessionDecodeError> {
+    /// A session from [`SessionState::to_bytes`]. Every stored message is checked.
+    pub fn from_bytes(bytes: &[u8]) -> Result<SessionState, SessionDecodeError> {
         let Some((&FORMAT, body)) = bytes.split_first() else {
             return Err(SessionDecodeError("unknown format version".into()));
         };
-        let session: ClientSession =
+        let mut session: SessionState =
             postcard::from_bytes(body).map_err(|e| SessionDecodeError(e.to_string()))?;
         let stored = session
             .outbound
@@ -107,6 +149,17 @@ impl ClientSession {
         if session.outbound.contains_key(&0) || session.inbound_qos2.contains(&0) {
             return Err(SessionDecodeError("packet id 0".into()));
         }
+        let queued_ids = session
+            .queued
+            .iter()
+            .filter_map(|bytes| load(bytes).and_then(|p| p.packet_id));
+        let in_use: Vec<PacketId> = session
+            .outbound
+            .keys()
+            .filter_map(|&id| PacketId::new(id))
+            .chain(queued_ids)
+            .collect();
+        session.ids = PacketIdAllocator::resume(session.last_packet_id, in_use);
         Ok(session)
     }
 
@@ -130,7 +183,175 @@ impl ClientSession {
         self.outbound.is_empty() && self.inbound_qos2.is_empty() && self.queued.is_empty()
     }
 
-    pub(crate) fn packet_ids_in_use(&self) -> impl Iterator<Item = PacketId> + '_ {
-        self.outbound.keys().filter_map(|&id| PacketId::new(id))
+    /// Packet ids taken.
+    pub fn packet_ids_in_use(&self) -> usize {
+        self.ids.in_use()
+    }
+
+    /// A packet id for a request (SUBSCRIBE, UNSUBSCRIBE) that shares the id space.
+    pub fn allocate_id(&mut self) -> Result<PacketId, PacketIdsExhausted> {
+        let id = self.ids.allocate()?;
+        self.last_packet_id = self.ids.last();
+        Ok(id)
+    }
+
+    /// Frees an id taken with [`SessionState::allocate_id`].
+    pub fn free_id(&mut self, id: PacketId) {
+        self.ids.free(id);
+    }
+
+    /// Queues `publish`, assigning its packet id (QoS 1/2). It leaves through
+    /// [`SessionState::next_ready`].
+    pub fn enqueue(
+        &mut self,
+        mut publish: Publish,
+    ) -> Result<Option<PacketId>, PacketIdsExhausted> {
+        publish.dup = false;
+        publish.packet_id = match publish.qos {
+            QoS::AtMostOnce => None,
+            _ => Some(self.allocate_id()?),
+        };
+        self.queued.push_back(store(&publish));
+        Ok(publish.packet_id)
+    }
+
+    /// The next queued message to send, if the in-flight `window` has room; a QoS 1/2
+    /// message moves in flight.
+    pub fn next_ready(&mut self, window: usize) -> Option<Publish> {
+        loop {
+            let publish = load(self.queued.front()?);
+            let Some(publish) = publish else {
+                // Stored by us, so it loads; a stray entry is dropped rather than stuck.
+                self.queued.pop_front();
+                continue;
+            };
+            if let Some(id) = publish.packet_id {
+                if self.outbound.len() >= window {
+                    return None;
+                }
+                let stored = self.queued.pop_front().unwrap_or_default();
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                self.outbound.insert(
+                    id.get(),
+                    Outbound {
+                        seq,
+                        stage: Stage::Published,
+                        qos: publish.qos.as_u8(),
+                        publish: stored,
+                    },
+                );
+            } else {
+                self.queued.pop_front();
+            }
+            return Some(publish);
+        }
+    }
+
+    /// The packet that resends in-flight message `id`: its PUBLISH with DUP, or its PUBREL.
+    pub fn resend(&self, id: PacketId) -> Option<Packet> {
+        let outbound = self.outbound.get(&id.get())?;
+        Some(match outbound.stage {
+            Stage::Published => Packet::Publish(Publish {
+                dup: true,
+                ..load(&outbound.publish)?
+            }),
+            Stage::Released => Packet::PubRel(Ack::new(id)),
+        })
+    }
+
+    /// Every in-flight message's resend, in the order they were first sent: what a
+    /// reconnect that finds the session present sends first [MQTT-4.4.0-1].
+    pub fn resend_all(&self) -> Vec<Packet> {
+        let mut pending: Vec<(u64, u16)> =
+            self.outbound.iter().map(|(&id, o)| (o.seq, id)).collect();
+        pending.sort();
+        pending
+            .into_iter()
+            .filter_map(|(_, id)| PacketId::new(id).and_then(|id| self.resend(id)))
+            .collect()
+    }
+
+    /// Ids of the messages in flight, in sending order.
+    pub fn in_flight_ids(&self) -> Vec<PacketId> {
+        let mut pending: Vec<(u64, u16)> =
+            self.outbound.iter().map(|(&id, o)| (o.seq, id)).collect();
+        pending.sort();
+        pending
+            .into_iter()
+            .filter_map(|(_, id)| PacketId::new(id))
+            .collect()
+    }
+
+    fn finish(&mut self, id: PacketId) {
+        self.outbound.remove(&id.get());
+        self.ids.free(id);
+    }
+
+    fn stage(&self, id: PacketId) -> Option<(Stage, u8)> {
+        self.outbound.get(&id.get()).map(|o| (o.stage, o.qos))
+    }
+
+    /// PUBACK: completes a QoS 1 message. False if no QoS 1 message has that id.
+    pub fn on_puback(&mut self, id: PacketId) -> bool {
+        let done = self.stage(id) == Some((Stage::Published, 1));
+        if done {
+            self.finish(id);
+        }
+        done
+    }
+
+    /// PUBREC, with whether its reason code is a success.
+    pub fn on_pubrec(&mut self, id: PacketId, success: bool) -> PubRecOutcome {
+        match self.stage(id) {
+            Some((Stage::Published, 2)) if !success => {
+                self.finish(id);
+                PubRecOutcome::Completed
+            }
+            Some((_, 2)) => {
+                if let Some(o) = self.outbound.get_mut(&id.get()) {
+                    o.stage = Stage::Released;
+                }
+                PubRecOutcome::Release
+            }
+            _ => PubRecOutcome::Unknown,
+        }
+    }
+
+    /// PUBCOMP: completes a released QoS 2 message. False if none has that id.
+    pub fn on_pubcomp(&mut self, id: PacketId) -> bool {
+        let done = matches!(self.stage(id), Some((Stage::Released, _)));
+        if done {
+            self.finish(id);
+        }
+        done
+    }
+
+    /// An inbound QoS 2 PUBLISH, against our `receive_maximum`.
+    pub fn on_inbound_qos2(&mut self, id: PacketId, receive_maximum: u16) -> Inbound {
+        if self.inbound_qos2.contains(&id.get()) {
+            return Inbound::Duplicate;
+        }
+        if self.inbound_qos2.len() >= usize::from(receive_maximum) {
+            return Inbound::OverReceiveMaximum;
+        }
+        self.inbound_qos2.insert(id.get());
+        Inbound::Deliver
+    }
+
+    /// PUBREL: the QoS 2 id is released (known or not; PUBCOMP answers either way).
+    pub fn on_pubrel(&mut self, id: PacketId) {
+        self.inbound_qos2.remove(&id.get());
+    }
+
+    /// The other side has no session: every message in flight ends, and its id is freed.
+    /// Returns them, in sending order, to be reported lost.
+    pub fn lose_in_flight(&mut self) -> Vec<PacketId> {
+        let lost = self.in_flight_ids();
+        for id in &lost {
+            self.finish(*id);
+        }
+        self.inbound_qos2.clear();
+        lost
     }
 }
