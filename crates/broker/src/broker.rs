@@ -6,7 +6,7 @@ use std::time::Duration;
 use tabmq_core::{
     decode, encode, topic_matches, Ack, Bytes, BytesMut, ConnAck, Connect, DecodeError, Disconnect,
     Inbound, Instant, LastWill, Packet, Properties, ProtocolVersion, PubRecOutcome, Publish, QoS,
-    ReasonCode, RetainHandling, SubAck, Subscribe, UnsubAck, Unsubscribe,
+    ReasonCode, RetainHandling, SessionDecodeError, SubAck, Subscribe, UnsubAck, Unsubscribe,
 };
 
 /// One network connection (a TCP socket, a WebSocket, a MessagePort), as the broker knows it.
@@ -109,6 +109,23 @@ impl Broker {
             config,
             ..Broker::default()
         }
+    }
+
+    /// The durable state (persistent sessions, retained messages) as bytes.
+    pub fn snapshot(&self) -> Vec<u8> {
+        crate::snapshot::save(&self.sessions, &self.retained)
+    }
+
+    /// A broker that picks up from a [`Broker::snapshot`]: its clients reconnect and find
+    /// their sessions present, with what was in flight and queued.
+    pub fn restore(config: BrokerConfig, snapshot: &[u8]) -> Result<Broker, SessionDecodeError> {
+        let (sessions, retained) = crate::snapshot::load(snapshot)?;
+        Ok(Broker {
+            config,
+            sessions,
+            retained,
+            ..Broker::default()
+        })
     }
 
     /// Registers a new connection.

@@ -5,5 +5,6 @@
 
 mod broker;
 mod session;
+mod snapshot;
 
 pub use broker::{Broker, BrokerConfig, ConnId};

@@ -332,3 +332,41 @@ fn no_duplicates_after_resubscribe_on_reconnect_mqttjs_909() {
     sim.publish(publisher, "sensors/a", "after", QoS::AtLeastOnce, false);
     assert_eq!(sim.clients[back].payloads(), ["while away", "after"]);
 }
+
+#[test]
+fn a_restored_broker_keeps_retained_messages_and_persistent_sessions() {
+    let mut sim = Sim::new();
+    let persistent = ClientOptions {
+        clean_session: false,
+        ..Sim::client("keeper")
+    };
+    let keeper = sim.connect(persistent.clone());
+    sim.subscribe(keeper, "news/#", QoS::AtLeastOnce);
+    sim.cut(keeper);
+    let fleeting = sim.connect(Sim::client("fleeting"));
+    sim.subscribe(fleeting, "news/#", QoS::AtLeastOnce);
+    let publisher = sim.connect(Sim::client("pub"));
+    sim.publish(publisher, "news/a", "queued", QoS::AtLeastOnce, false);
+    sim.publish(publisher, "status", "up", QoS::AtMostOnce, true);
+    let snapshot = sim.broker.snapshot();
+    // A restart ends every connection; the restored broker numbers them afresh.
+    sim.clients.clear();
+    sim.broker =
+        tabmq_broker::Broker::restore(tabmq_broker::BrokerConfig::default(), &snapshot).unwrap();
+    assert_eq!(sim.broker.retained_count(), 1);
+    assert_eq!(sim.broker.session_pending("keeper"), Some((0, 1)));
+    assert_eq!(
+        sim.broker.session_pending("fleeting"),
+        None,
+        "clean sessions end"
+    );
+    let back = sim.connect(persistent);
+    assert_eq!(
+        sim.clients[back].events[0],
+        ClientEvent::Connected {
+            session_present: true
+        }
+    );
+    assert_eq!(sim.clients[back].payloads(), ["queued"]);
+    assert!(tabmq_broker::Broker::restore(Default::default(), &[7, 7]).is_err());
+}

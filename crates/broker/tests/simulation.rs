@@ -1,7 +1,7 @@
 //! Deterministic simulation of the QoS promises: client engines and the broker core joined
 //! by a simulated network and clock, with connections cut at every packet boundary of small
 //! scenarios and at random points over 10,000 seeded schedules, with reconnects, half-open
-//! connections and client restarts from serialized sessions.
+//! connections, and client and broker restarts from serialized state.
 //!
 //! For every schedule: QoS 0 arrives at most once, QoS 1 at least once, QoS 2 exactly once;
 //! every packet id is free at the end; nothing grows without bound.
@@ -78,6 +78,8 @@ struct World {
 
 const PUBLISHER: usize = 0;
 const SUBSCRIBER: usize = 1;
+/// Stands for the broker where a test picks what to restart.
+const BROKER: usize = 2;
 
 impl World {
     fn new(protocol: ProtocolVersion) -> World {
@@ -203,6 +205,22 @@ impl World {
         let bytes = node.engine.session().to_bytes();
         let session = ClientSession::from_bytes(&bytes).expect("a stored session loads");
         node.engine = ClientEngine::new(node.options.clone(), session);
+    }
+
+    /// Restarts the broker from its snapshot: every connection ends, both sides notice.
+    fn restart_broker(&mut self) {
+        let snapshot = self.broker.snapshot();
+        let now = self.at();
+        for node in &mut self.nodes {
+            if node.conn.take().is_some() {
+                node.to_broker.clear();
+                node.to_client.clear();
+                node.engine.connection_lost(now);
+            }
+        }
+        self.broker =
+            Broker::restore(BrokerConfig::default(), &snapshot).expect("a broker snapshot loads");
+        self.collect();
     }
 
     /// Runs until no bytes move; bounded.
@@ -368,6 +386,7 @@ fn run_schedule(seed: u64) {
                 let n = rng.below(2) as usize;
                 world.restart(n);
             }
+            96 => world.restart_broker(),
             _ => world.advance(rng.below(5_000)),
         }
     }
@@ -451,7 +470,9 @@ fn scenario_with_cut(
         delivered += 1;
         if delivered == cut_after && !did_cut {
             did_cut = true;
-            if restart {
+            if cut_node == BROKER {
+                world.restart_broker();
+            } else if restart {
                 world.restart(cut_node);
             } else {
                 world.cut(cut_node, false);
@@ -468,7 +489,7 @@ fn scenario_with_cut(
 #[test]
 fn qos_promises_hold_with_a_cut_at_every_packet_boundary() {
     for protocol in [ProtocolVersion::V311, ProtocolVersion::V5] {
-        for cut_node in [PUBLISHER, SUBSCRIBER] {
+        for cut_node in [PUBLISHER, SUBSCRIBER, BROKER] {
             for restart in [false, true] {
                 let mut boundary = 1;
                 // Until the scenario ends before the cut point: every boundary was tried.

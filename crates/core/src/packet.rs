@@ -8,6 +8,7 @@
 use crate::properties::Properties;
 use crate::reason::ReasonCode;
 use bytes::Bytes;
+use serde::{Deserialize, Serialize};
 use std::num::NonZeroU16;
 
 /// A packet identifier. Zero is not a valid id [MQTT-2.3.1-1], so the type cannot hold it.
@@ -42,7 +43,9 @@ impl ProtocolVersion {
 }
 
 /// Quality of service of a PUBLISH or a subscription.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub enum QoS {
     /// At most once: fire and forget.
     #[default]
@@ -141,7 +144,7 @@ impl Ack {
 }
 
 /// What the broker does with retained messages when a subscription is made (MQTT 5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum RetainHandling {
     /// Send retained messages at the time of the subscribe.
     #[default]
@@ -164,7 +167,7 @@ impl RetainHandling {
 }
 
 /// One topic filter of a SUBSCRIBE, with its options.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SubscribeFilter {
     pub filter: String,
     /// The maximum QoS the client wants.
