@@ -247,6 +247,38 @@ impl World {
         Ok(())
     }
 
+    /// Memory stays bounded at every step: windows, queues, wires and connections.
+    fn assert_bounded(&self, seed: u64) {
+        for node in &self.nodes {
+            let session = node.engine.session();
+            let limit = usize::from(node.options.max_inflight);
+            assert!(
+                session.in_flight() <= limit,
+                "seed {seed}: client in flight {}",
+                session.in_flight()
+            );
+            assert!(
+                session.queued() <= node.options.max_queued,
+                "seed {seed}: client queue"
+            );
+            assert!(
+                node.to_broker.len() + node.to_client.len() < 1 << 20,
+                "seed {seed}: wires"
+            );
+            if let Some((in_flight, queued)) = self.broker.session_pending(&node.options.client_id)
+            {
+                assert!(in_flight <= 20, "seed {seed}: broker in flight {in_flight}");
+                assert!(queued <= 1_000, "seed {seed}: broker queue {queued}");
+            }
+        }
+        // Half-open connections linger until takeover or the connect timeout, no longer.
+        assert!(
+            self.broker.connection_count() <= 40,
+            "seed {seed}: {} connections",
+            self.broker.connection_count()
+        );
+    }
+
     /// Lets time pass: the broker reaps connections that never sent CONNECT.
     fn advance(&mut self, millis: u64) {
         self.now += millis;
@@ -389,6 +421,7 @@ fn run_schedule(seed: u64) {
             96 => world.restart_broker(),
             _ => world.advance(rng.below(5_000)),
         }
+        world.assert_bounded(seed);
     }
     while next < messages {
         let qos = QoS::from_u8(rng.below(3) as u8).unwrap();
