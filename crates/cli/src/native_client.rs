@@ -49,6 +49,8 @@ impl std::fmt::Display for NetError {
 pub trait Handler {
     fn on_event(&mut self, engine: &mut ClientEngine, now: Instant, event: &ClientEvent);
     fn done(&self, engine: &ClientEngine) -> bool;
+    /// Why the command failed, once it is done; `None` if it succeeded.
+    fn failure(&mut self) -> Option<String>;
 }
 
 /// The engine plus a socket; time is measured from `start`.

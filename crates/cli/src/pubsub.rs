@@ -136,6 +136,20 @@ impl Common {
     }
 }
 
+/// Runs `handler` on `client` to its end, says goodbye, and reports how it went.
+fn drive(
+    mut client: NativeClient,
+    stall: Duration,
+    handler: &mut impl Handler,
+) -> Result<(), Failure> {
+    client.run(stall, handler).map_err(net_failure)?;
+    client.disconnect();
+    match handler.failure() {
+        Some(f) => Err(net_failure(f)),
+        None => Ok(()),
+    }
+}
+
 fn net_failure(e: impl std::fmt::Display) -> Failure {
     Failure {
         message: e.to_string(),
@@ -180,7 +194,7 @@ pub fn publish(args: &[String]) -> Result<(), Failure> {
             .map_err(|e| Failure::input(format!("reading stdin: {e}")))?,
         _ => return Err(Failure::input("tabmq pub needs -m MESSAGE or -l")),
     };
-    let mut client = common.client("tabmq-pub")?;
+    let client = common.client("tabmq-pub")?;
     let mut state = Publisher {
         topic: topic.clone(),
         qos: common.qos,
@@ -190,12 +204,7 @@ pub fn publish(args: &[String]) -> Result<(), Failure> {
         pending: HashSet::new(),
         failure: None,
     };
-    client.run(common.stall, &mut state).map_err(net_failure)?;
-    client.disconnect();
-    match state.failure {
-        Some(f) => Err(net_failure(f)),
-        None => Ok(()),
-    }
+    drive(client, common.stall, &mut state)
 }
 
 struct Publisher {
@@ -209,6 +218,10 @@ struct Publisher {
 }
 
 impl Handler for Publisher {
+    fn failure(&mut self) -> Option<String> {
+        self.failure.take()
+    }
+
     fn on_event(&mut self, engine: &mut ClientEngine, now: Instant, event: &ClientEvent) {
         match event {
             ClientEvent::Published {
@@ -282,7 +295,7 @@ pub fn subscribe(args: &[String]) -> Result<(), Failure> {
     if common.topics.is_empty() {
         return Err(Failure::input("tabmq sub needs at least one topic (-t)"));
     }
-    let mut client = common.client("tabmq-sub")?;
+    let client = common.client("tabmq-sub")?;
     let mut state = Subscriber {
         filters: common
             .topics
@@ -296,12 +309,7 @@ pub fn subscribe(args: &[String]) -> Result<(), Failure> {
         subscribed: false,
         failure: None,
     };
-    client.run(common.stall, &mut state).map_err(net_failure)?;
-    client.disconnect();
-    match state.failure {
-        Some(f) => Err(net_failure(f)),
-        None => Ok(()),
-    }
+    drive(client, common.stall, &mut state)
 }
 
 struct Subscriber {
@@ -315,6 +323,10 @@ struct Subscriber {
 }
 
 impl Handler for Subscriber {
+    fn failure(&mut self) -> Option<String> {
+        self.failure.take()
+    }
+
     fn on_event(&mut self, engine: &mut ClientEngine, now: Instant, event: &ClientEvent) {
         match event {
             // Resubscribe only where the broker did not keep the session.

@@ -1,9 +1,11 @@
 //! One file per card or view.
 
+mod fields;
 mod publisher;
 mod status;
 mod subscriber;
 
+pub use fields::{QosSelect, TextField};
 pub use publisher::PublisherCard;
 pub use status::StatusBadge;
 pub use subscriber::SubscriberCard;

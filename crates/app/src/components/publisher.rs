@@ -1,16 +1,7 @@
-use crate::components::StatusBadge;
+use crate::components::{QosSelect, StatusBadge, TextField};
 use crate::state::{Lab, Status};
 use leptos::prelude::*;
 use tabmq_core::QoS;
-
-/// The QoS an `<option value>` names; 0 for anything else.
-pub fn qos_from(value: &str) -> QoS {
-    value
-        .parse::<u8>()
-        .ok()
-        .and_then(QoS::from_u8)
-        .unwrap_or_default()
-}
 
 /// A publisher: topic, payload, QoS and retain, sent with "Publish".
 #[component]
@@ -45,31 +36,10 @@ pub fn PublisherCard() -> impl IntoView {
                 <h2>"Publisher"</h2>
                 <StatusBadge who="publisher" status=slot.status />
             </header>
-            <label>
-                "Topic"
-                <input
-                    type="text"
-                    prop:value=move || topic.get()
-                    on:input=move |ev| topic.set(event_target_value(&ev))
-                />
-            </label>
-            <label>
-                "Payload"
-                <input
-                    type="text"
-                    prop:value=move || payload.get()
-                    on:input=move |ev| payload.set(event_target_value(&ev))
-                />
-            </label>
+            <TextField label="Topic" value=topic />
+            <TextField label="Payload" value=payload />
             <div class="row">
-                <label>
-                    "QoS"
-                    <select on:change=move |ev| qos.set(qos_from(&event_target_value(&ev)))>
-                        <option value="0" selected>"0"</option>
-                        <option value="1">"1"</option>
-                        <option value="2">"2"</option>
-                    </select>
-                </label>
+                <QosSelect qos=qos />
                 <label class="check">
                     <input
                         type="checkbox"

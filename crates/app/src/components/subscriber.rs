@@ -1,5 +1,4 @@
-use crate::components::publisher::qos_from;
-use crate::components::StatusBadge;
+use crate::components::{QosSelect, StatusBadge, TextField};
 use crate::connect::DEFAULT_FILTER;
 use crate::state::{ActiveSubscription, Lab, Status};
 use leptos::prelude::*;
@@ -49,22 +48,8 @@ pub fn SubscriberCard() -> impl IntoView {
                 <StatusBadge who="subscriber" status=slot.status />
             </header>
             <div class="row">
-                <label>
-                    "Filter"
-                    <input
-                        type="text"
-                        prop:value=move || filter.get()
-                        on:input=move |ev| filter.set(event_target_value(&ev))
-                    />
-                </label>
-                <label>
-                    "QoS"
-                    <select on:change=move |ev| qos.set(qos_from(&event_target_value(&ev)))>
-                        <option value="0" selected>"0"</option>
-                        <option value="1">"1"</option>
-                        <option value="2">"2"</option>
-                    </select>
-                </label>
+                <TextField label="Filter" value=filter />
+                <QosSelect qos=qos />
                 <button on:click=resubscribe prop:disabled=move || !connected()>
                     "Subscribe"
                 </button>
