@@ -109,3 +109,40 @@ test('effective QoS is the lower of the publish QoS and the subscription QoS', a
     await close();
   }
 });
+
+test('the broker worker says "ready" first, then MQTT bytes cross its port as ArrayBuffers', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  try {
+    await page.goto(server.url);
+    const result = await page.evaluate(async () => {
+      const worker = new Worker('./tabmq-worker_loader.js', { type: 'module' });
+      const first = await new Promise((resolve) =>
+        worker.addEventListener('message', (e) => resolve(e.data), { once: true }),
+      );
+      const channel = new MessageChannel();
+      worker.postMessage({ type: 'connect' }, [channel.port2]);
+      const reply = new Promise((resolve) => {
+        channel.port1.onmessage = (e) => resolve(e.data);
+      });
+      // CONNECT: MQTT 3.1.1, clean session, keepalive 60, client id "probe".
+      const connect = new Uint8Array([
+        0x10, 0x11, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, 0x00, 0x3c, 0x00, 0x05,
+        0x70, 0x72, 0x6f, 0x62, 0x65,
+      ]);
+      channel.port1.postMessage(connect.buffer, [connect.buffer]);
+      const data = await reply;
+      worker.terminate();
+      return {
+        first,
+        isArrayBuffer: data instanceof ArrayBuffer,
+        bytes: Array.from(new Uint8Array(data)),
+      };
+    });
+    assert.equal(result.first, 'ready');
+    assert.ok(result.isArrayBuffer, 'bytes arrive as an ArrayBuffer');
+    assert.deepEqual(result.bytes, [0x20, 0x02, 0x00, 0x00], 'CONNACK, accepted');
+  } finally {
+    await context.close();
+  }
+});
