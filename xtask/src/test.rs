@@ -161,6 +161,19 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             .env("TABMQ_BIN", bin);
         cmd::run(&mut node)
     });
+    step(
+        &mut results,
+        "interop: paho-mqtt (the seeds' usage) against tabmq broker",
+        || {
+            cmd::run(env.command("cargo").args(["build", "-p", "tabmq-cli"]))?;
+            let bin = env.root.join("target").join("debug").join("tabmq");
+            let mut python = env.command(&spec_python(&env).to_string_lossy());
+            python
+                .arg("tests/interop/paho_seeds.py")
+                .env("TABMQ_BIN", bin);
+            cmd::run(&mut python)
+        },
+    );
     let dist = env.tools.join("dist");
     let mut built = false;
     step(&mut results, "trunk build --release", || {
