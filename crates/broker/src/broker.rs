@@ -404,6 +404,11 @@ impl Broker {
             c.version = connect.protocol;
         }
         let mut ack_properties = Properties::default();
+        if v5 {
+            // What this broker does not do yet, said up front in CONNACK.
+            ack_properties.shared_subscription_available = Some(false);
+            ack_properties.subscription_identifiers_available = Some(false);
+        }
         let client_id = if connect.client_id.is_empty() {
             if !connect.clean_start && !v5 {
                 // [MQTT-3.1.3-8]: an empty id needs a clean session in 3.1.1.
@@ -600,7 +605,17 @@ impl Broker {
         };
         let mut reason_codes = Vec::with_capacity(subscribe.filters.len());
         let mut wants_retained = Vec::new();
+        let v5 = self
+            .conns
+            .get(&conn)
+            .is_some_and(|c| c.version == ProtocolVersion::V5);
         for f in subscribe.filters {
+            if v5 && f.filter.starts_with("$share/") {
+                // Not supported yet, and announced so in CONNACK: refuse it rather than
+                // accept a subscription that would never deliver.
+                reason_codes.push(ReasonCode::SHARED_SUBSCRIPTIONS_NOT_SUPPORTED);
+                continue;
+            }
             reason_codes.push(ReasonCode(f.qos.as_u8()));
             let existed = session.subscriptions.contains_key(&f.filter);
             let send_retained = match f.retain_handling {

@@ -326,3 +326,37 @@ fn a_client_beyond_the_brokers_receive_maximum_is_disconnected_0x93() {
     );
     assert_eq!(broker.poll_close(), Some(conn));
 }
+
+#[test]
+fn unsupported_shared_subscriptions_are_refused_0x9e_and_announced() {
+    let mut broker = tabmq_broker::Broker::new(tabmq_broker::BrokerConfig::default());
+    let now = Instant::from_millis(0);
+    let conn = broker.accept(now);
+    let subscribe = Packet::Subscribe(Subscribe {
+        packet_id: PacketId::new(1).unwrap(),
+        filters: vec![
+            SubscribeFilter::new("$share/group/jobs", QoS::AtLeastOnce),
+            SubscribeFilter::new("jobs", QoS::AtLeastOnce),
+        ],
+        properties: Properties::default(),
+    });
+    let hello = v5_connect("worker", Properties::default());
+    broker.handle_bytes(conn, &wire(&[hello, subscribe]), now);
+    match &sent(&mut broker)[..] {
+        [Packet::ConnAck(ack), Packet::SubAck(suback)] => {
+            assert_eq!(ack.properties.shared_subscription_available, Some(false));
+            assert_eq!(
+                ack.properties.subscription_identifiers_available,
+                Some(false)
+            );
+            assert_eq!(
+                suback.reason_codes,
+                [
+                    ReasonCode::SHARED_SUBSCRIPTIONS_NOT_SUPPORTED,
+                    ReasonCode::GRANTED_QOS_1
+                ]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
