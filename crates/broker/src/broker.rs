@@ -600,15 +600,12 @@ impl Broker {
     }
 
     fn handle_subscribe(&mut self, conn: ConnId, client_id: &str, subscribe: Subscribe) {
+        let v5 = self.version_of(conn) == ProtocolVersion::V5;
         let Some(session) = self.sessions.get_mut(client_id) else {
             return;
         };
         let mut reason_codes = Vec::with_capacity(subscribe.filters.len());
         let mut wants_retained = Vec::new();
-        let v5 = self
-            .conns
-            .get(&conn)
-            .is_some_and(|c| c.version == ProtocolVersion::V5);
         for f in subscribe.filters {
             if v5 && f.filter.starts_with("$share/") {
                 // Not supported yet, and announced so in CONNACK: refuse it rather than
@@ -653,10 +650,7 @@ impl Broker {
     }
 
     fn handle_unsubscribe(&mut self, conn: ConnId, client_id: &str, unsubscribe: Unsubscribe) {
-        let v5 = self
-            .conns
-            .get(&conn)
-            .is_some_and(|c| c.version == ProtocolVersion::V5);
+        let v5 = self.version_of(conn) == ProtocolVersion::V5;
         let mut reason_codes = Vec::new();
         if let Some(session) = self.sessions.get_mut(client_id) {
             for filter in &unsubscribe.filters {

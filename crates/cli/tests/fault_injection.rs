@@ -88,6 +88,18 @@ fn numbers() -> String {
     (1..=MESSAGES).map(|k| format!("{k}\n")).collect()
 }
 
+/// Runs a publisher that reads the numbered messages from stdin; whether it succeeded.
+fn publish_numbers(cmd: &mut Command) -> bool {
+    let mut publisher = cmd.stdin(Stdio::piped()).spawn().unwrap();
+    publisher
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(numbers().as_bytes())
+        .unwrap();
+    publisher.wait().unwrap().success()
+}
+
 fn assert_delivery(seen: &BTreeMap<usize, usize>, qos: u8, label: &str) {
     let missing: Vec<usize> = (1..=MESSAGES).filter(|k| !seen.contains_key(k)).collect();
     assert!(
@@ -134,32 +146,21 @@ fn tabmq_pub_into_mosquitto_sub(qos: u8) {
     let mut collector = Collector::start(sub);
     // Let the subscription settle before the first message.
     std::thread::sleep(Duration::from_millis(500));
-    let mut publisher = tabmq()
-        .args(["pub", "-h", "127.0.0.1", "-p", &proxy.port.to_string()])
-        .args([
-            "-c",
-            "-i",
-            &format!("fi-tpub-{qos}"),
-            "-q",
-            &qos.to_string(),
-            "-t",
-            &topic,
-        ])
-        .args(["-l", "--stall-timeout", "60"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    publisher
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(numbers().as_bytes())
-        .unwrap();
-    let status = publisher.wait().unwrap();
-    assert!(
-        status.success(),
-        "tabmq pub exits 0 once every message completed"
+    let published = publish_numbers(
+        tabmq()
+            .args(["pub", "-h", "127.0.0.1", "-p", &proxy.port.to_string()])
+            .args([
+                "-c",
+                "-i",
+                &format!("fi-tpub-{qos}"),
+                "-q",
+                &qos.to_string(),
+                "-t",
+                &topic,
+            ])
+            .args(["-l", "--stall-timeout", "60"]),
     );
+    assert!(published, "tabmq pub exits 0 once every message completed");
     let seen = collector.collect(MESSAGES, qos == 2, Duration::from_secs(60));
     let cuts = proxy.cuts.load(Ordering::Relaxed);
     assert!(cuts >= 3, "the proxy cut only {cuts} times");
@@ -197,19 +198,12 @@ fn mosquitto_pub_into_tabmq_sub(qos: u8) {
             "60",
         ]);
     let mut collector = Collector::start(sub);
-    let mut publisher = Command::new("mosquitto_pub")
-        .args(["-h", "127.0.0.1", "-p", &broker.port.to_string()])
-        .args(["-q", &q, "-t", &topic, "-l"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    publisher
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(numbers().as_bytes())
-        .unwrap();
-    assert!(publisher.wait().unwrap().success());
+    let published = publish_numbers(
+        Command::new("mosquitto_pub")
+            .args(["-h", "127.0.0.1", "-p", &broker.port.to_string()])
+            .args(["-q", &q, "-t", &topic, "-l"]),
+    );
+    assert!(published, "mosquitto_pub exits 0");
     let seen = collector.collect(MESSAGES, qos == 2, Duration::from_secs(90));
     let cuts = proxy.cuts.load(Ordering::Relaxed);
     assert!(cuts >= 3, "the proxy cut only {cuts} times");

@@ -263,12 +263,9 @@ impl SessionState {
     /// Every in-flight message's resend, in the order they were first sent: what a
     /// reconnect that finds the session present sends first [MQTT-4.4.0-1].
     pub fn resend_all(&self) -> Vec<Packet> {
-        let mut pending: Vec<(u64, u16)> =
-            self.outbound.iter().map(|(&id, o)| (o.seq, id)).collect();
-        pending.sort();
-        pending
+        self.in_flight_ids()
             .into_iter()
-            .filter_map(|(_, id)| PacketId::new(id).and_then(|id| self.resend(id)))
+            .filter_map(|id| self.resend(id))
             .collect()
     }
 

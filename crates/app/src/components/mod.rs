@@ -7,5 +7,5 @@ mod subscriber;
 
 pub use fields::{QosSelect, TextField};
 pub use publisher::PublisherCard;
-pub use status::StatusBadge;
+pub use status::{CardHeader, StatusBadge};
 pub use subscriber::SubscriberCard;

@@ -1,4 +1,4 @@
-use crate::components::{QosSelect, StatusBadge, TextField};
+use crate::components::{CardHeader, QosSelect, TextField};
 use crate::state::{Lab, Status};
 use leptos::prelude::*;
 use tabmq_core::QoS;
@@ -32,10 +32,7 @@ pub fn PublisherCard() -> impl IntoView {
     let connected = move || slot.status.get() == Status::Connected;
     view! {
         <section class="card" data-testid="publisher" aria-label="Publisher">
-            <header>
-                <h2>"Publisher"</h2>
-                <StatusBadge who="publisher" status=slot.status />
-            </header>
+            <CardHeader title="Publisher" who="publisher" status=slot.status />
             <TextField label="Topic" value=topic />
             <TextField label="Payload" value=payload />
             <div class="row">

@@ -25,3 +25,21 @@ pub fn StatusBadge(
         </span>
     }
 }
+
+/// A card's title with its connection's live status.
+#[component]
+pub fn CardHeader(
+    /// The card's title.
+    title: &'static str,
+    /// Whose status this is; names the badge's `data-testid` (`status-{who}`).
+    who: &'static str,
+    /// The status to show.
+    status: RwSignal<Status>,
+) -> impl IntoView {
+    view! {
+        <header>
+            <h2>{title}</h2>
+            <StatusBadge who=who status=status />
+        </header>
+    }
+}

@@ -1,4 +1,4 @@
-use crate::components::{QosSelect, StatusBadge, TextField};
+use crate::components::{CardHeader, QosSelect, TextField};
 use crate::connect::DEFAULT_FILTER;
 use crate::state::{ActiveSubscription, Lab, Status};
 use leptos::prelude::*;
@@ -43,10 +43,7 @@ pub fn SubscriberCard() -> impl IntoView {
     let connected = move || slot.status.get() == Status::Connected;
     view! {
         <section class="card" data-testid="subscriber" aria-label="Subscriber">
-            <header>
-                <h2>"Subscriber"</h2>
-                <StatusBadge who="subscriber" status=slot.status />
-            </header>
+            <CardHeader title="Subscriber" who="subscriber" status=slot.status />
             <div class="row">
                 <TextField label="Filter" value=filter />
                 <QosSelect qos=qos />
