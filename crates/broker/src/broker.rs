@@ -1,70 +1,49 @@
 //! The broker: connections in, routed messages out, for MQTT 3.1.1 and 5.0 clients alike.
+//! This file drives connections and time; CONNECT, PUBLISH routing and SUBSCRIBE have
+//! their own modules.
 
+use crate::config::BrokerConfig;
+use crate::retained::RetainedStore;
 use crate::session::Session;
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use crate::sys::{Gauges, Stats};
+use crate::tree::SubscriptionTree;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 use tabmq_core::{
-    decode, encode, topic_matches, Ack, Bytes, BytesMut, ConnAck, Connect, DecodeError, Disconnect,
-    Inbound, Instant, LastWill, Packet, Properties, ProtocolVersion, PubRecOutcome, Publish, QoS,
-    ReasonCode, RetainHandling, SessionDecodeError, SubAck, Subscribe, UnsubAck, Unsubscribe,
+    decode, encode, Ack, Bytes, BytesMut, DecodeError, Disconnect, Inbound, Instant, LastWill,
+    Packet, Properties, ProtocolVersion, PubRecOutcome, ReasonCode, SessionDecodeError,
 };
 
 /// One network connection (a TCP socket, a WebSocket, a MessagePort), as the broker knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnId(pub u64);
 
-/// Limits and choices.
-#[derive(Debug, Clone)]
-pub struct BrokerConfig {
-    /// Larger packets close the connection; checked on the fixed header.
-    pub max_packet_size: usize,
-    /// Messages kept for one offline persistent session; Mosquitto's default.
-    pub max_queued_messages: usize,
-    /// Whether QoS 0 messages are queued for offline persistent sessions. Off, like
-    /// Mosquitto's `queue_qos0_messages`.
-    pub queue_qos0_messages: bool,
-    /// How long a connection may stay open without sending CONNECT.
-    pub connect_timeout: Duration,
-    /// QoS 1/2 messages in flight to a client at once, unless its MQTT 5 Receive Maximum
-    /// is lower; Mosquitto's `max_inflight_messages`.
-    pub max_inflight: u16,
-    /// QoS 2 messages a client may have unreleased with us; announced to MQTT 5 clients,
-    /// and a client beyond it is disconnected (0x93).
-    pub receive_maximum: u16,
-}
-
-impl Default for BrokerConfig {
-    fn default() -> Self {
-        BrokerConfig {
-            max_packet_size: 1024 * 1024,
-            max_queued_messages: 1000,
-            queue_qos0_messages: false,
-            connect_timeout: Duration::from_secs(10),
-            max_inflight: 20,
-            receive_maximum: u16::MAX,
-        }
-    }
-}
-
 #[derive(Debug)]
-struct Conn {
-    inbox: BytesMut,
-    outbox: BytesMut,
+pub(crate) struct Conn {
+    pub inbox: BytesMut,
+    pub outbox: BytesMut,
     /// MQTT 5 until CONNECT says otherwise: CONNECT decodes the same in both.
-    version: ProtocolVersion,
+    pub version: ProtocolVersion,
     /// Set by CONNECT; until then only CONNECT is allowed.
-    client_id: Option<String>,
-    keep_alive: Duration,
-    opened_at: Instant,
-    last_received: Instant,
-    will: Option<LastWill>,
+    pub client_id: Option<String>,
+    pub username: Option<String>,
+    pub keep_alive: Duration,
+    pub opened_at: Instant,
+    pub last_received: Instant,
+    pub will: Option<LastWill>,
     /// How many QoS 1/2 messages may be in flight to this client.
-    window: usize,
+    pub window: usize,
+    /// The client's MQTT 5 Maximum Packet Size: larger messages are not sent to it.
+    pub max_packet_out: Option<usize>,
+    /// MQTT 5 inbound topic aliases; they live and die with the connection [MQTT-3.3.2-7].
+    pub aliases: HashMap<u16, String>,
+    /// Whether CONNECT's Session Expiry Interval was zero, which DISCONNECT may not change.
+    pub connected_without_expiry: bool,
 }
 
 /// How a connection ends, which decides the will and what the client is told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ending {
+pub(crate) enum Ending {
     /// The client sent DISCONNECT (reason 0 in 5.0): no will.
     Clean,
     /// The transport went away, keepalive expired, or DISCONNECT 0x04: the will is sent.
@@ -72,6 +51,8 @@ enum Ending {
     /// The broker closes it for this reason: the will is sent, and a 5.0 client is told
     /// with a DISCONNECT first.
     ByBroker(ReasonCode),
+    /// Refused at CONNECT (CONNACK already queued): no session, no will.
+    Refused,
 }
 
 /// The broker core.
@@ -85,22 +66,30 @@ enum Ending {
 /// 2. close each connection from [`poll_close`](Broker::poll_close);
 /// 3. arm a timer for [`poll_timeout`](Broker::poll_timeout) and call
 ///    [`handle_timeout`](Broker::handle_timeout) when it fires.
+///
+/// `now` should come from a wall clock (milliseconds since the Unix epoch) when the state
+/// is persisted with [`Broker::snapshot`], since expiry deadlines are stored as instants.
 #[derive(Debug, Default)]
 pub struct Broker {
-    config: BrokerConfig,
+    pub(crate) config: BrokerConfig,
     next_conn: u64,
-    next_assigned_id: u64,
-    conns: HashMap<ConnId, Conn>,
-    sessions: HashMap<String, Session>,
+    pub(crate) next_assigned_id: u64,
+    pub(crate) conns: HashMap<ConnId, Conn>,
+    pub(crate) sessions: HashMap<String, Session>,
     /// Which connection holds each session now.
-    attached: HashMap<String, ConnId>,
-    retained: BTreeMap<String, Publish>,
+    pub(crate) attached: HashMap<String, ConnId>,
+    pub(crate) tree: SubscriptionTree,
+    pub(crate) retained: RetainedStore,
+    /// MQTT 5 wills waiting out their Will Delay Interval, by client id.
+    pub(crate) delayed_wills: BTreeMap<String, (Instant, LastWill)>,
+    /// Round-robin position of each shared subscription group.
+    pub(crate) shared_cursor: HashMap<String, usize>,
     /// Connections with bytes waiting in their outbox.
     dirty: VecDeque<ConnId>,
     /// Last bytes of connections the broker closed, sent before the close.
     last_words: VecDeque<(ConnId, Bytes)>,
     to_close: VecDeque<ConnId>,
-    dropped_messages: u64,
+    pub(crate) stats: Stats,
 }
 
 impl Broker {
@@ -113,23 +102,25 @@ impl Broker {
 
     /// The durable state (persistent sessions, retained messages) as bytes.
     pub fn snapshot(&self) -> Vec<u8> {
-        crate::snapshot::save(&self.sessions, &self.retained)
+        crate::snapshot::save(self)
     }
 
     /// A broker that picks up from a [`Broker::snapshot`]: its clients reconnect and find
     /// their sessions present, with what was in flight and queued.
     pub fn restore(config: BrokerConfig, snapshot: &[u8]) -> Result<Broker, SessionDecodeError> {
-        let (sessions, retained) = crate::snapshot::load(snapshot)?;
-        Ok(Broker {
-            config,
-            sessions,
-            retained,
-            ..Broker::default()
-        })
+        let mut broker = Broker::new(config);
+        crate::snapshot::load(&mut broker, snapshot)?;
+        Ok(broker)
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &BrokerConfig {
+        &self.config
     }
 
     /// Registers a new connection.
     pub fn accept(&mut self, now: Instant) -> ConnId {
+        self.start_clock(now);
         self.next_conn += 1;
         let id = ConnId(self.next_conn);
         self.conns.insert(
@@ -139,14 +130,25 @@ impl Broker {
                 outbox: BytesMut::new(),
                 version: ProtocolVersion::V5,
                 client_id: None,
+                username: None,
                 keep_alive: Duration::ZERO,
                 opened_at: now,
                 last_received: now,
                 will: None,
                 window: 1,
+                max_packet_out: None,
+                aliases: HashMap::new(),
+                connected_without_expiry: true,
             },
         );
         id
+    }
+
+    fn start_clock(&mut self, now: Instant) {
+        if self.stats.started.is_none() {
+            self.stats.started = Some(now);
+            self.stats.next_publish = self.config.sys_interval.map(|_| now);
+        }
     }
 
     /// Number of open connections.
@@ -154,9 +156,19 @@ impl Broker {
         self.conns.len()
     }
 
+    /// Number of sessions, connected or not.
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
     /// Number of retained messages.
     pub fn retained_count(&self) -> usize {
         self.retained.len()
+    }
+
+    /// Number of subscriptions over all sessions.
+    pub fn subscription_count(&self) -> usize {
+        self.tree.len()
     }
 
     /// QoS 1/2 messages in flight to `client_id`'s session, and messages queued for it,
@@ -167,9 +179,9 @@ impl Broker {
             .map(|s| (s.state.in_flight(), s.state.queued()))
     }
 
-    /// Messages dropped because an offline queue was full.
+    /// Messages not delivered to a subscriber because a limit was reached.
     pub fn dropped_messages(&self) -> u64 {
-        self.dropped_messages
+        self.stats.publish_dropped
     }
 
     /// Bytes that arrived on `conn`, in any slicing.
@@ -178,6 +190,7 @@ impl Broker {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
+        self.stats.bytes_received += data.len() as u64;
         c.last_received = now;
         c.inbox.extend_from_slice(data);
         loop {
@@ -185,13 +198,15 @@ impl Broker {
                 return;
             };
             match decode(&mut c.inbox, c.version, max) {
-                Ok(Some(packet)) => self.handle_packet(conn, packet, now),
+                Ok(Some(packet)) => {
+                    self.stats.messages_received += 1;
+                    self.handle_packet(conn, packet, now)
+                }
                 Ok(None) => return,
                 Err(DecodeError::UnsupportedProtocolVersion { .. }) => {
                     // [MQTT-3.1.2-2]: answer in 3.1.1's form, which every version reads.
                     c.version = ProtocolVersion::V311;
-                    self.send(conn, &connack(false, ReasonCode(1)));
-                    return self.end(conn, Ending::Clean, now);
+                    return self.refuse(conn, ReasonCode(1), ReasonCode(1));
                 }
                 // A malformed packet closes the connection [MQTT-4.8.0-1]; the will is sent.
                 Err(e) => return self.end(conn, Ending::ByBroker(e.reason_code()), now),
@@ -204,8 +219,10 @@ impl Broker {
         self.drop_conn(conn, Ending::Abnormal, false, now);
     }
 
-    /// Closes connections that went quiet for 1.5 keepalives, or never sent CONNECT.
+    /// Closes connections that went quiet for 1.5 keepalives or never sent CONNECT,
+    /// publishes delayed wills and `$SYS` statistics that are due, and ends expired sessions.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.start_clock(now);
         let expired: Vec<ConnId> = self
             .conns
             .iter()
@@ -215,11 +232,63 @@ impl Broker {
         for conn in expired {
             self.end(conn, Ending::ByBroker(ReasonCode::KEEP_ALIVE_TIMEOUT), now);
         }
+        let due: Vec<String> = self
+            .delayed_wills
+            .iter()
+            .filter(|(_, (at, _))| *at <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for client_id in due {
+            if let Some((_, will)) = self.delayed_wills.remove(&client_id) {
+                self.publish_will(will, now);
+            }
+        }
+        for session in self.sessions.values_mut() {
+            // Restored sessions start their expiry at the first moment we know the time.
+            if session.disconnected_at.is_none() {
+                session.disconnected_at = Some(now);
+            }
+        }
+        for (id, session) in self.sessions.iter_mut() {
+            if self.attached.contains_key(id) {
+                session.disconnected_at = None;
+            }
+        }
+        let ended: Vec<String> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.expires_at().is_some_and(|at| at <= now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for client_id in ended {
+            self.stats.clients_expired += 1;
+            self.remove_session(&client_id, now);
+        }
+        if self.stats.next_publish.is_some_and(|at| at <= now) {
+            self.retained.purge_expired(now);
+            self.publish_sys(now);
+            self.stats.next_publish = self.config.sys_interval.map(|i| now + i);
+        }
     }
 
     /// When `handle_timeout` next has work to do.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.conns.values().filter_map(|c| self.deadline(c)).min()
+        let conns = self.conns.values().filter_map(|c| self.deadline(c));
+        let wills = self.delayed_wills.values().map(|(at, _)| *at);
+        let sessions = self
+            .sessions
+            .iter()
+            .filter(|(id, _)| !self.attached.contains_key(*id))
+            .filter_map(|(_, s)| match s.disconnected_at {
+                // Restored: handle_timeout starts its clock at once.
+                None if s.expiry.is_some() => Some(Instant::from_millis(0)),
+                _ => s.expires_at(),
+            });
+        conns
+            .chain(wills)
+            .chain(sessions)
+            .chain(self.stats.next_publish)
+            .min()
     }
 
     /// The next connection's waiting bytes.
@@ -253,20 +322,45 @@ impl Broker {
         }
     }
 
-    fn send(&mut self, conn: ConnId, packet: &Packet) {
+    pub(crate) fn send(&mut self, conn: ConnId, packet: &Packet) {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
         let was_empty = c.outbox.is_empty();
+        let before = c.outbox.len();
         // Packets the broker builds are valid by construction; one that is not is dropped
         // rather than sent malformed.
-        if encode(packet, c.version, &mut c.outbox).is_ok() && was_empty {
-            self.dirty.push_back(conn);
+        if encode(packet, c.version, &mut c.outbox).is_ok() {
+            self.stats.messages_sent += 1;
+            self.stats.bytes_sent += (c.outbox.len() - before) as u64;
+            if matches!(packet, Packet::Publish(_)) {
+                self.stats.publish_sent += 1;
+            }
+            if was_empty {
+                self.dirty.push_back(conn);
+            }
         }
     }
 
+    pub(crate) fn version_of(&self, conn: ConnId) -> ProtocolVersion {
+        self.conns
+            .get(&conn)
+            .map_or(ProtocolVersion::V311, |c| c.version)
+    }
+
+    /// Refuses a CONNECT with `v5` (5.0) or `v311` (3.1.1's return code) and closes.
+    pub(crate) fn refuse(&mut self, conn: ConnId, v5: ReasonCode, v311: ReasonCode) {
+        let code = if self.version_of(conn) == ProtocolVersion::V5 {
+            v5
+        } else {
+            v311
+        };
+        self.send(conn, &crate::connect::connack(false, code));
+        self.drop_conn(conn, Ending::Refused, true, Instant::default());
+    }
+
     /// The broker ends `conn` and asks the host to close its transport.
-    fn end(&mut self, conn: ConnId, ending: Ending, now: Instant) {
+    pub(crate) fn end(&mut self, conn: ConnId, ending: Ending, now: Instant) {
         if let Ending::ByBroker(reason) = ending {
             let tell = self
                 .conns
@@ -294,35 +388,71 @@ impl Broker {
             }
             self.to_close.push_back(conn);
         }
+        if ending == Ending::Refused {
+            return;
+        }
         let Some(client_id) = c.client_id.take() else {
             return;
         };
+        let mut session_ends = false;
         if self.attached.get(&client_id) == Some(&conn) {
             self.attached.remove(&client_id);
-            if self.sessions.get(&client_id).is_some_and(|s| s.clean) {
-                self.sessions.remove(&client_id);
+            if let Some(session) = self.sessions.get_mut(&client_id) {
+                session.disconnected_at = Some(now);
+                session_ends = session.ends_with_connection();
             }
         }
         if ending != Ending::Clean {
             if let Some(will) = c.will.take() {
-                self.publish_will(will, now);
+                let delay = will.properties.will_delay_interval.unwrap_or(0);
+                if delay > 0 && !session_ends {
+                    let expiry = self.sessions.get(&client_id).and_then(|s| s.expiry);
+                    let wait = expiry.map_or(Duration::from_secs(u64::from(delay)), |e| {
+                        e.min(Duration::from_secs(u64::from(delay)))
+                    });
+                    self.delayed_wills
+                        .insert(client_id.clone(), (now + wait, will));
+                } else {
+                    self.publish_will(will, now);
+                }
             }
+        }
+        if session_ends {
+            self.remove_session(&client_id, now);
         }
     }
 
-    fn publish_will(&mut self, will: LastWill, now: Instant) {
-        let mut properties = will.properties;
-        properties.will_delay_interval = None;
-        let publish = Publish {
-            dup: false,
-            qos: will.qos,
-            retain: will.retain,
-            topic: will.topic,
-            packet_id: None,
-            payload: will.payload,
-            properties,
+    /// Ends a session: its subscriptions go, and a will still waiting is published now,
+    /// since the session's end is its other deadline [MQTT-3.1.2-8].
+    pub(crate) fn remove_session(&mut self, client_id: &str, now: Instant) {
+        if let Some(session) = self.sessions.remove(client_id) {
+            for key in session.subscriptions.keys() {
+                let (_, filter) = crate::subscribe::split_shared(key);
+                self.tree
+                    .remove(filter, &(client_id.to_owned(), key.clone()));
+            }
+        }
+        if let Some((_, will)) = self.delayed_wills.remove(client_id) {
+            self.publish_will(will, now);
+        }
+    }
+
+    fn publish_sys(&mut self, now: Instant) {
+        let stored_messages: usize = self.sessions.values().map(|s| s.state.queued()).sum();
+        let stored_bytes: usize = self.sessions.values().map(|s| s.state.queued_bytes()).sum();
+        let connected = self.attached.len() as u64;
+        self.stats.clients_maximum = self.stats.clients_maximum.max(connected);
+        let gauges = Gauges {
+            connected,
+            total_sessions: self.sessions.len() as u64,
+            subscriptions: self.tree.len() as u64,
+            retained: self.retained.len() as u64,
+            stored_messages: stored_messages as u64,
+            stored_bytes: stored_bytes as u64,
         };
-        self.route(publish, None, now);
+        for (topic, value) in self.stats.changed(now, &gauges) {
+            self.publish_internal(topic, value, now);
+        }
     }
 
     fn handle_packet(&mut self, conn: ConnId, packet: Packet, now: Instant) {
@@ -342,7 +472,7 @@ impl Broker {
                     .get_mut(&client_id)
                     .is_some_and(|s| s.state.on_puback(ack.packet_id));
                 if done {
-                    self.flush(&client_id);
+                    self.flush(&client_id, now);
                 }
             }
             Packet::PubRec(ack) => {
@@ -357,7 +487,7 @@ impl Broker {
                         self.send(conn, &Packet::PubRel(Ack::new(ack.packet_id)))
                     }
                     // MQTT 5: a failed PUBREC ends the flow.
-                    PubRecOutcome::Completed => self.flush(&client_id),
+                    PubRecOutcome::Completed => self.flush(&client_id, now),
                     PubRecOutcome::Unknown => {
                         let mut rel = Ack::new(ack.packet_id);
                         if self.version_of(conn) == ProtocolVersion::V5 {
@@ -373,7 +503,7 @@ impl Broker {
                     .get_mut(&client_id)
                     .is_some_and(|s| s.state.on_pubcomp(ack.packet_id));
                 if done {
-                    self.flush(&client_id);
+                    self.flush(&client_id, now);
                 }
             }
             Packet::PubRel(ack) => {
@@ -383,301 +513,48 @@ impl Broker {
                 // Answered also for unknown ids: our PUBCOMP may have been lost.
                 self.send(conn, &Packet::PubComp(Ack::new(ack.packet_id)));
             }
-            Packet::Subscribe(subscribe) => self.handle_subscribe(conn, &client_id, subscribe),
+            Packet::Subscribe(subscribe) => self.handle_subscribe(conn, &client_id, subscribe, now),
             Packet::Unsubscribe(unsubscribe) => {
                 self.handle_unsubscribe(conn, &client_id, unsubscribe)
             }
             Packet::PingReq => self.send(conn, &Packet::PingResp),
-            Packet::Disconnect(d) if d.reason_code == ReasonCode::DISCONNECT_WITH_WILL_MESSAGE => {
-                self.end(conn, Ending::Abnormal, now)
-            }
-            // [MQTT-3.14.4-3]: a clean DISCONNECT discards the will.
-            Packet::Disconnect(_) => self.end(conn, Ending::Clean, now),
+            Packet::Disconnect(d) => self.handle_disconnect(conn, &client_id, d, now),
             // A second CONNECT [MQTT-3.1.0-2] or a packet only a server may send.
             _ => self.end(conn, Ending::ByBroker(ReasonCode::PROTOCOL_ERROR), now),
         }
     }
 
-    fn handle_connect(&mut self, conn: ConnId, connect: Connect, now: Instant) {
-        let v5 = connect.protocol == ProtocolVersion::V5;
-        if let Some(c) = self.conns.get_mut(&conn) {
-            c.version = connect.protocol;
-        }
-        let mut ack_properties = Properties::default();
-        if v5 {
-            // What this broker does not do yet, said up front in CONNACK.
-            ack_properties.shared_subscription_available = Some(false);
-            ack_properties.subscription_identifiers_available = Some(false);
-        }
-        let client_id = if connect.client_id.is_empty() {
-            if !connect.clean_start && !v5 {
-                // [MQTT-3.1.3-8]: an empty id needs a clean session in 3.1.1.
-                self.send(conn, &connack(false, ReasonCode(2)));
-                return self.end(conn, Ending::Clean, now);
+    fn handle_disconnect(&mut self, conn: ConnId, client_id: &str, d: Disconnect, now: Instant) {
+        if let Some(seconds) = d.properties.session_expiry_interval {
+            let without = self
+                .conns
+                .get(&conn)
+                .is_some_and(|c| c.connected_without_expiry);
+            if without && seconds != 0 {
+                // §3.14.2.2.2: a session that was to end with its connection cannot be
+                // extended at DISCONNECT.
+                return self.end(conn, Ending::ByBroker(ReasonCode::PROTOCOL_ERROR), now);
             }
-            self.next_assigned_id += 1;
-            let assigned = format!("tabmq-auto-{}", self.next_assigned_id);
-            if v5 {
-                ack_properties.assigned_client_identifier = Some(assigned.clone());
+            if let Some(session) = self.sessions.get_mut(client_id) {
+                session.expiry = crate::session::expiry_from_seconds(seconds);
             }
-            assigned
+        }
+        if d.reason_code == ReasonCode::DISCONNECT_WITH_WILL_MESSAGE {
+            self.end(conn, Ending::Abnormal, now)
         } else {
-            connect.client_id
-        };
-        // [MQTT-3.1.4-2]: a second connection with the same id takes the session over.
-        if let Some(old) = self.attached.remove(&client_id) {
-            self.end(old, Ending::ByBroker(ReasonCode::SESSION_TAKEN_OVER), now);
-        }
-        if connect.clean_start {
-            self.sessions.remove(&client_id);
-        }
-        // In 5.0 the session outlives the connection only with a session expiry interval.
-        let ends_with_connection = if v5 {
-            connect.properties.session_expiry_interval.unwrap_or(0) == 0
-        } else {
-            connect.clean_start
-        };
-        let session_present = self.sessions.contains_key(&client_id);
-        let session = self
-            .sessions
-            .entry(client_id.clone())
-            .or_insert_with(|| Session::new(ends_with_connection));
-        session.clean = ends_with_connection;
-        self.attached.insert(client_id.clone(), conn);
-        let client_window = connect
-            .properties
-            .receive_maximum
-            .unwrap_or(u16::MAX)
-            .min(self.config.max_inflight)
-            .max(1);
-        if let Some(c) = self.conns.get_mut(&conn) {
-            c.client_id = Some(client_id.clone());
-            c.keep_alive = Duration::from_secs(u64::from(connect.keep_alive));
-            c.will = connect.will;
-            c.window = usize::from(client_window);
-        }
-        if v5 && self.config.receive_maximum != u16::MAX {
-            ack_properties.receive_maximum = Some(self.config.receive_maximum.max(1));
-        }
-        let mut ack = connack(session_present, ReasonCode::SUCCESS);
-        if let Packet::ConnAck(a) = &mut ack {
-            a.properties = ack_properties;
-        }
-        self.send(conn, &ack);
-        if session_present {
-            self.resume_session(conn, &client_id);
+            // [MQTT-3.14.4-3]: a clean DISCONNECT discards the will.
+            self.end(conn, Ending::Clean, now)
         }
     }
 
-    /// Resends what was in flight, with DUP on PUBLISH, then the offline queue.
-    fn resume_session(&mut self, conn: ConnId, client_id: &str) {
-        let Some(session) = self.sessions.get(client_id) else {
-            return;
-        };
-        for packet in session.state.resend_all() {
-            self.send(conn, &packet);
-        }
-        self.flush(client_id);
+    pub(crate) fn handle_inbound_qos2(
+        &mut self,
+        client_id: &str,
+        id: tabmq_core::PacketId,
+    ) -> Option<Inbound> {
+        let receive_maximum = self.config.receive_maximum;
+        self.sessions
+            .get_mut(client_id)
+            .map(|s| s.state.on_inbound_qos2(id, receive_maximum))
     }
-
-    /// Sends what the session has queued while its connection's window has room.
-    fn flush(&mut self, client_id: &str) {
-        let Some(&conn) = self.attached.get(client_id) else {
-            return;
-        };
-        let window = self.conns.get(&conn).map_or(1, |c| c.window);
-        let Some(session) = self.sessions.get_mut(client_id) else {
-            return;
-        };
-        let mut ready = Vec::new();
-        while let Some(publish) = session.state.next_ready(window) {
-            ready.push(Packet::Publish(publish));
-        }
-        for packet in &ready {
-            self.send(conn, packet);
-        }
-    }
-
-    fn version_of(&self, conn: ConnId) -> ProtocolVersion {
-        self.conns
-            .get(&conn)
-            .map_or(ProtocolVersion::V311, |c| c.version)
-    }
-
-    fn handle_publish(&mut self, conn: ConnId, client_id: &str, publish: Publish, now: Instant) {
-        if publish.properties.topic_alias.is_some() {
-            // We announce no Topic Alias Maximum, so any alias is beyond it.
-            return self.end(conn, Ending::ByBroker(ReasonCode::TOPIC_ALIAS_INVALID), now);
-        }
-        match (publish.qos, publish.packet_id) {
-            (QoS::AtLeastOnce, Some(id)) => {
-                self.send(conn, &Packet::PubAck(Ack::new(id)));
-                self.route(publish, Some(client_id), now);
-            }
-            (QoS::ExactlyOnce, Some(id)) => {
-                let receive_maximum = self.config.receive_maximum;
-                let inbound = self
-                    .sessions
-                    .get_mut(client_id)
-                    .map(|s| s.state.on_inbound_qos2(id, receive_maximum));
-                match inbound {
-                    Some(Inbound::Deliver) => {
-                        self.send(conn, &Packet::PubRec(Ack::new(id)));
-                        self.route(publish, Some(client_id), now);
-                    }
-                    Some(Inbound::Duplicate) => self.send(conn, &Packet::PubRec(Ack::new(id))),
-                    Some(Inbound::OverReceiveMaximum) => self.end(
-                        conn,
-                        Ending::ByBroker(ReasonCode::RECEIVE_MAXIMUM_EXCEEDED),
-                        now,
-                    ),
-                    None => {}
-                }
-            }
-            _ => self.route(publish, Some(client_id), now),
-        }
-    }
-
-    /// Stores a retained message and forwards `publish` to every matching session;
-    /// `from` is the publishing client, for No Local.
-    fn route(&mut self, publish: Publish, from: Option<&str>, _now: Instant) {
-        if publish.retain {
-            if publish.payload.is_empty() {
-                // [MQTT-3.3.1-10]: an empty retained message clears the topic.
-                self.retained.remove(&publish.topic);
-            } else {
-                let mut stored = publish.clone();
-                stored.dup = false;
-                stored.packet_id = None;
-                self.retained.insert(publish.topic.clone(), stored);
-            }
-        }
-        let mut targets = Vec::new();
-        for (id, session) in &self.sessions {
-            let own = from == Some(id.as_str());
-            if let Some(sub) = session.best_match(&publish.topic, own) {
-                targets.push((id.clone(), sub.qos, sub.retain_as_published));
-            }
-        }
-        for (client_id, granted, retain_as_published) in targets {
-            let mut properties = publish.properties.clone();
-            properties.topic_alias = None;
-            properties.subscription_identifiers.clear();
-            let out = Publish {
-                dup: false,
-                // Effective QoS is the lower of the two.
-                qos: publish.qos.min(granted),
-                // [MQTT-3.3.1-9]: retain 0 to existing subscriptions, unless 5.0's
-                // Retain As Published asks to keep it.
-                retain: publish.retain && retain_as_published,
-                topic: publish.topic.clone(),
-                packet_id: None,
-                payload: publish.payload.clone(),
-                properties,
-            };
-            self.deliver(&client_id, out);
-        }
-    }
-
-    /// Queues `publish` for the session and sends what its window allows. QoS 0 is not
-    /// kept for an offline client unless configured, like Mosquitto; past the queue limit,
-    /// messages are dropped and counted, like Mosquitto's `max_queued_messages`.
-    fn deliver(&mut self, client_id: &str, publish: Publish) {
-        let online = self.attached.contains_key(client_id);
-        let max_queued = self.config.max_queued_messages;
-        let queue_qos0 = self.config.queue_qos0_messages;
-        let Some(session) = self.sessions.get_mut(client_id) else {
-            return;
-        };
-        if !online && publish.qos == QoS::AtMostOnce && !queue_qos0 {
-            return;
-        }
-        if session.state.queued() >= max_queued || session.state.enqueue(publish).is_err() {
-            self.dropped_messages += 1;
-            return;
-        }
-        self.flush(client_id);
-    }
-
-    fn handle_subscribe(&mut self, conn: ConnId, client_id: &str, subscribe: Subscribe) {
-        let v5 = self.version_of(conn) == ProtocolVersion::V5;
-        let Some(session) = self.sessions.get_mut(client_id) else {
-            return;
-        };
-        let mut reason_codes = Vec::with_capacity(subscribe.filters.len());
-        let mut wants_retained = Vec::new();
-        for f in subscribe.filters {
-            if v5 && f.filter.starts_with("$share/") {
-                // Not supported yet, and announced so in CONNACK: refuse it rather than
-                // accept a subscription that would never deliver.
-                reason_codes.push(ReasonCode::SHARED_SUBSCRIPTIONS_NOT_SUPPORTED);
-                continue;
-            }
-            reason_codes.push(ReasonCode(f.qos.as_u8()));
-            let existed = session.subscriptions.contains_key(&f.filter);
-            let send_retained = match f.retain_handling {
-                RetainHandling::SendOnSubscribe => true,
-                RetainHandling::SendIfNew => !existed,
-                RetainHandling::DoNotSend => false,
-            };
-            if send_retained {
-                wants_retained.push(f.clone());
-            }
-            session.subscriptions.insert(f.filter.clone(), f);
-        }
-        let ack = SubAck {
-            packet_id: subscribe.packet_id,
-            reason_codes,
-            properties: Properties::default(),
-        };
-        self.send(conn, &Packet::SubAck(ack));
-        // [MQTT-3.3.1-6]: retained messages matching a new subscription follow, retain 1.
-        let mut seen = HashSet::new();
-        let mut matching = Vec::new();
-        for sub in &wants_retained {
-            for (topic, message) in &self.retained {
-                if topic_matches(&sub.filter, topic) && seen.insert(topic.clone()) {
-                    let mut out = message.clone();
-                    out.qos = message.qos.min(sub.qos);
-                    out.retain = true;
-                    matching.push(out);
-                }
-            }
-        }
-        for publish in matching {
-            self.deliver(client_id, publish);
-        }
-    }
-
-    fn handle_unsubscribe(&mut self, conn: ConnId, client_id: &str, unsubscribe: Unsubscribe) {
-        let v5 = self.version_of(conn) == ProtocolVersion::V5;
-        let mut reason_codes = Vec::new();
-        if let Some(session) = self.sessions.get_mut(client_id) {
-            for filter in &unsubscribe.filters {
-                let existed = session.subscriptions.remove(filter).is_some();
-                reason_codes.push(if existed {
-                    ReasonCode::SUCCESS
-                } else {
-                    ReasonCode::NO_SUBSCRIPTION_EXISTED
-                });
-            }
-        }
-        if !v5 {
-            reason_codes.clear();
-        }
-        let ack = UnsubAck {
-            packet_id: unsubscribe.packet_id,
-            reason_codes,
-            properties: Properties::default(),
-        };
-        self.send(conn, &Packet::UnsubAck(ack));
-    }
-}
-
-fn connack(session_present: bool, code: ReasonCode) -> Packet {
-    Packet::ConnAck(ConnAck {
-        session_present,
-        code,
-        properties: Properties::default(),
-    })
 }

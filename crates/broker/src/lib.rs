@@ -3,8 +3,18 @@
 //! It is driven only by bytes in and bytes out, and by `now` passed in: the same core runs
 //! in a browser tab's Web Worker and natively. See [`Broker`] for the driving order.
 
+mod access;
 mod broker;
+mod config;
+mod connect;
+mod publish;
+mod retained;
 mod session;
 mod snapshot;
+mod subscribe;
+mod sys;
+mod tree;
 
-pub use broker::{Broker, BrokerConfig, ConnId};
+pub use access::{Access, Acl, AclError, Authenticate};
+pub use broker::{Broker, ConnId};
+pub use config::BrokerConfig;

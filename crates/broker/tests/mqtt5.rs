@@ -7,7 +7,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
-use harness::Sim;
+use harness::{sent, v5_connect, wire, Sim};
 use tabmq_core::*;
 
 fn v5(id: &str) -> ClientOptions {
@@ -216,36 +216,6 @@ fn unsuback_v5_says_whether_the_subscription_existed() {
 }
 
 /// Bytes of `packets`, MQTT 5.
-fn wire(packets: &[Packet]) -> Vec<u8> {
-    let mut out = BytesMut::new();
-    for p in packets {
-        encode(p, ProtocolVersion::V5, &mut out).unwrap();
-    }
-    out.to_vec()
-}
-
-/// Every packet the broker sent on any connection, decoded.
-fn sent(broker: &mut tabmq_broker::Broker) -> Vec<Packet> {
-    let mut packets = Vec::new();
-    while let Some((_, bytes)) = broker.poll_transmit() {
-        let mut buf = BytesMut::from(&bytes[..]);
-        while let Some(p) = decode(&mut buf, ProtocolVersion::V5, usize::MAX).unwrap() {
-            packets.push(p);
-        }
-    }
-    packets
-}
-
-fn v5_connect(id: &str, properties: Properties) -> Packet {
-    Packet::Connect(Connect {
-        protocol: ProtocolVersion::V5,
-        client_id: id.into(),
-        clean_start: true,
-        properties,
-        ..Connect::default()
-    })
-}
-
 #[test]
 fn the_broker_keeps_within_a_subscribers_receive_maximum() {
     let mut broker = tabmq_broker::Broker::new(tabmq_broker::BrokerConfig::default());
@@ -325,38 +295,4 @@ fn a_client_beyond_the_brokers_receive_maximum_is_disconnected_0x93() {
         }))
     );
     assert_eq!(broker.poll_close(), Some(conn));
-}
-
-#[test]
-fn unsupported_shared_subscriptions_are_refused_0x9e_and_announced() {
-    let mut broker = tabmq_broker::Broker::new(tabmq_broker::BrokerConfig::default());
-    let now = Instant::from_millis(0);
-    let conn = broker.accept(now);
-    let subscribe = Packet::Subscribe(Subscribe {
-        packet_id: PacketId::new(1).unwrap(),
-        filters: vec![
-            SubscribeFilter::new("$share/group/jobs", QoS::AtLeastOnce),
-            SubscribeFilter::new("jobs", QoS::AtLeastOnce),
-        ],
-        properties: Properties::default(),
-    });
-    let hello = v5_connect("worker", Properties::default());
-    broker.handle_bytes(conn, &wire(&[hello, subscribe]), now);
-    match &sent(&mut broker)[..] {
-        [Packet::ConnAck(ack), Packet::SubAck(suback)] => {
-            assert_eq!(ack.properties.shared_subscription_available, Some(false));
-            assert_eq!(
-                ack.properties.subscription_identifiers_available,
-                Some(false)
-            );
-            assert_eq!(
-                suback.reason_codes,
-                [
-                    ReasonCode::SHARED_SUBSCRIPTIONS_NOT_SUPPORTED,
-                    ReasonCode::GRANTED_QOS_1
-                ]
-            );
-        }
-        other => panic!("{other:?}"),
-    }
 }

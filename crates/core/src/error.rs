@@ -65,6 +65,10 @@ pub enum DecodeError {
     UnsupportedProtocolVersion { level: u8 },
 }
 
+/// Statements whose breach 5.0 calls a Protocol Error (0x82) rather than a Malformed
+/// Packet (0x81).
+const STATED_AS_PROTOCOL_ERRORS: &[&str] = &["MQTT-3.8.3-4", "MQTT-3.3.4-6"];
+
 impl DecodeError {
     /// The statement the peer broke, if the spec numbers it.
     pub fn statement(&self) -> Option<&'static str> {
@@ -78,7 +82,10 @@ impl DecodeError {
     /// The MQTT 5 reason code a DISCONNECT (or CONNACK) should carry for this error.
     pub fn reason_code(&self) -> ReasonCode {
         match self {
-            DecodeError::Malformed(v) if v.reason.contains("more than once") => {
+            DecodeError::Malformed(v)
+                if v.reason.contains("more than once")
+                    || STATED_AS_PROTOCOL_ERRORS.contains(&v.statement) =>
+            {
                 ReasonCode::PROTOCOL_ERROR
             }
             DecodeError::Malformed(_) => ReasonCode::MALFORMED_PACKET,

@@ -8,6 +8,7 @@ use crate::decode::decode_packet;
 use crate::encode::encode_to_vec;
 use crate::packet::{Ack, Packet, PacketId, ProtocolVersion, Publish, QoS};
 use crate::packet_id::{PacketIdAllocator, PacketIdsExhausted};
+use crate::time::Instant;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -42,11 +43,23 @@ pub struct SessionState {
     pub(crate) next_seq: u64,
     pub(crate) outbound: BTreeMap<u16, Outbound>,
     pub(crate) inbound_qos2: BTreeSet<u16>,
-    /// Waiting for a connection, or for room in the in-flight window; v5-encoded.
-    pub(crate) queued: VecDeque<Vec<u8>>,
+    /// Waiting for a connection, or for room in the in-flight window.
+    pub(crate) queued: VecDeque<Queued>,
     /// Ids taken by messages in flight and queued, and by requests; rebuilt on load.
     #[serde(skip)]
     ids: PacketIdAllocator,
+    /// Encoded bytes of the queued messages; rebuilt on load.
+    #[serde(skip)]
+    queued_bytes: usize,
+}
+
+/// One message waiting to be sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Queued {
+    /// v5-encoded PUBLISH.
+    pub publish: Vec<u8>,
+    /// When its MQTT 5 Message Expiry Interval runs out, on the host's clock (ms).
+    pub expires_at: Option<u64>,
 }
 
 /// The session state of a client; the same type the broker keeps per session.
@@ -99,7 +112,7 @@ impl std::fmt::Display for SessionDecodeError {
 impl std::error::Error for SessionDecodeError {}
 
 /// Format version, first byte of every stored session.
-const FORMAT: u8 = 1;
+const FORMAT: u8 = 2;
 
 pub(crate) fn store(publish: &Publish) -> Vec<u8> {
     // Packets in a session were validated when they were made, so they encode.
@@ -138,7 +151,7 @@ impl SessionState {
             .outbound
             .values()
             .map(|o| &o.publish)
-            .chain(session.queued.iter());
+            .chain(session.queued.iter().map(|q| &q.publish));
         for bytes in stored {
             if load(bytes).is_none() {
                 return Err(SessionDecodeError(
@@ -152,7 +165,7 @@ impl SessionState {
         let queued_ids = session
             .queued
             .iter()
-            .filter_map(|bytes| load(bytes).and_then(|p| p.packet_id));
+            .filter_map(|q| load(&q.publish).and_then(|p| p.packet_id));
         let in_use: Vec<PacketId> = session
             .outbound
             .keys()
@@ -160,6 +173,7 @@ impl SessionState {
             .chain(queued_ids)
             .collect();
         session.ids = PacketIdAllocator::resume(session.last_packet_id, in_use);
+        session.queued_bytes = session.queued.iter().map(|q| q.publish.len()).sum();
         Ok(session)
     }
 
@@ -171,6 +185,11 @@ impl SessionState {
     /// Messages waiting for a connection (or for the broker's Receive Maximum).
     pub fn queued(&self) -> usize {
         self.queued.len()
+    }
+
+    /// Encoded size of the queued messages, for a per-session byte limit.
+    pub fn queued_bytes(&self) -> usize {
+        self.queued_bytes
     }
 
     /// QoS 2 ids received and not yet released by PUBREL.
@@ -202,34 +221,76 @@ impl SessionState {
 
     /// Queues `publish`, assigning its packet id (QoS 1/2). It leaves through
     /// [`SessionState::next_ready`].
-    pub fn enqueue(
+    pub fn enqueue(&mut self, publish: Publish) -> Result<Option<PacketId>, PacketIdsExhausted> {
+        self.enqueue_until(publish, None)
+    }
+
+    /// [`SessionState::enqueue`] for a message that expires at `expires_at` (MQTT 5
+    /// Message Expiry Interval): [`SessionState::next_ready_at`] drops it after that, and
+    /// forwards the time that remains before.
+    pub fn enqueue_until(
         &mut self,
         mut publish: Publish,
+        expires_at: Option<Instant>,
     ) -> Result<Option<PacketId>, PacketIdsExhausted> {
         publish.dup = false;
         publish.packet_id = match publish.qos {
             QoS::AtMostOnce => None,
             _ => Some(self.allocate_id()?),
         };
-        self.queued.push_back(store(&publish));
+        let stored = store(&publish);
+        self.queued_bytes += stored.len();
+        self.queued.push_back(Queued {
+            publish: stored,
+            expires_at: expires_at.map(Instant::as_millis),
+        });
         Ok(publish.packet_id)
+    }
+
+    fn pop_queued(&mut self) -> Option<Queued> {
+        let q = self.queued.pop_front()?;
+        self.queued_bytes = self.queued_bytes.saturating_sub(q.publish.len());
+        Some(q)
     }
 
     /// The next queued message to send, if the in-flight `window` has room; a QoS 1/2
     /// message moves in flight.
     pub fn next_ready(&mut self, window: usize) -> Option<Publish> {
+        self.next_ready_at(window, None)
+    }
+
+    /// [`SessionState::next_ready`] at time `now`: expired messages are dropped [MQTT-3.3.2-5]
+    /// and the rest carry the expiry interval that remains [MQTT-3.3.2-6].
+    pub fn next_ready_at(&mut self, window: usize, now: Option<Instant>) -> Option<Publish> {
         loop {
-            let publish = load(self.queued.front()?);
-            let Some(publish) = publish else {
+            let front = self.queued.front()?;
+            let expires_at = front.expires_at;
+            let publish = load(&front.publish);
+            let Some(mut publish) = publish else {
                 // Stored by us, so it loads; a stray entry is dropped rather than stuck.
-                self.queued.pop_front();
+                self.pop_queued();
                 continue;
             };
+            if let (Some(deadline), Some(now)) = (expires_at, now) {
+                let left_ms = deadline.saturating_sub(now.as_millis());
+                if left_ms == 0 {
+                    if let Some(id) = publish.packet_id {
+                        self.ids.free(id);
+                    }
+                    self.pop_queued();
+                    continue;
+                }
+                let left_s = u32::try_from(left_ms.div_ceil(1000)).unwrap_or(u32::MAX);
+                publish.properties.message_expiry_interval = Some(left_s);
+            }
             if let Some(id) = publish.packet_id {
                 if self.outbound.len() >= window {
                     return None;
                 }
-                let stored = self.queued.pop_front().unwrap_or_default();
+                let mut stored = self.pop_queued().map(|q| q.publish).unwrap_or_default();
+                if expires_at.is_some() && now.is_some() {
+                    stored = store(&publish);
+                }
                 let seq = self.next_seq;
                 self.next_seq += 1;
                 self.outbound.insert(
@@ -242,7 +303,7 @@ impl SessionState {
                     },
                 );
             } else {
-                self.queued.pop_front();
+                self.pop_queued();
             }
             return Some(publish);
         }

@@ -1,0 +1,184 @@
+//! SUBSCRIBE and UNSUBSCRIBE: limits, the ACL, shared subscriptions, and the retained
+//! messages a new subscription receives.
+
+use crate::access::Access;
+use crate::broker::{Broker, ConnId, Ending};
+use crate::publish::within_topic_limits;
+use crate::session::Subscription;
+use tabmq_core::{
+    Instant, Packet, Properties, ProtocolVersion, ReasonCode, RetainHandling, SubAck, Subscribe,
+    UnsubAck, Unsubscribe,
+};
+
+/// `$share/GROUP/FILTER` into the group and the filter; other filters have no group.
+pub(crate) fn split_shared(filter: &str) -> (Option<&str>, &str) {
+    filter
+        .strip_prefix("$share/")
+        .and_then(|rest| rest.split_once('/'))
+        .map_or((None, filter), |(group, inner)| (Some(group), inner))
+}
+
+/// 3.1.1's SUBACK failure.
+const SUBACK_FAILURE: ReasonCode = ReasonCode(0x80);
+
+impl Broker {
+    pub(crate) fn handle_subscribe(
+        &mut self,
+        conn: ConnId,
+        client_id: &str,
+        subscribe: Subscribe,
+        now: Instant,
+    ) {
+        let v5 = self.version_of(conn) == ProtocolVersion::V5;
+        let username = self.conns.get(&conn).and_then(|c| c.username.clone());
+        let sub_id = subscribe
+            .properties
+            .subscription_identifiers
+            .first()
+            .copied();
+        if subscribe
+            .filters
+            .iter()
+            .any(|f| v5 && f.no_local && split_shared(&f.filter).0.is_some())
+        {
+            // [MQTT-3.8.3-4]: No Local on a shared subscription is a Protocol Error.
+            return self.end(conn, Ending::ByBroker(ReasonCode::PROTOCOL_ERROR), now);
+        }
+        let mut reason_codes = Vec::with_capacity(subscribe.filters.len());
+        let mut wants_retained = Vec::new();
+        for mut f in subscribe.filters {
+            let (group, inner) = split_shared(&f.filter);
+            let inner = inner.to_owned();
+            let shared = group.is_some();
+            let existed = self
+                .sessions
+                .get(client_id)
+                .is_some_and(|s| s.subscriptions.contains_key(&f.filter));
+            let count = self
+                .sessions
+                .get(client_id)
+                .map_or(0, |s| s.subscriptions.len());
+            let refusal =
+                if !within_topic_limits(self, &inner) {
+                    Some(ReasonCode::TOPIC_FILTER_INVALID)
+                } else if self.config.acl.as_ref().is_some_and(|acl| {
+                    !acl.allows_subscribe(client_id, username.as_deref(), &inner)
+                }) {
+                    Some(ReasonCode::NOT_AUTHORIZED)
+                } else if !existed && count >= self.config.max_subscriptions_per_client {
+                    Some(ReasonCode::QUOTA_EXCEEDED)
+                } else {
+                    None
+                };
+            if let Some(reason) = refusal {
+                reason_codes.push(if v5 { reason } else { SUBACK_FAILURE });
+                continue;
+            }
+            f.qos = f.qos.min(self.config.maximum_qos);
+            reason_codes.push(ReasonCode(f.qos.as_u8()));
+            let send_retained = match f.retain_handling {
+                RetainHandling::SendOnSubscribe => true,
+                RetainHandling::SendIfNew => !existed,
+                RetainHandling::DoNotSend => false,
+            };
+            // Retained messages are not sent to a shared subscription (§4.8.2).
+            if send_retained && !shared {
+                wants_retained.push((inner.clone(), f.qos, sub_id));
+            }
+            let key = f.filter.clone();
+            let subscription = Subscription {
+                options: f,
+                id: sub_id,
+            };
+            if let Some(session) = self.sessions.get_mut(client_id) {
+                // [MQTT-3.8.4-3]: the same filter replaces the subscription.
+                session.subscriptions.insert(key.clone(), subscription);
+                self.tree.insert(&inner, (client_id.to_owned(), key));
+            }
+        }
+        let ack = SubAck {
+            packet_id: subscribe.packet_id,
+            reason_codes,
+            properties: Properties::default(),
+        };
+        self.send(conn, &Packet::SubAck(ack));
+        self.send_retained(client_id, &wants_retained, now);
+    }
+
+    /// [MQTT-3.3.1-6]: retained messages matching a new subscription follow its SUBACK,
+    /// with retain 1, each once even if several new filters match it.
+    fn send_retained(
+        &mut self,
+        client_id: &str,
+        subs: &[(String, tabmq_core::QoS, Option<u32>)],
+        now: Instant,
+    ) {
+        let username = self
+            .sessions
+            .get(client_id)
+            .and_then(|s| s.username.clone());
+        let mut seen = std::collections::HashSet::new();
+        let mut matching = Vec::new();
+        for (filter, qos, sub_id) in subs {
+            for message in self.retained.matching(filter, now) {
+                if !seen.insert(message.publish.topic.clone()) {
+                    continue;
+                }
+                let readable = self.config.acl.as_ref().is_none_or(|acl| {
+                    acl.allows(
+                        client_id,
+                        username.as_deref(),
+                        &message.publish.topic,
+                        Access::Read,
+                    )
+                });
+                if !readable {
+                    continue;
+                }
+                let mut out = message.publish;
+                out.qos = out.qos.min(*qos);
+                out.retain = true;
+                out.properties.subscription_identifiers = sub_id.iter().copied().collect();
+                matching.push((out, message.expires_at));
+            }
+        }
+        for (publish, expires_at) in matching {
+            self.deliver(client_id, publish, expires_at, now);
+        }
+    }
+
+    pub(crate) fn handle_unsubscribe(
+        &mut self,
+        conn: ConnId,
+        client_id: &str,
+        unsubscribe: Unsubscribe,
+    ) {
+        let v5 = self.version_of(conn) == ProtocolVersion::V5;
+        let mut reason_codes = Vec::new();
+        for filter in &unsubscribe.filters {
+            let existed = self
+                .sessions
+                .get_mut(client_id)
+                .is_some_and(|s| s.subscriptions.remove(filter).is_some());
+            if existed {
+                let (_, inner) = split_shared(filter);
+                self.tree
+                    .remove(inner, &(client_id.to_owned(), filter.clone()));
+            }
+            reason_codes.push(if existed {
+                ReasonCode::SUCCESS
+            } else {
+                ReasonCode::NO_SUBSCRIPTION_EXISTED
+            });
+        }
+        if !v5 {
+            reason_codes.clear();
+        }
+        let ack = UnsubAck {
+            packet_id: unsubscribe.packet_id,
+            reason_codes,
+            properties: Properties::default(),
+        };
+        self.send(conn, &Packet::UnsubAck(ack));
+    }
+}

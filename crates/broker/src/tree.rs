@@ -1,0 +1,168 @@
+//! Subscriptions indexed by topic level, so routing a message walks the levels of its
+//! topic instead of testing every subscription.
+
+use std::collections::{BTreeSet, HashMap};
+
+/// Who holds a subscription: the client id and the filter as subscribed (with its
+/// `$share/GROUP/` prefix, if shared), which keys the session's subscription map.
+pub(crate) type Subscriber = (String, String);
+
+#[derive(Debug, Default)]
+struct Node {
+    children: HashMap<String, Node>,
+    subscribers: BTreeSet<Subscriber>,
+}
+
+impl Node {
+    fn is_empty(&self) -> bool {
+        self.children.is_empty() && self.subscribers.is_empty()
+    }
+}
+
+/// The topic tree: one node per filter level, `+` and `#` as ordinary children.
+#[derive(Debug, Default)]
+pub(crate) struct SubscriptionTree {
+    root: Node,
+    count: usize,
+}
+
+impl SubscriptionTree {
+    /// Subscriptions held.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Adds `subscriber` under `filter` (the part after any `$share/GROUP/`).
+    pub fn insert(&mut self, filter: &str, subscriber: Subscriber) {
+        let mut node = &mut self.root;
+        for level in filter.split('/') {
+            node = node.children.entry(level.to_owned()).or_default();
+        }
+        if node.subscribers.insert(subscriber) {
+            self.count += 1;
+        }
+    }
+
+    /// Removes `subscriber` from under `filter`, and the nodes left empty.
+    pub fn remove(&mut self, filter: &str, subscriber: &Subscriber) {
+        let levels: Vec<&str> = filter.split('/').collect();
+        if remove_from(&mut self.root, &levels, subscriber) {
+            self.count -= 1;
+        }
+    }
+
+    /// Every subscriber whose filter matches `topic`. A wildcard in the first level does
+    /// not match a topic starting with `$` [MQTT-4.7.2-1].
+    pub fn matches(&self, topic: &str) -> Vec<&Subscriber> {
+        let levels: Vec<&str> = topic.split('/').collect();
+        let mut out = Vec::new();
+        collect(&self.root, &levels, topic.starts_with('$'), &mut out);
+        out
+    }
+}
+
+fn remove_from(node: &mut Node, levels: &[&str], subscriber: &Subscriber) -> bool {
+    let Some((first, rest)) = levels.split_first() else {
+        return node.subscribers.remove(subscriber);
+    };
+    let Some(child) = node.children.get_mut(*first) else {
+        return false;
+    };
+    let removed = remove_from(child, rest, subscriber);
+    if child.is_empty() {
+        node.children.remove(*first);
+    }
+    removed
+}
+
+/// `dollar` is set only at the first level of a `$` topic, where wildcards do not apply.
+fn collect<'a>(node: &'a Node, levels: &[&str], dollar: bool, out: &mut Vec<&'a Subscriber>) {
+    if !dollar {
+        // `#` also matches the parent level: `a/#` matches `a` [MQTT-4.7.1-2].
+        if let Some(hash) = node.children.get("#") {
+            out.extend(hash.subscribers.iter());
+        }
+    }
+    let Some((first, rest)) = levels.split_first() else {
+        out.extend(node.subscribers.iter());
+        return;
+    };
+    if let Some(child) = node.children.get(*first) {
+        collect(child, rest, false, out);
+    }
+    if !dollar {
+        if let Some(plus) = node.children.get("+") {
+            collect(plus, rest, false, out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tabmq_core::topic_matches;
+
+    fn sub(filter: &str) -> Subscriber {
+        ("c".to_owned(), filter.to_owned())
+    }
+
+    fn matched(tree: &SubscriptionTree, topic: &str) -> Vec<String> {
+        let mut found: Vec<String> = tree
+            .matches(topic)
+            .into_iter()
+            .map(|s| s.1.clone())
+            .collect();
+        found.sort();
+        found
+    }
+
+    const FILTERS: &[&str] = &[
+        "#", "+", "a", "a/#", "a/+", "a/b", "a/+/c", "+/b", "+/+", "a/b/#", "$SYS/#", "$SYS/+",
+        "/", "/+", "+/", "a//c", "a/+/#",
+    ];
+    const TOPICS: &[&str] = &[
+        "a", "a/b", "a/b/c", "a/x/c", "b", "b/b", "$SYS/x", "$SYS", "/", "/a", "a/", "a//c", "",
+        "$x/b",
+    ];
+
+    #[test]
+    fn agrees_with_the_filter_matcher_everywhere() {
+        let mut tree = SubscriptionTree::default();
+        for f in FILTERS {
+            tree.insert(f, sub(f));
+        }
+        for topic in TOPICS {
+            let mut expected: Vec<String> = FILTERS
+                .iter()
+                .filter(|f| topic_matches(f, topic))
+                .map(|f| f.to_string())
+                .collect();
+            expected.sort();
+            assert_eq!(matched(&tree, topic), expected, "topic {topic:?}");
+        }
+    }
+
+    #[test]
+    fn mqtt_4_7_2_1_first_level_wildcards_skip_dollar_topics() {
+        let mut tree = SubscriptionTree::default();
+        for f in ["#", "+/x", "$SYS/#"] {
+            tree.insert(f, sub(f));
+        }
+        assert_eq!(matched(&tree, "$SYS/x"), ["$SYS/#"]);
+    }
+
+    #[test]
+    fn removing_prunes_and_counts() {
+        let mut tree = SubscriptionTree::default();
+        tree.insert("a/b/c", sub("a/b/c"));
+        tree.insert("a/b/c", sub("a/b/c"));
+        tree.insert("a/#", sub("a/#"));
+        assert_eq!(tree.len(), 2);
+        tree.remove("a/b/c", &sub("a/b/c"));
+        tree.remove("a/b/c", &sub("a/b/c"));
+        assert_eq!(tree.len(), 1);
+        assert!(!tree.root.children["a"].children.contains_key("b"));
+        tree.remove("a/#", &sub("a/#"));
+        assert!(tree.root.is_empty());
+    }
+}
