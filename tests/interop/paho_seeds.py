@@ -1,8 +1,9 @@
 """The seed documents' paho-mqtt usage against `tabmq broker`.
 
 paho-mqtt 1.6.1 from PyPI (the API the seeds use: mqtt.Client(client_id=...), on_connect
-with rc), against a `tabmq broker` this script starts on a free loopback port and stops.
-Each scenario is a behaviour the seeds describe. Prints `N passed, M failed`.
+with rc), against a `tabmq broker` this script starts on free loopback ports (TCP and
+WebSocket) and stops. Each scenario is a behaviour the seeds describe, run over TCP and
+over WebSocket, in MQTT 3.1.1 and in MQTT 5. Prints `N passed, M failed`.
 """
 
 import os
@@ -31,12 +32,14 @@ class Broker:
             self.port = int(os.environ["TABMQ_PAHO_AGAINST_PORT"])
             self.proc = None
             return
+        self.ws_port = free_port()
         self.proc = subprocess.Popen(
-            [os.environ["TABMQ_BIN"], "broker", "-p", str(self.port)],
+            [os.environ["TABMQ_BIN"], "broker", "-p", str(self.port), "--ws-port", str(self.ws_port)],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
-        self.proc.stdout.readline()  # "tabmq broker listening on ..."
+        self.proc.stdout.readline()  # "tabmq broker listening on ..." (mqtt)
+        self.proc.stdout.readline()  # (websockets)
 
     def stop(self):
         if self.proc:
@@ -64,12 +67,21 @@ class Inbox:
             return list(self.messages)
 
 
+# Which transport and protocol version the scenarios run with; main() goes through all.
+MODE = {"transport": "tcp", "protocol": mqtt.MQTTv311}
+
+
 def client(broker, client_id, clean_session=True, inbox=None, will=None):
-    c = mqtt.Client(client_id=client_id, clean_session=clean_session)
+    v5 = MODE["protocol"] == mqtt.MQTTv5
+    client_id = f"{client_id}-{MODE['transport']}-{MODE['protocol']}"
+    if v5:
+        c = mqtt.Client(client_id=client_id, protocol=mqtt.MQTTv5, transport=MODE["transport"])
+    else:
+        c = mqtt.Client(client_id=client_id, clean_session=clean_session, transport=MODE["transport"])
     connected = threading.Event()
     c.user_data_set({"flags": None})
 
-    def on_connect(cl, userdata, flags, rc):
+    def on_connect(cl, userdata, flags, rc, properties=None):
         assert rc == 0, f"connect refused: {rc}"
         userdata["flags"] = flags
         connected.set()
@@ -79,7 +91,17 @@ def client(broker, client_id, clean_session=True, inbox=None, will=None):
         c.on_message = inbox.on_message
     if will:
         c.will_set(*will)
-    c.connect("127.0.0.1", broker.port, keepalive=60)
+    port = broker.ws_port if MODE["transport"] == "websockets" else broker.port
+    if v5:
+        from paho.mqtt.properties import Properties
+        from paho.mqtt.packettypes import PacketTypes
+
+        props = Properties(PacketTypes.CONNECT)
+        if not clean_session:
+            props.SessionExpiryInterval = 3600
+        c.connect("127.0.0.1", port, keepalive=60, clean_start=clean_session, properties=props)
+    else:
+        c.connect("127.0.0.1", port, keepalive=60)
     c.loop_start()
     assert connected.wait(TIMEOUT), "no CONNACK"
     return c
@@ -216,15 +238,21 @@ SCENARIOS = [
 def main():
     passed = failed = 0
     broker = Broker()
+    modes = [(t, p) for t in ("tcp", "websockets") for p in (mqtt.MQTTv311, mqtt.MQTTv5)]
+    if broker.proc is None:
+        modes = [("tcp", mqtt.MQTTv311)]
     try:
-        for scenario in SCENARIOS:
-            try:
-                scenario(broker)
-                passed += 1
-                print(f"ok   {scenario.__name__}")
-            except Exception as e:  # noqa: BLE001 - report every scenario
-                failed += 1
-                print(f"FAIL {scenario.__name__}: {e!r}")
+        for transport, protocol in modes:
+            MODE.update(transport=transport, protocol=protocol)
+            tag = f"{transport}, MQTT {'5' if protocol == mqtt.MQTTv5 else '3.1.1'}"
+            for scenario in SCENARIOS:
+                try:
+                    scenario(broker)
+                    passed += 1
+                    print(f"ok   {scenario.__name__} ({tag})")
+                except Exception as e:  # noqa: BLE001 - report every scenario
+                    failed += 1
+                    print(f"FAIL {scenario.__name__} ({tag}): {e!r}")
     finally:
         broker.stop()
     print(f"{passed} passed, {failed} failed")

@@ -214,6 +214,20 @@ impl Broker {
         }
     }
 
+    /// Ends every connection for a shutdown: MQTT 5 clients hear 0x8B first. Wills are
+    /// published, since their clients did not disconnect; persistent sessions keep them.
+    pub fn shutdown(&mut self, now: Instant) {
+        let mut all: Vec<ConnId> = self.conns.keys().copied().collect();
+        all.sort();
+        for conn in all {
+            self.end(
+                conn,
+                Ending::ByBroker(ReasonCode::SERVER_SHUTTING_DOWN),
+                now,
+            );
+        }
+    }
+
     /// The transport of `conn` closed; an abnormal end, so the will is published.
     pub fn close(&mut self, conn: ConnId, now: Instant) {
         self.drop_conn(conn, Ending::Abnormal, false, now);

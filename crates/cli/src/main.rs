@@ -10,17 +10,19 @@
 //! Malformed input exits with status 2 and one line on stderr that names the violated
 //! statement of the spec.
 
-mod broker_server;
 mod inspect;
 mod native_client;
 mod pubsub;
+mod server;
 
 use std::process::ExitCode;
 use tabmq_core::ProtocolVersion;
 
 const USAGE: &str = "usage: tabmq <broker|pub|sub|decode|encode> [options]
 
-  broker [-h HOST] [-p PORT]   the broker over TCP (default 127.0.0.1:1883), until killed
+  broker              the broker: [-c mosquitto.conf] [-p PORT]... [--ws-port PORT]...
+                      [-h HOST] [-v]; TCP on 127.0.0.1:1883 by default; SIGINT or
+                      SIGTERM shuts it down gracefully (saving state with `persistence`)
   decode [-V 311|5]   read hex from stdin, print one JSON object per packet
   encode [-V 311|5]   read JSON objects (one per line) from stdin, print hex per packet
   pub                 publish, with mosquitto_pub's flags: -h -p -t -m -l -q -i -c -k -r
@@ -66,7 +68,7 @@ fn run(args: &[String]) -> Result<(), Failure> {
     match command.as_str() {
         "pub" => return pubsub::publish(rest),
         "sub" => return pubsub::subscribe(rest),
-        "broker" => return broker_server::serve(rest),
+        "broker" => return server::serve(rest),
         _ => {}
     }
     let mut version = ProtocolVersion::V311;
