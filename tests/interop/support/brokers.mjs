@@ -1,0 +1,78 @@
+// Real brokers for interop tests, on free loopback ports, stopped by the caller:
+// Debian's Mosquitto and `tabmq broker`, each with a TCP and a WebSocket listener.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port, proc, name) {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`${name} exited with ${proc.exitCode}`);
+    const open = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.on('connect', () => { s.destroy(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${name} did not listen on ${port} within 10 s`);
+}
+
+function stopper(proc) {
+  return async () => {
+    if (proc.exitCode !== null) return;
+    proc.kill('SIGTERM');
+    await new Promise((resolve) => {
+      const timer = setTimeout(() => { proc.kill('SIGKILL'); resolve(); }, 3000);
+      proc.on('exit', () => { clearTimeout(timer); resolve(); });
+    });
+  };
+}
+
+/** Mosquitto with `extra` configuration lines; Debian's 2.0.11 needs a TCP listener
+ *  beside the websockets one. */
+export async function startMosquitto(extra = []) {
+  const [tcp, ws] = [await freePort(), await freePort()];
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tabmq-mosquitto-'));
+  const conf = path.join(dir, 'mosquitto.conf');
+  writeFileSync(conf, [
+    `listener ${tcp} 127.0.0.1`,
+    `listener ${ws} 127.0.0.1`,
+    'protocol websockets',
+    'allow_anonymous true',
+    ...extra,
+    '',
+  ].join('\n'));
+  const proc = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: 'ignore' });
+  await waitForPort(tcp, proc, 'mosquitto');
+  await waitForPort(ws, proc, 'mosquitto');
+  return { name: 'mosquitto', tcp, ws, stop: stopper(proc) };
+}
+
+/** `tabmq broker` from TABMQ_BIN, with `args` added. */
+export async function startTabmq(args = []) {
+  const bin = process.env.TABMQ_BIN;
+  if (!bin) throw new Error('TABMQ_BIN must name the tabmq binary');
+  const [tcp, ws] = [await freePort(), await freePort()];
+  const proc = spawn(bin, ['broker', '-p', String(tcp), '--ws-port', String(ws), ...args], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await waitForPort(tcp, proc, 'tabmq broker');
+  await waitForPort(ws, proc, 'tabmq broker');
+  return { name: 'tabmq', tcp, ws, proc, stop: stopper(proc) };
+}
