@@ -544,10 +544,44 @@ for (const v5 of [false, true]) {
   });
 }
 
+
+// Spec statements each scenario proves, by version; counted by `cargo xtask spec-coverage`.
+const SPEC = {
+  'wildcards: ': ['3.1.1 MQTT-4.7.1-2', '3.1.1 MQTT-4.7.1-3', '5.0 MQTT-4.7.1-1', '5.0 MQTT-4.7.1-2', '3.1.1 MQTT-4.7.3-4'],
+  '$ topics: # does not match': ['3.1.1 MQTT-4.7.2-1', '5.0 MQTT-4.7.2-1'],
+  'retained: late subscriber': ['3.1.1 MQTT-3.3.1-5', '3.1.1 MQTT-3.3.1-6', '3.1.1 MQTT-3.3.1-8', '5.0 MQTT-3.3.1-5'],
+  'retained: an empty payload': ['3.1.1 MQTT-3.3.1-10', '3.1.1 MQTT-3.3.1-11', '5.0 MQTT-3.3.1-6', '5.0 MQTT-3.3.1-7'],
+  'retained: live messages': ['3.1.1 MQTT-3.3.1-9', '5.0 MQTT-3.3.1-12'],
+  'retained: v5 Retain Handling': ['5.0 MQTT-3.3.1-9', '5.0 MQTT-3.3.1-10', '5.0 MQTT-3.3.1-11', '5.0 MQTT-3.8.4-3', '5.0 MQTT-3.8.4-4'],
+  'retained: v5 Retain As Published': ['5.0 MQTT-3.3.1-13'],
+  'QoS: published at': ['3.1.1 MQTT-3.8.4-5', '3.1.1 MQTT-3.8.4-6', '5.0 MQTT-3.8.4-8', '3.1.1 MQTT-3.8.4-1', '5.0 MQTT-3.8.4-1'],
+  'wills: sent when': ['3.1.1 MQTT-3.1.2-8', '5.0 MQTT-3.1.2-8', '3.1.1 MQTT-3.1.2-16'],
+  'wills: not sent after DISCONNECT': ['3.1.1 MQTT-3.1.2-10', '3.1.1 MQTT-3.14.4-3', '5.0 MQTT-3.1.2-10', '5.0 MQTT-3.14.4-3'],
+  'wills: a retained will': ['3.1.1 MQTT-3.1.2-17'],
+  'wills: reconnecting within': ['5.0 MQTT-3.1.3-9'],
+  'keepalive: 1.5': ['3.1.1 MQTT-3.1.2-24'],
+  'sessions: QoS 1/2 queued': ['3.1.1 MQTT-3.1.2-4', '3.1.1 MQTT-3.1.2-5', '3.1.1 MQTT-3.2.2-2', '5.0 MQTT-3.2.2-3', '3.1.1 MQTT-4.1.0-1'],
+  'sessions: a clean session': ['3.1.1 MQTT-3.1.2-6', '3.1.1 MQTT-3.2.2-1', '5.0 MQTT-3.2.2-2'],
+  'takeover:': ['3.1.1 MQTT-3.1.4-2', '5.0 MQTT-3.1.4-3'],
+  'overlap: v5': ['5.0 MQTT-3.3.4-3', '5.0 MQTT-3.3.4-5'],
+  'unsubscribe: stops': ['3.1.1 MQTT-3.10.4-1', '3.1.1 MQTT-3.10.4-2', '5.0 MQTT-3.10.4-1', '5.0 MQTT-3.10.4-2'],
+  'unsubscribe: v5 reason': ['5.0 MQTT-3.10.4-4', '5.0 MQTT-3.10.4-5', '3.1.1 MQTT-3.10.4-4', '3.1.1 MQTT-3.10.4-5'],
+  'v5: user properties': ['5.0 MQTT-3.3.2-17', '5.0 MQTT-3.3.2-18', '5.0 MQTT-3.3.2-20', '5.0 MQTT-3.3.2-4'],
+  'v5: message expiry': ['5.0 MQTT-3.3.2-5', '5.0 MQTT-3.3.2-6'],
+  'v5: No Local': ['5.0 MQTT-3.8.3-3'],
+  'v5: inbound topic aliases': ['5.0 MQTT-3.3.2-12'],
+  'v3.1.1: an empty client id': ['3.1.1 MQTT-3.1.3-9', '3.1.1 MQTT-3.2.2-4'],
+  'v5: an empty client id': ['5.0 MQTT-3.1.3-7'],
+  'shared: each message': ['5.0 MQTT-4.8.2-1'],
+  'websocket:': ['3.1.1 MQTT-6.0.0-2', '3.1.1 MQTT-6.0.0-4', '5.0 MQTT-6.0.0-2', '5.0 MQTT-6.0.0-4'],
+};
+const specOf = (name) => Object.entries(SPEC).filter(([k]) => name.startsWith(k)).flatMap(([, v]) => v);
+
 describe('differential: MQTT.js against Mosquitto and tabmq broker', () => {
   test('has at least 60 scenarios', () => assert.ok(scenarios.length >= 60, `${scenarios.length}`));
   for (const [i, s] of scenarios.entries()) {
-    test(s.name, async () => {
+    const spec = specOf(s.name);
+    test(spec.length ? `${s.name} [${spec.join(', ')}]` : s.name, async () => {
       prefix = `d${i}-${process.pid}`;
       const [mosquitto, tabmq] = [await s.run(brokers[0]), await s.run(brokers[1])];
       if (s.differs) {

@@ -3,6 +3,7 @@
 //! - `cargo xtask serve [trunk serve args]`: install what is missing, serve the lab.
 //! - `cargo xtask test`: install what is missing, run every test layer, print a summary.
 //! - `cargo xtask bench [codec]`: benchmarks against peers, as ratios, into `bench/`.
+//! - `cargo xtask spec-coverage`: server statements of 3.1.1 and 5.0 that tagged tests prove.
 //! - `cargo xtask setup`: only install what is missing.
 
 mod bench;
@@ -23,12 +24,14 @@ fn main() -> ExitCode {
         "serve" => serve(rest),
         "test" => test::run(rest),
         "bench" => bench::run(rest).map(|_| ExitCode::SUCCESS),
+        "spec-coverage" => spec_coverage(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <serve|test|setup>\n\
+                "usage: cargo xtask <serve|test|bench|spec-coverage|setup>\n\
                  \n  serve [ARGS]  install what is missing, then `trunk serve` on 127.0.0.1:8080\
                  \n  test          install what is missing, then run every test layer\
                  \n  bench [codec] run the benchmarks, write bench/results.md and .json\
+                 \n  spec-coverage how many server statements of 3.1.1 and 5.0 tests prove\
                  \n  setup         only install what is missing"
             );
             return if task == "help" {
@@ -45,6 +48,13 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn spec_coverage() -> Result<ExitCode, String> {
+    let env = setup::setup(setup::Needs::All)?;
+    let mut python = env.command(&setup::spec_python(&env).to_string_lossy());
+    python.arg("tests/spec/coverage.py");
+    cmd::run(&mut python).map(|_| ExitCode::SUCCESS)
 }
 
 fn serve(args: &[String]) -> Result<ExitCode, String> {

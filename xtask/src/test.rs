@@ -110,7 +110,10 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     step(&mut results, "spec statements cited exist", || {
         let mut python = env.command(&spec_python(&env).to_string_lossy());
         python.arg("tests/spec/check_statements.py");
-        cmd::run(&mut python)
+        cmd::run(&mut python)?;
+        let mut coverage = env.command(&spec_python(&env).to_string_lossy());
+        coverage.arg("tests/spec/coverage.py");
+        cmd::run(&mut coverage)
     });
     step(&mut results, "native tests", || {
         cmd::run(env.command("cargo").args(["test", "--workspace"]))
