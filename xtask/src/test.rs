@@ -100,6 +100,9 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             "--workspace",
             "--exclude",
             "xtask",
+            // The command line is native only (tokio, sockets, files).
+            "--exclude",
+            "tabmq-cli",
             "--target",
             "wasm32-unknown-unknown",
             "--",
