@@ -525,3 +525,27 @@ fn a_restored_broker_keeps_subscription_identifiers_and_expiry() {
     raw2.advance(3_601_000);
     assert_eq!(raw2.broker.session_count(), 2, "p and s");
 }
+
+#[test]
+fn a_shutdown_tells_v5_clients_0x8b_and_closes_every_connection() {
+    let mut raw = Raw::new(BrokerConfig::default());
+    let (new, _) = raw.connect(v5_connect("new", Properties::default()));
+    let (old, _) = raw.connect(Packet::Connect(Connect {
+        protocol: ProtocolVersion::V311,
+        client_id: "old".into(),
+        clean_start: true,
+        ..Connect::default()
+    }));
+    raw.broker.shutdown(raw.now);
+    assert!(
+        matches!(&raw.take(new)[..], [Packet::Disconnect(d)] if d.reason_code == ReasonCode::SERVER_SHUTTING_DOWN)
+    );
+    assert!(
+        raw.take(old).is_empty(),
+        "3.1.1 has no DISCONNECT from the server"
+    );
+    let mut closed = raw.closed();
+    closed.sort();
+    assert_eq!(closed, [new, old]);
+    assert_eq!(raw.broker.connection_count(), 0);
+}
