@@ -7,6 +7,7 @@
 //! - `cargo xtask setup`: only install what is missing.
 
 mod bench;
+mod brokers;
 mod cmd;
 mod setup;
 mod test;

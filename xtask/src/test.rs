@@ -123,7 +123,10 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     });
     step(&mut results, "wasm tests in headless Chromium", || {
         let webdriver = webdriver_json(&env)?;
+        // The client's WebSocket tests reach these; stopped when `brokers` drops.
+        let brokers = crate::brokers::start_ws_brokers(&env)?;
         let mut cargo = env.command("cargo");
+        cargo.env("TABMQ_TEST_WS_URLS", &brokers.ws_urls);
         cargo
             .args(["test", "--target", "wasm32-unknown-unknown"])
             .env(

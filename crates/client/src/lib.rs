@@ -1,17 +1,21 @@
 //! The tabmq browser client: the core's client engine behind a [`Transport`].
 //!
 //! [`Client`] drives one connection. The browser transports are a MessagePort to the broker
-//! in a tab ([`connect_port`], [`InTabBroker`]); WebSocket to real brokers comes next,
-//! behind the same trait.
+//! in a tab ([`connect_port`], [`InTabBroker`]) and a WebSocket to real brokers
+//! ([`connect_websocket`]), behind the same trait.
 
 mod browser;
 mod client;
 mod in_tab;
 mod port;
 mod transport;
+mod websocket;
 
 pub use browser::{bytes_of as bytes_of_message, now, to_array_buffer, Interval};
 pub use client::{Client, Clock, Listener};
 pub use in_tab::{InTabBroker, InTabError, READY_MESSAGE};
 pub use port::{connect_port, MessagePortTransport, PortClient, PortConnectError, CLOSE_MESSAGE};
 pub use transport::{Transport, TransportError};
+pub use websocket::{
+    connect_websocket, WebSocketClient, WebSocketConnectError, WebSocketTransport, SUBPROTOCOL,
+};
