@@ -15,8 +15,9 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 /// `name=url` pairs, comma-separated, e.g. `mosquitto=ws://127.0.0.1:9001,tabmq=ws://...`.
 fn brokers() -> Vec<(String, String)> {
-    let urls = option_env!("TABMQ_TEST_WS_URLS")
-        .expect("TABMQ_TEST_WS_URLS names the brokers to test against; `cargo xtask test` sets it");
+    let Some(urls) = option_env!("TABMQ_TEST_WS_URLS") else {
+        panic!("TABMQ_TEST_WS_URLS names the brokers to test against; `cargo xtask test` sets it");
+    };
     urls.split(',')
         .filter_map(|pair| pair.split_once('='))
         .map(|(n, u)| (n.to_owned(), u.to_owned()))
