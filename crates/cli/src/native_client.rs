@@ -5,7 +5,8 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant as StdInstant};
 use tabmq_core::{
-    ClientEngine, ClientEvent, ClientOptions, ClientSession, CloseReason, ConnectionState, Instant,
+    Backoff, ClientEngine, ClientEvent, ClientOptions, ClientSession, CloseReason, ConnectionState,
+    Instant,
 };
 
 /// Where to connect and how to behave when the connection drops.
@@ -82,16 +83,12 @@ impl NativeClient {
 
     /// Full jitter: a random wait between zero and the capped exponential step.
     fn backoff(&mut self) -> Duration {
-        let step = self
-            .endpoint
-            .backoff_min
-            .saturating_mul(1u32 << self.failures.min(16))
-            .min(self.endpoint.backoff_max);
         self.rng ^= self.rng << 13;
         self.rng ^= self.rng >> 7;
         self.rng ^= self.rng << 17;
-        let millis = step.as_millis().max(1) as u64;
-        Duration::from_millis(self.rng % millis)
+        Backoff::new(self.endpoint.backoff_min, self.endpoint.backoff_max)
+            .with_failures(self.failures)
+            .next_delay(self.rng)
     }
 
     /// One attempt at a TCP connection; on success CONNECT is queued. A failed attempt

@@ -4,6 +4,7 @@
 //! No sockets and no clocks: bytes and time (`now`) come in as arguments, and bytes and
 //! events go out through `poll_*` methods. It builds for `wasm32-unknown-unknown` and native.
 
+mod backoff;
 mod client;
 mod decode;
 mod encode;
@@ -19,6 +20,7 @@ mod time;
 mod topic;
 mod varint;
 
+pub use backoff::Backoff;
 pub use bytes::{Bytes, BytesMut};
 pub use client::{
     ClientEngine, ClientError, ClientEvent, ClientOptions, CloseReason, ConnectionState, LostReason,
