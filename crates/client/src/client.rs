@@ -17,13 +17,19 @@ pub type Listener = Box<dyn FnMut(&Client, ClientEvent)>;
 
 struct Inner {
     engine: ClientEngine,
-    transport: Box<dyn Transport>,
+    /// `None` between connections.
+    transport: Option<Box<dyn Transport>>,
     clock: Clock,
     events: VecDeque<ClientEvent>,
+    /// Whether another transport will come ([`Client::attach`]): then publishing while
+    /// disconnected queues, as the engine allows, instead of failing.
+    reconnects: bool,
 }
 
-/// One MQTT connection, driven: every command sends what it produces at once and hands
-/// events to the listener. Cloning gives another handle to the same connection.
+/// An MQTT client, driven: every command sends what it produces at once and hands events
+/// to the listener. It outlives its transports: [`Client::attach`] connects over a new one
+/// and the session (in flight, queued, QoS 2 state) carries on. Cloning gives another
+/// handle to the same client.
 #[derive(Clone)]
 pub struct Client {
     inner: Rc<RefCell<Inner>>,
@@ -39,20 +45,56 @@ impl Client {
         clock: Clock,
         listener: Listener,
     ) -> Result<Client, ClientError> {
-        let mut engine = ClientEngine::new(options, ClientSession::new());
-        engine.connect(clock())?;
-        let client = Client {
+        let client = Client::new(options, ClientSession::new(), clock, listener);
+        client.attach(transport)?;
+        Ok(client)
+    }
+
+    /// A client with no connection yet, resuming `session`; connect it with
+    /// [`Client::attach`], as often as connections come and go.
+    pub fn new(
+        options: ClientOptions,
+        session: ClientSession,
+        clock: Clock,
+        listener: Listener,
+    ) -> Client {
+        Client {
             inner: Rc::new(RefCell::new(Inner {
-                engine,
-                transport,
+                engine: ClientEngine::new(options, session),
+                transport: None,
                 clock,
                 events: VecDeque::new(),
+                reconnects: false,
             })),
             listener: Rc::new(RefCell::new(Some(listener))),
             dispatching: Rc::new(Cell::new(false)),
+        }
+    }
+
+    /// Connects over `transport`: CONNECT is sent at once.
+    pub fn attach(&self, transport: Box<dyn Transport>) -> Result<(), ClientError> {
+        let result = {
+            let mut inner = self.inner.borrow_mut();
+            let now = (inner.clock)();
+            let result = inner.engine.connect(now);
+            if result.is_ok() {
+                inner.transport = Some(transport);
+            }
+            result
         };
-        client.flush();
-        Ok(client)
+        self.flush();
+        result
+    }
+
+    /// Says whether another transport will be attached after this one ends, so that
+    /// publishing while disconnected queues instead of failing.
+    pub fn set_reconnects(&self, reconnects: bool) {
+        self.inner.borrow_mut().reconnects = reconnects;
+    }
+
+    /// The session state, to keep (IndexedDB) and resume with [`Client::new`].
+    pub fn session(&self) -> ClientSession {
+        self.inner.borrow().engine.session().clone()
     }
 
     pub fn state(&self) -> ConnectionState {
@@ -71,9 +113,10 @@ impl Client {
         qos: QoS,
         retain: bool,
     ) -> Result<Option<PacketId>, ClientError> {
-        // This driver has one transport for its life: once it is gone, nothing would ever
-        // carry a queued message, so refuse instead of queueing.
-        if self.state() == ConnectionState::Disconnected {
+        // Without another transport coming, nothing would ever carry a queued message, so
+        // refuse instead of queueing.
+        let reconnects = self.inner.borrow().reconnects;
+        if self.state() == ConnectionState::Disconnected && !reconnects {
             return Err(ClientError::NotConnected);
         }
         let result =
@@ -96,8 +139,9 @@ impl Client {
         result
     }
 
-    /// Sends DISCONNECT and closes the transport.
+    /// Sends DISCONNECT and closes the transport; no reconnect follows.
     pub fn disconnect(&self) {
+        self.set_reconnects(false);
         self.with_engine(|engine, now| engine.disconnect(now));
         self.flush();
     }
@@ -128,6 +172,7 @@ impl Client {
         let mut inner = self.inner.borrow_mut();
         let now = (inner.clock)();
         inner.engine.connection_lost(now);
+        inner.transport = None;
         drop(inner);
         self.flush();
     }
@@ -146,7 +191,11 @@ impl Client {
             let mut inner = self.inner.borrow_mut();
             let mut failure = None;
             while let Some(bytes) = inner.engine.poll_transmit() {
-                if let Err(e) = inner.transport.send(bytes) {
+                let sent = match &inner.transport {
+                    Some(t) => t.send(bytes),
+                    None => Err(TransportError::Closed),
+                };
+                if let Err(e) = sent {
                     failure = Some(e);
                 }
             }
@@ -163,7 +212,10 @@ impl Client {
             inner.engine.state() == ConnectionState::Disconnected
         };
         if closed {
-            self.inner.borrow().transport.close();
+            let transport = self.inner.borrow_mut().transport.take();
+            if let Some(t) = transport {
+                t.close();
+            }
         }
         if self.dispatching.replace(true) {
             return;

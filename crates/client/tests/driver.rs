@@ -174,3 +174,70 @@ fn a_closed_transport_ends_the_connection_and_commands_fail() {
         Err(ClientError::NotConnected)
     );
 }
+
+#[test]
+fn a_client_outlives_its_transport_and_resumes_its_session_on_the_next() {
+    let mut net = Net::new();
+    let received = Rc::new(RefCell::new(Vec::new()));
+    let sink = received.clone();
+    net.connect("sub", move |_, event| {
+        if let ClientEvent::Message(p) = event {
+            sink.borrow_mut().push(p.payload);
+        }
+    });
+    net.links[0].2.subscribe("t", QoS::AtLeastOnce).unwrap();
+    net.run();
+    let clock = net.clock.clone();
+    let publisher = Client::new(
+        ClientOptions {
+            client_id: "pub".into(),
+            clean_session: false,
+            ..ClientOptions::default()
+        },
+        Default::default(),
+        Box::new(move || Instant::from_millis(clock.get())),
+        Box::new(|_, _| {}),
+    );
+    publisher.set_reconnects(true);
+    // Before any transport: publishing queues, since one will come.
+    publisher
+        .publish("t", b"queued".to_vec(), QoS::AtLeastOnce, false)
+        .unwrap();
+    for round in 0..2 {
+        let wire = Wire::default();
+        publisher.attach(Box::new(wire.clone())).unwrap();
+        let conn = net.broker.accept(Instant::from_millis(net.clock.get()));
+        net.links.push((conn, wire, publisher.clone()));
+        net.run();
+        assert_eq!(
+            publisher.state(),
+            ConnectionState::Connected,
+            "round {round}"
+        );
+        // The transport dies under it; the next publish waits for the next one.
+        let (conn, _, _) = net.links.pop().unwrap();
+        net.broker
+            .close(conn, Instant::from_millis(net.clock.get()));
+        publisher.handle_transport_closed();
+        publisher
+            .publish(
+                "t",
+                format!("while away {round}").into_bytes(),
+                QoS::AtLeastOnce,
+                false,
+            )
+            .unwrap();
+    }
+    let wire = Wire::default();
+    publisher.attach(Box::new(wire.clone())).unwrap();
+    let conn = net.broker.accept(Instant::from_millis(net.clock.get()));
+    net.links.push((conn, wire, publisher.clone()));
+    net.run();
+    let got: Vec<String> = received
+        .borrow()
+        .iter()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .collect();
+    assert_eq!(got, ["queued", "while away 0", "while away 1"]);
+    assert!(publisher.session().is_idle(), "everything was acknowledged");
+}
