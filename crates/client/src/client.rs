@@ -126,7 +126,14 @@ impl Client {
     }
 
     pub fn subscribe(&self, filter: &str, qos: QoS) -> Result<PacketId, ClientError> {
-        let filters = vec![SubscribeFilter::new(filter, qos)];
+        self.subscribe_filters(vec![SubscribeFilter::new(filter, qos)])
+    }
+
+    /// One SUBSCRIBE for several filters, with their MQTT 5 options.
+    pub fn subscribe_filters(
+        &self,
+        filters: Vec<SubscribeFilter>,
+    ) -> Result<PacketId, ClientError> {
         let result = self.with_engine(|engine, now| engine.subscribe(filters, now));
         self.flush();
         result

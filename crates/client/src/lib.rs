@@ -8,6 +8,7 @@ mod browser;
 mod client;
 mod in_tab;
 mod port;
+mod reconnect;
 mod transport;
 mod websocket;
 
@@ -15,6 +16,7 @@ pub use browser::{bytes_of as bytes_of_message, now, to_array_buffer, Interval};
 pub use client::{Client, Clock, Listener};
 pub use in_tab::{InTabBroker, InTabError, READY_MESSAGE};
 pub use port::{connect_port, MessagePortTransport, PortClient, PortConnectError, CLOSE_MESSAGE};
+pub use reconnect::ResilientClient;
 pub use transport::{Transport, TransportError};
 pub use websocket::{
     connect_websocket, WebSocketClient, WebSocketConnectError, WebSocketTransport, SUBPROTOCOL,

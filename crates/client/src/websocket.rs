@@ -54,6 +54,14 @@ fn queue_microtask(f: impl FnOnce() + 'static) -> Result<(), JsValue> {
     Ok(())
 }
 
+/// A transport over an open socket.
+pub(crate) fn new_transport(ws: WebSocket) -> WebSocketTransport {
+    WebSocketTransport {
+        ws,
+        outbox: Rc::new(RefCell::new(Outbox::default())),
+    }
+}
+
 impl WebSocketTransport {
     /// Frames sent so far; for tests and the inspector.
     pub fn frames_sent(&self) -> u64 {
