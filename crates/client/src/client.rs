@@ -1,12 +1,14 @@
 //! The client driver: the core's engine, a transport, a clock and a listener.
 
+use crate::completion::{outcome, CommandError, Outcome, Waiters};
 use crate::transport::{Transport, TransportError};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::future::Future;
 use std::rc::Rc;
 use tabmq_core::{
     Bytes, ClientEngine, ClientError, ClientEvent, ClientOptions, ClientSession, ConnectionState,
-    Instant, PacketId, QoS, SubscribeFilter,
+    Instant, PacketId, QoS, ReasonCode, SubscribeFilter,
 };
 
 /// Reads the time. The driver is the edge, so it may read a clock; the engine may not.
@@ -35,6 +37,7 @@ pub struct Client {
     inner: Rc<RefCell<Inner>>,
     listener: Rc<RefCell<Option<Listener>>>,
     dispatching: Rc<Cell<bool>>,
+    waiters: Rc<Waiters>,
 }
 
 impl Client {
@@ -68,6 +71,7 @@ impl Client {
             })),
             listener: Rc::new(RefCell::new(Some(listener))),
             dispatching: Rc::new(Cell::new(false)),
+            waiters: Rc::default(),
         }
     }
 
@@ -144,6 +148,71 @@ impl Client {
         let result = self.with_engine(|engine, now| engine.unsubscribe(filters, now));
         self.flush();
         result
+    }
+
+    /// Publishes at once, and returns a future that completes when the flow does: at
+    /// PUBACK (QoS 1) or PUBCOMP (QoS 2) with the broker's reason code, at once for QoS 0.
+    pub fn publish_async(
+        &self,
+        topic: &str,
+        payload: impl Into<Bytes>,
+        qos: QoS,
+        retain: bool,
+    ) -> impl Future<Output = Result<ReasonCode, CommandError>> {
+        let sent = self.publish(topic, payload, qos, retain);
+        let waiter = match sent {
+            Ok(Some(id)) => Ok(Some(self.waiters.wait(id))),
+            Ok(None) => Ok(None),
+            Err(e) => Err(CommandError::Refused(e)),
+        };
+        async move {
+            let Some(rx) = waiter? else {
+                return Ok(ReasonCode::SUCCESS);
+            };
+            match outcome(rx).await? {
+                Outcome::Published(code) if code.is_success() => Ok(code),
+                Outcome::Published(code) => Err(CommandError::Failed(code)),
+                _ => Err(CommandError::Dropped),
+            }
+        }
+    }
+
+    /// Subscribes at once, and returns a future of the QoS the broker granted.
+    pub fn subscribe_async(
+        &self,
+        filter: &str,
+        qos: QoS,
+    ) -> impl Future<Output = Result<QoS, CommandError>> {
+        let waiter = self
+            .subscribe(filter, qos)
+            .map(|id| self.waiters.wait(id))
+            .map_err(CommandError::Refused);
+        async move {
+            match outcome(waiter?).await? {
+                Outcome::Subscribed(codes) => {
+                    let code = codes.first().copied().unwrap_or(ReasonCode(0x80));
+                    QoS::from_u8(code.0).ok_or(CommandError::Failed(code))
+                }
+                _ => Err(CommandError::Dropped),
+            }
+        }
+    }
+
+    /// Unsubscribes at once, and returns a future that completes at UNSUBACK.
+    pub fn unsubscribe_async(
+        &self,
+        filter: &str,
+    ) -> impl Future<Output = Result<(), CommandError>> {
+        let waiter = self
+            .unsubscribe(filter)
+            .map(|id| self.waiters.wait(id))
+            .map_err(CommandError::Refused);
+        async move {
+            match outcome(waiter?).await? {
+                Outcome::Unsubscribed => Ok(()),
+                _ => Err(CommandError::Dropped),
+            }
+        }
     }
 
     /// Sends DISCONNECT and closes the transport; no reconnect follows.
@@ -223,6 +292,11 @@ impl Client {
             if let Some(t) = transport {
                 t.close();
             }
+            if !self.inner.borrow().reconnects {
+                // No transport will ever come: what waits for an answer will not get one.
+                self.waiters
+                    .fail_all(tabmq_core::LostReason::ConnectionLost);
+            }
         }
         if self.dispatching.replace(true) {
             return;
@@ -231,6 +305,7 @@ impl Client {
             let Some(event) = self.inner.borrow_mut().events.pop_front() else {
                 break;
             };
+            self.waiters.complete(&event);
             let listener = self.listener.borrow_mut().take();
             if let Some(mut listener) = listener {
                 listener(self, event);

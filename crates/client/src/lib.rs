@@ -6,6 +6,7 @@
 
 mod browser;
 mod client;
+mod completion;
 mod in_tab;
 mod port;
 mod reconnect;
@@ -14,6 +15,7 @@ mod websocket;
 
 pub use browser::{bytes_of as bytes_of_message, now, to_array_buffer, Interval};
 pub use client::{Client, Clock, Listener};
+pub use completion::CommandError;
 pub use in_tab::{InTabBroker, InTabError, READY_MESSAGE};
 pub use port::{connect_port, MessagePortTransport, PortClient, PortConnectError, CLOSE_MESSAGE};
 pub use reconnect::ResilientClient;

@@ -241,3 +241,53 @@ fn a_client_outlives_its_transport_and_resumes_its_session_on_the_next() {
     assert_eq!(got, ["queued", "while away 0", "while away 1"]);
     assert!(publisher.session().is_idle(), "everything was acknowledged");
 }
+
+#[test]
+fn publish_async_completes_at_the_ack_and_subscribe_async_gives_the_granted_qos() {
+    use futures_util::FutureExt;
+    let mut net = Net::new();
+    let c = net.connect("c", |_, _| {});
+    let mut granted = Box::pin(c.subscribe_async("t/+", QoS::AtLeastOnce));
+    assert!(
+        granted.as_mut().now_or_never().is_none(),
+        "not before SUBACK"
+    );
+    net.run();
+    assert_eq!(granted.now_or_never(), Some(Ok(QoS::AtLeastOnce)));
+    let mut q2 = Box::pin(c.publish_async("t/x", b"2".to_vec(), QoS::ExactlyOnce, false));
+    assert!(q2.as_mut().now_or_never().is_none(), "not before PUBCOMP");
+    net.run();
+    assert_eq!(q2.now_or_never(), Some(Ok(tabmq_core::ReasonCode::SUCCESS)));
+    let q0 = c.publish_async("t/x", b"0".to_vec(), QoS::AtMostOnce, false);
+    assert_eq!(
+        q0.now_or_never(),
+        Some(Ok(tabmq_core::ReasonCode::SUCCESS)),
+        "QoS 0 at once"
+    );
+    let mut gone = Box::pin(c.unsubscribe_async("t/+"));
+    net.run();
+    assert_eq!(gone.as_mut().now_or_never(), Some(Ok(())));
+}
+
+#[test]
+fn waiting_commands_fail_when_the_transport_dies_for_good() {
+    use futures_util::FutureExt;
+    let mut net = Net::new();
+    let c = net.connect("c", |_, _| {});
+    let mut pending = Box::pin(c.publish_async("t", b"x".to_vec(), QoS::AtLeastOnce, false));
+    assert!(pending.as_mut().now_or_never().is_none());
+    c.handle_transport_closed();
+    assert_eq!(
+        pending.now_or_never(),
+        Some(Err(tabmq_client::CommandError::Lost(
+            tabmq_core::LostReason::ConnectionLost
+        )))
+    );
+    assert_eq!(
+        c.publish_async("t", b"y".to_vec(), QoS::AtLeastOnce, false)
+            .now_or_never(),
+        Some(Err(tabmq_client::CommandError::Refused(
+            ClientError::NotConnected
+        )))
+    );
+}

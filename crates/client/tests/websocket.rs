@@ -194,3 +194,26 @@ async fn a_refused_url_is_a_typed_error() {
         result.err()
     );
 }
+
+#[wasm_bindgen_test]
+async fn async_commands_complete_at_the_brokers_answer() {
+    for (name, url) in brokers() {
+        for protocol in [ProtocolVersion::V311, ProtocolVersion::V5] {
+            let (c, _) = client(&url, &format!("ws-async-{name}-{protocol:?}"), protocol).await;
+            let granted = c
+                .client
+                .subscribe_async("ws/async/#", QoS::AtLeastOnce)
+                .await;
+            assert_eq!(granted, Ok(QoS::AtLeastOnce), "{name} {protocol:?}");
+            for qos in [QoS::AtLeastOnce, QoS::ExactlyOnce] {
+                let done = c
+                    .client
+                    .publish_async("ws/async/x", b"m".to_vec(), qos, false)
+                    .await;
+                assert!(done.is_ok(), "{name} {protocol:?} {qos:?}: {done:?}");
+            }
+            assert_eq!(c.client.unsubscribe_async("ws/async/#").await, Ok(()));
+            c.close();
+        }
+    }
+}
