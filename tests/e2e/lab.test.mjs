@@ -146,3 +146,51 @@ test('the broker worker says "ready" first, then MQTT bytes cross its port as Ar
     await context.close();
   }
 });
+
+/** A page on the lab in `context`, connected to the broker at `brokerUrl`. */
+async function openLabIn(context, brokerUrl) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.setDefaultTimeout(15_000);
+  await page.goto(`${server.url}?broker=${encodeURIComponent(brokerUrl)}`);
+  const lab = new LabPage(page);
+  await lab.waitUntilConnected();
+  return { lab, errors };
+}
+
+test('two tabs exchange messages through the shared broker (tab://lab?shared)', async () => {
+  const context = await browser.newContext();
+  try {
+    const a = await openLabIn(context, 'tab://lab?shared');
+    const b = await openLabIn(context, 'tab://lab?shared');
+    const fromA = `from tab A ${randomUUID()}`;
+    await a.lab.publish('sensor/shared', fromA, '1');
+    await b.lab.message(fromA).waitFor();
+    const fromB = `from tab B ${randomUUID()}`;
+    await b.lab.publish('sensor/shared', fromB, '1');
+    await a.lab.message(fromB).waitFor();
+    // Each tab also hears its own, once: one broker, two subscribers.
+    assert.equal(await a.lab.message(fromA).count(), 1);
+    assert.equal(await b.lab.message(fromA).count(), 1);
+    assert.deepEqual([...a.errors, ...b.errors], []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('without ?shared each tab has a broker of its own', async () => {
+  const context = await browser.newContext();
+  try {
+    const a = await openLabIn(context, 'tab://lab');
+    const b = await openLabIn(context, 'tab://lab');
+    const mine = `only in tab A ${randomUUID()}`;
+    await a.lab.publish('sensor/own', mine, '1');
+    await a.lab.message(mine).waitFor();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(await b.lab.message(mine).count(), 0, 'tab B has its own broker');
+  } finally {
+    await context.close();
+  }
+});

@@ -1,8 +1,9 @@
-//! Starting the in-tab broker and connecting the page's clients to it.
+//! Connecting the page's clients to the lab's broker: in this tab, shared between tabs,
+//! or a real one over WebSocket.
 
 use crate::state::{ActiveSubscription, ClientSlot, Lab, Received, Status};
 use leptos::prelude::*;
-use tabmq_client::{connect_port, Client, InTabBroker};
+use tabmq_client::{connect_url, Client, ConnectError};
 use tabmq_core::{ClientEvent, ClientOptions, CloseReason, QoS};
 
 /// Where trunk puts the broker worker's loader (see index.html).
@@ -29,53 +30,73 @@ fn close_label(reason: &CloseReason) -> Status {
     }
 }
 
-/// Starts the broker worker, then connects the publisher and the subscriber.
-pub async fn start_lab(lab: Lab) {
-    let broker = match InTabBroker::start(WORKER_URL).await {
-        Ok(broker) => broker,
-        Err(e) => {
-            lab.broker_status.set(Status::Failed(e.to_string()));
-            return;
-        }
-    };
-    lab.broker_status.set(Status::Connected);
-    connect_slot(&broker, lab.publisher, |_, _| {});
-    connect_slot(&broker, lab.subscriber, move |client, event| match event {
-        ClientEvent::Connected { .. } => {
-            if let Err(e) = client.subscribe(DEFAULT_FILTER, QoS::AtMostOnce) {
-                lab.subscriber.status.set(Status::Failed(e.to_string()));
-            } else {
-                lab.active.set(Some(ActiveSubscription {
-                    filter: DEFAULT_FILTER.to_owned(),
-                    qos: QoS::AtMostOnce,
-                }));
-            }
-        }
-        ClientEvent::Message(publish) => lab.record(Received {
-            seq: 0,
-            topic: publish.topic,
-            payload: String::from_utf8_lossy(&publish.payload).into_owned(),
-            qos: publish.qos,
-            retain: publish.retain,
-            dup: publish.dup,
-            time: clock_label(),
-        }),
-        _ => {}
-    });
-    lab.broker.set_value(Some(broker));
+/// The broker URL the page asks for with `?broker=`; `tab://lab` (a broker in this tab)
+/// by default. `tab://lab?shared` shares one broker between tabs, and `ws://` or `wss://`
+/// reaches a real broker.
+pub fn broker_url() -> String {
+    let search = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()
+        .and_then(|p| p.get("broker"))
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| DEFAULT_BROKER.to_owned())
 }
 
-fn connect_slot(
-    broker: &InTabBroker,
+/// The broker the lab uses unless the page's URL names another.
+pub const DEFAULT_BROKER: &str = "tab://lab";
+
+/// A suffix that keeps this tab's client ids apart from other tabs' on a shared broker.
+fn tab_suffix() -> String {
+    format!("{:06x}", (js_sys::Math::random() * 16_777_216.0) as u32)
+}
+
+/// Connects the publisher and the subscriber to the lab's broker.
+pub async fn start_lab(lab: Lab) {
+    let url = lab.broker_url.get_value();
+    let suffix = tab_suffix();
+    connect_slot(lab, &url, &suffix, lab.publisher, |_, _| {}).await;
+    connect_slot(
+        lab,
+        &url,
+        &suffix,
+        lab.subscriber,
+        move |client, event| match event {
+            ClientEvent::Connected { .. } => {
+                if let Err(e) = client.subscribe(DEFAULT_FILTER, QoS::AtMostOnce) {
+                    lab.subscriber.status.set(Status::Failed(e.to_string()));
+                } else {
+                    lab.active.set(Some(ActiveSubscription {
+                        filter: DEFAULT_FILTER.to_owned(),
+                        qos: QoS::AtMostOnce,
+                    }));
+                }
+            }
+            ClientEvent::Message(publish) => lab.record(Received {
+                seq: 0,
+                topic: publish.topic,
+                payload: String::from_utf8_lossy(&publish.payload).into_owned(),
+                qos: publish.qos,
+                retain: publish.retain,
+                dup: publish.dup,
+                time: clock_label(),
+            }),
+            _ => {}
+        },
+    )
+    .await;
+}
+
+async fn connect_slot(
+    lab: Lab,
+    url: &str,
+    suffix: &str,
     slot: ClientSlot,
     mut on_event: impl FnMut(&Client, ClientEvent) + 'static,
 ) {
-    let port = match broker.open_port() {
-        Ok(port) => port,
-        Err(e) => return slot.status.set(Status::Failed(e.to_string())),
-    };
     let options = ClientOptions {
-        client_id: format!("tabmq-lab-{}", slot.name),
+        client_id: format!("tabmq-lab-{}-{suffix}", slot.name),
         keep_alive: 30,
         ..ClientOptions::default()
     };
@@ -87,8 +108,19 @@ fn connect_slot(
         }
         on_event(client, event);
     });
-    match connect_port(port, options, listener) {
-        Ok(client) => slot.client.set_value(Some(client)),
-        Err(e) => slot.status.set(Status::Failed(e.to_string())),
+    match connect_url(url, options, listener, WORKER_URL).await {
+        Ok(connection) => {
+            lab.broker_status.set(Status::Connected);
+            slot.client.set_value(Some(connection));
+        }
+        Err(e) => {
+            if matches!(
+                e,
+                ConnectError::InTab(_) | ConnectError::UnsupportedScheme(_)
+            ) {
+                lab.broker_status.set(Status::Failed(e.to_string()));
+            }
+            slot.status.set(Status::Failed(e.to_string()));
+        }
     }
 }

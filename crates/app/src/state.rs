@@ -2,7 +2,7 @@
 //! local stored values, so components take it by value.
 
 use leptos::prelude::*;
-use tabmq_client::{InTabBroker, PortClient};
+use tabmq_client::Connection;
 use tabmq_core::QoS;
 
 /// Where one connection stands, as the page shows it.
@@ -60,7 +60,7 @@ pub const HISTORY_LIMIT: usize = 500;
 pub struct ClientSlot {
     pub name: &'static str,
     pub status: RwSignal<Status>,
-    pub client: StoredValue<Option<PortClient>, LocalStorage>,
+    pub client: StoredValue<Option<Connection>, LocalStorage>,
 }
 
 impl ClientSlot {
@@ -77,7 +77,8 @@ impl ClientSlot {
 #[derive(Clone, Copy)]
 pub struct Lab {
     pub broker_status: RwSignal<Status>,
-    pub broker: StoredValue<Option<InTabBroker>, LocalStorage>,
+    /// The broker the lab connects to: `tab://lab` unless the page's `?broker=` says.
+    pub broker_url: StoredValue<String>,
     pub publisher: ClientSlot,
     pub subscriber: ClientSlot,
     pub active: RwSignal<Option<ActiveSubscription>>,
@@ -89,7 +90,7 @@ impl Lab {
     pub fn new() -> Self {
         Lab {
             broker_status: RwSignal::new(Status::Connecting),
-            broker: StoredValue::new_local(None),
+            broker_url: StoredValue::new(crate::connect::broker_url()),
             publisher: ClientSlot::new("publisher"),
             subscriber: ClientSlot::new("subscriber"),
             active: RwSignal::new(None),

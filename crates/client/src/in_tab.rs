@@ -1,9 +1,13 @@
 //! The broker in a tab: starting its Worker and opening a port per client.
 
-use js_sys::{Array, Object, Promise, Reflect};
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{MessageChannel, MessageEvent, MessagePort, Worker, WorkerOptions, WorkerType};
+use web_sys::{
+    MessageChannel, MessageEvent, MessagePort, SharedWorker, Worker, WorkerOptions, WorkerType,
+};
 
 /// The first message a broker worker posts: nothing is sent to it before.
 pub const READY_MESSAGE: &str = "ready";
@@ -18,6 +22,8 @@ pub enum InTabError {
     NotReady(String),
     /// A MessageChannel could not be made or sent.
     Port(String),
+    /// Not a `tab://NAME[?shared]` URL; the caller is at fault.
+    BadUrl(String),
 }
 
 impl std::fmt::Display for InTabError {
@@ -26,6 +32,7 @@ impl std::fmt::Display for InTabError {
             InTabError::WorkerFailed(m) => write!(f, "the broker worker failed to start: {m}"),
             InTabError::NotReady(m) => write!(f, "the broker worker did not say ready: {m}"),
             InTabError::Port(m) => write!(f, "could not open a port to the broker: {m}"),
+            InTabError::BadUrl(m) => write!(f, "not a tab:// broker URL: {m}"),
         }
     }
 }
@@ -43,49 +50,162 @@ fn describe(value: &JsValue) -> String {
         .unwrap_or_else(|| format!("{value:?}"))
 }
 
-/// A running broker in a dedicated Worker.
+/// Where the broker's control messages go.
+#[derive(Clone)]
+enum Control {
+    /// A dedicated Worker: the worker itself.
+    Dedicated(Worker),
+    /// A SharedWorker: this tab's port to it.
+    Shared(MessagePort),
+}
+
+/// A running broker in a Worker of this tab, or in a SharedWorker of the origin.
 #[derive(Clone)]
 pub struct InTabBroker {
-    worker: Worker,
+    control: Control,
+}
+
+/// A parsed `tab://NAME[?shared][&persist=indexeddb]` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TabUrl {
+    pub name: String,
+    /// One broker for every tab of the origin (a SharedWorker).
+    pub shared: bool,
+}
+
+impl TabUrl {
+    pub fn parse(url: &str) -> Result<TabUrl, InTabError> {
+        let rest = url
+            .strip_prefix("tab://")
+            .ok_or_else(|| InTabError::BadUrl(url.to_owned()))?;
+        let (name, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let name = name.trim_end_matches('/');
+        if name.is_empty() || name.contains('/') {
+            return Err(InTabError::BadUrl(format!(
+                "{url}: the broker needs a name, as in tab://lab"
+            )));
+        }
+        let mut shared = false;
+        for param in query.split('&').filter(|p| !p.is_empty()) {
+            match param {
+                "shared" | "shared=1" | "shared=true" => shared = true,
+                other => {
+                    return Err(InTabError::BadUrl(format!(
+                        "{url}: unknown parameter {other:?}"
+                    )))
+                }
+            }
+        }
+        Ok(TabUrl {
+            name: name.to_owned(),
+            shared,
+        })
+    }
+}
+
+thread_local! {
+    /// Brokers this page started or joined, by URL name and kind: `tab://NAME` is started
+    /// on first use and reused after.
+    static BROKERS: RefCell<HashMap<(String, bool), InTabBroker>> = RefCell::new(HashMap::new());
+}
+
+/// Waits for the first message (or error) that `listen` wires up, and checks it is ready.
+async fn await_ready(
+    listen: impl FnOnce(Option<&Function>, Option<&Function>),
+) -> Result<(), InTabError> {
+    let mut handler = None;
+    let mut listen = Some(listen);
+    let ready = Promise::new(&mut |resolve, reject| {
+        let on_event = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| match event
+            .dyn_ref::<MessageEvent>(
+        ) {
+            Some(m) => {
+                let _ = resolve.call1(&JsValue::NULL, &m.data());
+            }
+            // An ErrorEvent: the script failed to load or threw.
+            None => {
+                let _ = reject.call1(&JsValue::NULL, &event);
+            }
+        });
+        if let Some(listen) = listen.take() {
+            let f: &Function = on_event.as_ref().unchecked_ref();
+            listen(Some(f), Some(f));
+        }
+        handler = Some(on_event);
+    });
+    let message = JsFuture::from(ready)
+        .await
+        .map_err(|e| InTabError::WorkerFailed(describe(&e)))?;
+    drop(handler);
+    if message.as_string().as_deref() != Some(READY_MESSAGE) {
+        return Err(InTabError::NotReady(describe(&message)));
+    }
+    Ok(())
 }
 
 impl InTabBroker {
-    /// Starts the worker module at `script_url` and waits for its ready message.
+    /// Starts the worker module at `script_url` in a dedicated Worker and waits for its
+    /// ready message.
     pub async fn start(script_url: &str) -> Result<InTabBroker, InTabError> {
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Module);
         let worker = Worker::new_with_options(script_url, &options)
             .map_err(|e| InTabError::WorkerFailed(describe(&e)))?;
-        // Promise::new runs its closure at once, so the listener can be kept in a local
-        // until the ready message has come.
-        let mut listener = None;
-        let ready = Promise::new(&mut |resolve, reject| {
-            let worker_for_cb = worker.clone();
-            let on_message = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
-                worker_for_cb.set_onmessage(None);
-                worker_for_cb.set_onerror(None);
-                match event.dyn_ref::<MessageEvent>() {
-                    Some(m) => {
-                        let _ = resolve.call1(&JsValue::NULL, &m.data());
-                    }
-                    // An ErrorEvent: the script failed to load or threw.
-                    None => {
-                        let _ = reject.call1(&JsValue::NULL, &event);
-                    }
-                }
-            });
-            worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-            worker.set_onerror(Some(on_message.as_ref().unchecked_ref()));
-            listener = Some(on_message);
-        });
-        let message = JsFuture::from(ready)
-            .await
+        let w = worker.clone();
+        await_ready(move |on_message, on_error| {
+            w.set_onmessage(on_message);
+            w.set_onerror(on_error);
+        })
+        .await?;
+        worker.set_onmessage(None);
+        worker.set_onerror(None);
+        Ok(InTabBroker {
+            control: Control::Dedicated(worker),
+        })
+    }
+
+    /// Joins (or starts) the SharedWorker broker called `name`, which every tab of the
+    /// origin shares.
+    pub async fn start_shared(script_url: &str, name: &str) -> Result<InTabBroker, InTabError> {
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Module);
+        options.set_name(&format!("tabmq:{name}"));
+        let worker = SharedWorker::new_with_worker_options(script_url, &options)
             .map_err(|e| InTabError::WorkerFailed(describe(&e)))?;
-        drop(listener);
-        if message.as_string().as_deref() != Some(READY_MESSAGE) {
-            return Err(InTabError::NotReady(describe(&message)));
+        let port = worker.port();
+        let (w, p) = (worker.clone(), port.clone());
+        await_ready(move |on_message, on_error| {
+            p.set_onmessage(on_message);
+            w.set_onerror(on_error);
+        })
+        .await?;
+        port.set_onmessage(None);
+        worker.set_onerror(None);
+        Ok(InTabBroker {
+            control: Control::Shared(port),
+        })
+    }
+
+    /// The broker a `tab://` URL names: started on first use in this page, then reused.
+    /// `script_url` is the worker's loader (trunk's `tabmq-worker_loader.js`).
+    pub async fn for_url(url: &str, script_url: &str) -> Result<InTabBroker, InTabError> {
+        let tab = TabUrl::parse(url)?;
+        let key = (tab.name.clone(), tab.shared);
+        if let Some(existing) = BROKERS.with(|b| b.borrow().get(&key).cloned()) {
+            return Ok(existing);
         }
-        Ok(InTabBroker { worker })
+        let broker = if tab.shared {
+            InTabBroker::start_shared(script_url, &tab.name).await?
+        } else {
+            InTabBroker::start(script_url).await?
+        };
+        BROKERS.with(|b| b.borrow_mut().insert(key, broker.clone()));
+        Ok(broker)
+    }
+
+    /// Whether this is the origin's shared broker.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.control, Control::Shared(..))
     }
 
     /// A new port with its own connection to the broker.
@@ -95,14 +215,51 @@ impl InTabBroker {
         Reflect::set(&request, &"type".into(), &"connect".into())
             .map_err(|e| InTabError::Port(describe(&e)))?;
         let far_end = channel.port2();
-        self.worker
-            .post_message_with_transfer(&request, &Array::of1(&far_end))
-            .map_err(|e| InTabError::Port(describe(&e)))?;
+        let transfer = Array::of1(&far_end);
+        match &self.control {
+            Control::Dedicated(worker) => worker.post_message_with_transfer(&request, &transfer),
+            Control::Shared(port) => port.post_message_with_transferable(&request, &transfer),
+        }
+        .map_err(|e| InTabError::Port(describe(&e)))?;
         Ok(channel.port1())
     }
 
-    /// Stops the worker and every connection in it.
+    /// Stops a dedicated worker and every connection in it. A shared broker belongs to
+    /// every tab: this tab only lets go of it.
     pub fn terminate(&self) {
-        self.worker.terminate();
+        match &self.control {
+            Control::Dedicated(worker) => worker.terminate(),
+            Control::Shared(port) => port.close(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tab_urls_name_a_broker_and_may_ask_for_the_shared_one() {
+        assert_eq!(
+            TabUrl::parse("tab://lab"),
+            Ok(TabUrl {
+                name: "lab".into(),
+                shared: false
+            })
+        );
+        assert!(TabUrl::parse("tab://lab?shared").unwrap().shared);
+        assert!(TabUrl::parse("tab://lab/?shared=1").unwrap().shared);
+        for bad in [
+            "tab://",
+            "tab://a/b",
+            "ws://lab",
+            "tab://lab?sharing",
+            "lab",
+        ] {
+            assert!(
+                matches!(TabUrl::parse(bad), Err(InTabError::BadUrl(_))),
+                "{bad}"
+            );
+        }
     }
 }

@@ -11,15 +11,17 @@ mod in_tab;
 mod port;
 mod reconnect;
 mod transport;
+mod url;
 mod websocket;
 
 pub use browser::{bytes_of as bytes_of_message, now, to_array_buffer, Interval};
 pub use client::{Client, Clock, Listener};
 pub use completion::CommandError;
-pub use in_tab::{InTabBroker, InTabError, READY_MESSAGE};
+pub use in_tab::{InTabBroker, InTabError, TabUrl, READY_MESSAGE};
 pub use port::{connect_port, MessagePortTransport, PortClient, PortConnectError, CLOSE_MESSAGE};
 pub use reconnect::ResilientClient;
 pub use transport::{Transport, TransportError};
+pub use url::{connect_url, ConnectError, Connection};
 pub use websocket::{
     connect_websocket, WebSocketClient, WebSocketConnectError, WebSocketTransport, SUBPROTOCOL,
 };

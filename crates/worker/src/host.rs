@@ -68,14 +68,10 @@ fn accept(host: &Shared, port: MessagePort) {
     );
 }
 
-pub fn start() {
-    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let host: Shared = Rc::new(RefCell::new(Host {
-        broker: Broker::new(BrokerConfig::default()),
-        ports: HashMap::new(),
-    }));
-    let for_connect = host.clone();
-    let on_connect = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+/// The control-message handler: `{type: "connect"}` with transferred ports, one per client.
+fn control_handler(host: &Shared) -> Closure<dyn FnMut(MessageEvent)> {
+    let host = host.clone();
+    Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let is_connect = Reflect::get(&event.data(), &"type".into())
             .ok()
             .and_then(|t| t.as_string())
@@ -86,12 +82,43 @@ pub fn start() {
         let ports = event.ports();
         for i in 0..ports.length() {
             if let Ok(port) = ports.get(i).dyn_into::<MessagePort>() {
-                accept(&for_connect, port);
+                accept(&host, port);
             }
         }
-    });
-    scope.set_onmessage(Some(on_connect.as_ref().unchecked_ref()));
-    on_connect.forget();
+    })
+}
+
+/// Starts the broker in this worker. As a dedicated Worker, the page talks to the worker
+/// itself; as a SharedWorker (every tab of the origin), each tab's control port arrives in
+/// a `connect` event, and the same protocol runs over it: "ready", then
+/// `{type: "connect"}` messages with a port per client.
+pub fn start() {
+    let global = js_sys::global();
+    let host: Shared = Rc::new(RefCell::new(Host {
+        broker: Broker::new(BrokerConfig::default()),
+        ports: HashMap::new(),
+    }));
+    let shared = Reflect::has(&global, &"onconnect".into()).unwrap_or(false);
+    if shared {
+        let for_tabs = host.clone();
+        let on_tab = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let Ok(control) = event.ports().get(0).dyn_into::<MessagePort>() else {
+                return;
+            };
+            let handler = control_handler(&for_tabs);
+            control.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+            // The tab's control port lives as long as the worker.
+            handler.forget();
+            let _ = control.post_message(&READY_MESSAGE.into());
+        });
+        let _ = Reflect::set(&global, &"onconnect".into(), on_tab.as_ref());
+        on_tab.forget();
+    } else {
+        let scope: DedicatedWorkerGlobalScope = global.unchecked_into();
+        let on_connect = control_handler(&host);
+        scope.set_onmessage(Some(on_connect.as_ref().unchecked_ref()));
+        on_connect.forget();
+    }
     let for_timer = host.clone();
     match Interval::new(1_000, move || {
         for_timer.borrow_mut().broker.handle_timeout(now());
@@ -101,5 +128,8 @@ pub fn start() {
         Ok(timer) => std::mem::forget(timer),
         Err(e) => web_sys::console::error_2(&"tabmq: no timer, keepalive is off".into(), &e),
     }
-    let _ = scope.post_message(&READY_MESSAGE.into());
+    if !shared {
+        let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+        let _ = scope.post_message(&READY_MESSAGE.into());
+    }
 }

@@ -1,8 +1,10 @@
-//! The broker in a dedicated Web Worker.
+//! The broker in a Web Worker: a dedicated Worker for one tab, or a SharedWorker that every
+//! tab of the origin shares.
 //!
 //! The page sends `{type: "connect"}` with a MessagePort transferred; each port is one
 //! MQTT connection, carrying real packet bytes as transferable ArrayBuffers. The worker
-//! posts `"ready"` before anything else, so the page knows when it may connect.
+//! posts `"ready"` before anything else, so the page knows when it may connect. As a
+//! SharedWorker it does this over each tab's control port.
 
 #[cfg(target_arch = "wasm32")]
 mod host;

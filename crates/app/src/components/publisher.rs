@@ -16,7 +16,7 @@ pub fn PublisherCard() -> impl IntoView {
     let publish = move |_| {
         let result = slot.client.with_value(|client| match client {
             Some(c) => c
-                .client
+                .client()
                 .publish(
                     &topic.get_untracked(),
                     payload.get_untracked().into_bytes(),

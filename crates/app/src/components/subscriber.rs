@@ -21,11 +21,11 @@ pub fn SubscriberCard() -> impl IntoView {
                 return Err("not connected yet".to_owned());
             };
             if let Some(old) = previous.filter(|old| old.filter != wanted) {
-                c.client
+                c.client()
                     .unsubscribe(&old.filter)
                     .map_err(|e| e.to_string())?;
             }
-            c.client
+            c.client()
                 .subscribe(&wanted, wanted_qos)
                 .map_err(|e| e.to_string())
         });
