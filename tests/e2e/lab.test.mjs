@@ -116,7 +116,7 @@ test('the broker worker says "ready" first, then MQTT bytes cross its port as Ar
   try {
     await page.goto(server.url);
     const result = await page.evaluate(async () => {
-      const worker = new Worker('./tabmq-worker_loader.js', { type: 'module' });
+      const worker = new Worker('./broker-worker.js', { type: 'module' });
       const first = await new Promise((resolve) =>
         worker.addEventListener('message', (e) => resolve(e.data), { once: true }),
       );
@@ -190,6 +190,47 @@ test('without ?shared each tab has a broker of its own', async () => {
     await a.lab.message(mine).waitFor();
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(await b.lab.message(mine).count(), 0, 'tab B has its own broker');
+  } finally {
+    await context.close();
+  }
+});
+
+/** Publishes a retained message through the publisher card. */
+async function publishRetained(lab, topic, payload) {
+  await lab.publisher.getByLabel('Retain').check();
+  await lab.publish(topic, payload, '1');
+}
+
+test('with persist=indexeddb the in-tab broker keeps retained messages across a reload', async () => {
+  const context = await browser.newContext();
+  try {
+    const { lab, errors } = await openLabIn(context, 'tab://kept?persist=indexeddb');
+    const payload = `kept ${randomUUID()}`;
+    await publishRetained(lab, 'sensor/kept', payload);
+    await lab.message(payload).waitFor();
+    await lab.page.reload();
+    await lab.waitUntilConnected();
+    // A new broker worker, restored from IndexedDB: the subscriber gets the retained message.
+    const restored = lab.message(payload);
+    await restored.waitFor();
+    assert.equal(await restored.count(), 1);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('without persist a reload starts the in-tab broker empty', async () => {
+  const context = await browser.newContext();
+  try {
+    const { lab } = await openLabIn(context, 'tab://fleeting');
+    const payload = `fleeting ${randomUUID()}`;
+    await publishRetained(lab, 'sensor/fleeting', payload);
+    await lab.message(payload).waitFor();
+    await lab.page.reload();
+    await lab.waitUntilConnected();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(await lab.message(payload).count(), 0);
   } finally {
     await context.close();
   }

@@ -6,8 +6,8 @@ use leptos::prelude::*;
 use tabmq_client::{connect_url, Client, ConnectError};
 use tabmq_core::{ClientEvent, ClientOptions, CloseReason, QoS};
 
-/// Where trunk puts the broker worker's loader (see index.html).
-pub const WORKER_URL: &str = "./tabmq-worker_loader.js";
+/// The broker worker's entry script (web/broker-worker.js, copied by trunk; see index.html).
+pub const WORKER_URL: &str = "./broker-worker.js";
 
 /// The filter the subscriber starts with.
 pub const DEFAULT_FILTER: &str = "sensor/#";

@@ -9,8 +9,8 @@ use crate::subscribe::split_shared;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tabmq_core::{
-    decode_packet, encode_to_vec, Bytes, Instant, Packet, ProtocolVersion, SessionDecodeError,
-    SessionState, SubscribeFilter,
+    decode_packet, encode_to_vec, Bytes, Instant, Packet, PacketId, ProtocolVersion, QoS,
+    SessionDecodeError, SessionState, SubscribeFilter,
 };
 
 /// Format version, the first byte of every snapshot.
@@ -65,7 +65,13 @@ pub(crate) fn save(broker: &Broker) -> Vec<u8> {
             .iter()
             .filter(|m| !m.publish.topic.starts_with("$SYS/"))
             .filter_map(|m| {
-                let bytes = encode_to_vec(&Packet::Publish(m.publish.clone()), ProtocolVersion::V5);
+                // A retained message has no packet id, but a QoS 1/2 PUBLISH must carry one to
+                // encode; a placeholder is written and dropped again on load.
+                let mut publish = m.publish.clone();
+                if publish.qos != QoS::AtMostOnce {
+                    publish.packet_id = PacketId::new(1);
+                }
+                let bytes = encode_to_vec(&Packet::Publish(publish), ProtocolVersion::V5);
                 bytes
                     .ok()
                     .map(|b| (b, m.expires_at.map(Instant::as_millis)))
@@ -109,12 +115,14 @@ pub(crate) fn load(broker: &mut Broker, bytes: &[u8]) -> Result<(), SessionDecod
         broker.sessions.insert(s.client_id, session);
     }
     for (bytes, expires_at) in stored.retained {
-        let Ok(Packet::Publish(publish)) = decode_packet(Bytes::from(bytes), ProtocolVersion::V5)
+        let Ok(Packet::Publish(mut publish)) =
+            decode_packet(Bytes::from(bytes), ProtocolVersion::V5)
         else {
             return Err(SessionDecodeError(
                 "a retained message does not decode".into(),
             ));
         };
+        publish.packet_id = None;
         let message = RetainedMessage {
             publish,
             expires_at: expires_at.map(Instant::from_millis),

@@ -549,3 +549,48 @@ fn a_shutdown_tells_v5_clients_0x8b_and_closes_every_connection() {
     assert_eq!(closed, [new, old]);
     assert_eq!(raw.broker.connection_count(), 0);
 }
+
+#[test]
+fn a_restored_broker_keeps_retained_messages_of_every_qos() {
+    let mut raw = Raw::new(BrokerConfig::default());
+    let (p, _) = raw.connect(v5_connect("p", Properties::default()));
+    for (i, qos) in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce]
+        .into_iter()
+        .enumerate()
+    {
+        let mut m = publish_packet(
+            &format!("r/{i}"),
+            "kept",
+            qos,
+            (qos != QoS::AtMostOnce).then_some(i as u16),
+        );
+        m.retain = true;
+        raw.send(p, &[Packet::Publish(m)]);
+    }
+    let restored =
+        tabmq_broker::Broker::restore(BrokerConfig::default(), &raw.broker.snapshot()).unwrap();
+    let mut raw2 = Raw::over(restored, raw.now);
+    let (s, _) = raw2.connect(v5_connect("s", Properties::default()));
+    raw2.send(
+        s,
+        &[subscribe_packet(
+            1,
+            vec![SubscribeFilter::new("r/#", QoS::ExactlyOnce)],
+            Properties::default(),
+        )],
+    );
+    let got = raw2.take(s);
+    let mut kept: Vec<(String, QoS, bool)> = publishes(&got)
+        .iter()
+        .map(|m| (m.topic.clone(), m.qos, m.retain))
+        .collect();
+    kept.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        kept,
+        [
+            ("r/0".to_owned(), QoS::AtMostOnce, true),
+            ("r/1".to_owned(), QoS::AtLeastOnce, true),
+            ("r/2".to_owned(), QoS::ExactlyOnce, true)
+        ]
+    );
+}

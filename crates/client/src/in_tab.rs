@@ -71,6 +71,20 @@ pub struct TabUrl {
     pub name: String,
     /// One broker for every tab of the origin (a SharedWorker).
     pub shared: bool,
+    /// `persist=indexeddb`: the broker keeps its state (persistent sessions with their
+    /// queues, retained messages) in IndexedDB, across reloads.
+    pub persist: bool,
+}
+
+impl TabUrl {
+    /// The worker's name, which tells it its broker name and whether to persist.
+    pub fn worker_name(&self) -> String {
+        if self.persist {
+            format!("tabmq:{}:persist", self.name)
+        } else {
+            format!("tabmq:{}", self.name)
+        }
+    }
 }
 
 impl TabUrl {
@@ -85,10 +99,11 @@ impl TabUrl {
                 "{url}: the broker needs a name, as in tab://lab"
             )));
         }
-        let mut shared = false;
+        let (mut shared, mut persist) = (false, false);
         for param in query.split('&').filter(|p| !p.is_empty()) {
             match param {
                 "shared" | "shared=1" | "shared=true" => shared = true,
+                "persist=indexeddb" => persist = true,
                 other => {
                     return Err(InTabError::BadUrl(format!(
                         "{url}: unknown parameter {other:?}"
@@ -99,6 +114,7 @@ impl TabUrl {
         Ok(TabUrl {
             name: name.to_owned(),
             shared,
+            persist,
         })
     }
 }
@@ -147,8 +163,18 @@ impl InTabBroker {
     /// Starts the worker module at `script_url` in a dedicated Worker and waits for its
     /// ready message.
     pub async fn start(script_url: &str) -> Result<InTabBroker, InTabError> {
+        InTabBroker::start_named(script_url, "tabmq:tab").await
+    }
+
+    /// [`InTabBroker::start`] with the worker's name, which tells it its broker name and
+    /// whether to persist (see [`TabUrl::worker_name`]).
+    pub async fn start_named(
+        script_url: &str,
+        worker_name: &str,
+    ) -> Result<InTabBroker, InTabError> {
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Module);
+        options.set_name(worker_name);
         let worker = Worker::new_with_options(script_url, &options)
             .map_err(|e| InTabError::WorkerFailed(describe(&e)))?;
         let w = worker.clone();
@@ -164,12 +190,15 @@ impl InTabBroker {
         })
     }
 
-    /// Joins (or starts) the SharedWorker broker called `name`, which every tab of the
-    /// origin shares.
-    pub async fn start_shared(script_url: &str, name: &str) -> Result<InTabBroker, InTabError> {
+    /// Joins (or starts) the SharedWorker broker whose worker is called `worker_name`,
+    /// which every tab of the origin shares.
+    pub async fn start_shared(
+        script_url: &str,
+        worker_name: &str,
+    ) -> Result<InTabBroker, InTabError> {
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Module);
-        options.set_name(&format!("tabmq:{name}"));
+        options.set_name(worker_name);
         let worker = SharedWorker::new_with_worker_options(script_url, &options)
             .map_err(|e| InTabError::WorkerFailed(describe(&e)))?;
         let port = worker.port();
@@ -187,17 +216,17 @@ impl InTabBroker {
     }
 
     /// The broker a `tab://` URL names: started on first use in this page, then reused.
-    /// `script_url` is the worker's loader (trunk's `tabmq-worker_loader.js`).
+    /// `script_url` is the worker's entry script (the lab's `broker-worker.js`).
     pub async fn for_url(url: &str, script_url: &str) -> Result<InTabBroker, InTabError> {
         let tab = TabUrl::parse(url)?;
-        let key = (tab.name.clone(), tab.shared);
+        let key = (tab.worker_name(), tab.shared);
         if let Some(existing) = BROKERS.with(|b| b.borrow().get(&key).cloned()) {
             return Ok(existing);
         }
         let broker = if tab.shared {
-            InTabBroker::start_shared(script_url, &tab.name).await?
+            InTabBroker::start_shared(script_url, &tab.worker_name()).await?
         } else {
-            InTabBroker::start(script_url).await?
+            InTabBroker::start_named(script_url, &tab.worker_name()).await?
         };
         BROKERS.with(|b| b.borrow_mut().insert(key, broker.clone()));
         Ok(broker)
@@ -244,10 +273,15 @@ mod tests {
             TabUrl::parse("tab://lab"),
             Ok(TabUrl {
                 name: "lab".into(),
-                shared: false
+                shared: false,
+                persist: false,
             })
         );
         assert!(TabUrl::parse("tab://lab?shared").unwrap().shared);
+        let kept = TabUrl::parse("tab://lab?shared&persist=indexeddb").unwrap();
+        assert!(kept.shared && kept.persist);
+        assert_eq!(kept.worker_name(), "tabmq:lab:persist");
+        assert!(TabUrl::parse("tab://lab?persist=localstorage").is_err());
         assert!(TabUrl::parse("tab://lab/?shared=1").unwrap().shared);
         for bad in [
             "tab://",

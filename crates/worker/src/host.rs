@@ -1,5 +1,8 @@
-//! Wires the broker core to the worker's ports and timer.
+//! Wires the broker core to the worker's ports and timer, and, with persistence, to
+//! IndexedDB: then nothing the broker says leaves before the state it follows from is
+//! saved, so a PUBACK is a promise that survives a reload.
 
+use crate::store::Store;
 use js_sys::Reflect;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -8,6 +11,7 @@ use tabmq_broker::{Broker, BrokerConfig, ConnId};
 use tabmq_client::{
     bytes_of_message, now, to_array_buffer, Interval, CLOSE_MESSAGE, READY_MESSAGE,
 };
+use tabmq_core::Bytes;
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, MessagePort};
 
@@ -16,31 +20,90 @@ struct Port {
     _on_message: Closure<dyn FnMut(MessageEvent)>,
 }
 
+/// Something for a port, held until the state it follows from is saved.
+enum Out {
+    Bytes(ConnId, Bytes),
+    Close(ConnId),
+}
+
 #[derive(Default)]
 struct Host {
     broker: Broker,
     ports: HashMap<ConnId, Port>,
+    /// Set once the saved state (if any) is loaded; until then tabs wait.
+    ready: bool,
+    waiting_tabs: Vec<MessagePort>,
+    store: Option<Rc<Store>>,
+    saving: bool,
+    held: Vec<Out>,
 }
 
 type Shared = Rc<RefCell<Host>>;
 
-/// Sends what the broker produced and closes what it closed.
-fn flush(host: &Shared) {
+fn deliver(host: &Shared, outs: Vec<Out>) {
     let mut host = host.borrow_mut();
-    while let Some((conn, bytes)) = host.broker.poll_transmit() {
-        if let Some(p) = host.ports.get(&conn) {
-            let buffer = to_array_buffer(&bytes);
-            // A port whose page is gone throws nothing; the keepalive reaps the connection.
-            let _ = p
-                .port
-                .post_message_with_transferable(&buffer, &js_sys::Array::of1(&buffer));
+    for out in outs {
+        match out {
+            Out::Bytes(conn, bytes) => {
+                if let Some(p) = host.ports.get(&conn) {
+                    let buffer = to_array_buffer(&bytes);
+                    // A port whose page is gone throws nothing; the keepalive reaps it.
+                    let _ = p
+                        .port
+                        .post_message_with_transferable(&buffer, &js_sys::Array::of1(&buffer));
+                }
+            }
+            Out::Close(conn) => {
+                if let Some(p) = host.ports.remove(&conn) {
+                    let _ = p.port.post_message(&CLOSE_MESSAGE.into());
+                    p.port.close();
+                }
+            }
         }
     }
-    while let Some(conn) = host.broker.poll_close() {
-        if let Some(p) = host.ports.remove(&conn) {
-            let _ = p.port.post_message(&CLOSE_MESSAGE.into());
-            p.port.close();
+}
+
+/// Sends what the broker produced and closes what it closed; with a store, only once the
+/// state is saved.
+fn flush(host: &Shared) {
+    let (outs, save) = {
+        let mut h = host.borrow_mut();
+        while let Some((conn, bytes)) = h.broker.poll_transmit() {
+            h.held.push(Out::Bytes(conn, bytes));
         }
+        while let Some(conn) = h.broker.poll_close() {
+            h.held.push(Out::Close(conn));
+        }
+        match h.store.clone() {
+            None => (std::mem::take(&mut h.held), None),
+            Some(_) if h.saving || h.held.is_empty() => (Vec::new(), None),
+            Some(store) => {
+                h.saving = true;
+                (
+                    Vec::new(),
+                    Some((store, std::mem::take(&mut h.held), h.broker.snapshot())),
+                )
+            }
+        }
+    };
+    deliver(host, outs);
+    let Some((store, covered, snapshot)) = save else {
+        return;
+    };
+    let weak = Rc::downgrade(host);
+    let mut covered = Some(covered);
+    let done = move |saved: bool| {
+        let Some(host) = weak.upgrade() else { return };
+        if !saved {
+            web_sys::console::error_1(&"tabmq: saving the broker's state failed".into());
+        }
+        host.borrow_mut().saving = false;
+        deliver(&host, covered.take().unwrap_or_default());
+        // What came in meanwhile waits for the next save.
+        flush(&host);
+    };
+    if let Err(e) = store.save(&snapshot, done) {
+        web_sys::console::error_2(&"tabmq: cannot save the broker's state".into(), &e);
     }
 }
 
@@ -88,30 +151,100 @@ fn control_handler(host: &Shared) -> Closure<dyn FnMut(MessageEvent)> {
     })
 }
 
+/// A tab of a SharedWorker broker: its control port speaks the same protocol.
+fn serve_tab(host: &Shared, control: MessagePort) {
+    let handler = control_handler(host);
+    control.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+    // The tab's control port lives as long as the worker.
+    handler.forget();
+    let _ = control.post_message(&READY_MESSAGE.into());
+}
+
+/// Loads the saved state, then says ready to whoever waits.
+async fn load_then_ready(host: Shared, database: Option<String>, shared: bool) {
+    if let Some(name) = database {
+        match Store::open(&name).await {
+            Ok(store) => {
+                match store.load().await {
+                    Ok(Some(bytes)) => match Broker::restore(BrokerConfig::default(), &bytes) {
+                        Ok(broker) => host.borrow_mut().broker = broker,
+                        Err(e) => web_sys::console::error_1(
+                            &format!(
+                                "tabmq: the saved broker state is unreadable ({e}); starting empty"
+                            )
+                            .into(),
+                        ),
+                    },
+                    Ok(None) => {}
+                    Err(e) => {
+                        web_sys::console::error_2(&"tabmq: cannot read the saved state".into(), &e)
+                    }
+                }
+                host.borrow_mut().store = Some(Rc::new(store));
+            }
+            Err(e) => web_sys::console::error_2(&"tabmq: no IndexedDB; not persisting".into(), &e),
+        }
+    }
+    let tabs = {
+        let mut h = host.borrow_mut();
+        h.ready = true;
+        std::mem::take(&mut h.waiting_tabs)
+    };
+    if shared {
+        for tab in tabs {
+            serve_tab(&host, tab);
+        }
+    } else {
+        let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+        let _ = scope.post_message(&READY_MESSAGE.into());
+    }
+}
+
 /// Starts the broker in this worker. As a dedicated Worker, the page talks to the worker
 /// itself; as a SharedWorker (every tab of the origin), each tab's control port arrives in
 /// a `connect` event, and the same protocol runs over it: "ready", then
-/// `{type: "connect"}` messages with a port per client.
+/// `{type: "connect"}` messages with a port per client. A worker named
+/// `tabmq:NAME:persist` keeps its state in the IndexedDB database `tabmq-broker:NAME`.
 pub fn start() {
     let global = js_sys::global();
-    let host: Shared = Rc::new(RefCell::new(Host {
-        broker: Broker::new(BrokerConfig::default()),
-        ports: HashMap::new(),
-    }));
+    let host: Shared = Rc::new(RefCell::new(Host::default()));
+    let name = Reflect::get(&global, &"name".into())
+        .ok()
+        .and_then(|n| n.as_string())
+        .unwrap_or_default();
+    let database = name
+        .strip_prefix("tabmq:")
+        .and_then(|rest| rest.strip_suffix(":persist"))
+        .map(|broker| format!("tabmq-broker:{broker}"));
     let shared = Reflect::has(&global, &"onconnect".into()).unwrap_or(false);
     if shared {
+        // Set at once: a connect event that found no handler would be lost.
         let for_tabs = host.clone();
         let on_tab = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let Ok(control) = event.ports().get(0).dyn_into::<MessagePort>() else {
                 return;
             };
-            let handler = control_handler(&for_tabs);
-            control.set_onmessage(Some(handler.as_ref().unchecked_ref()));
-            // The tab's control port lives as long as the worker.
-            handler.forget();
-            let _ = control.post_message(&READY_MESSAGE.into());
+            let ready = for_tabs.borrow().ready;
+            if ready {
+                serve_tab(&for_tabs, control);
+            } else {
+                for_tabs.borrow_mut().waiting_tabs.push(control);
+            }
         });
+        // Tabs that connected while the wasm was loading (web/broker-worker.js kept them).
+        let early = Reflect::get(&global, &"__tabmqEarlyConnects".into())
+            .ok()
+            .and_then(|v| v.dyn_into::<js_sys::Array>().ok());
         let _ = Reflect::set(&global, &"onconnect".into(), on_tab.as_ref());
+        if let Some(early) = early {
+            for event in early.iter() {
+                if let Ok(event) = event.dyn_into::<MessageEvent>() {
+                    let f: &js_sys::Function = on_tab.as_ref().unchecked_ref();
+                    let _ = f.call1(&JsValue::NULL, &event);
+                }
+            }
+            early.set_length(0);
+        }
         on_tab.forget();
     } else {
         let scope: DedicatedWorkerGlobalScope = global.unchecked_into();
@@ -128,8 +261,5 @@ pub fn start() {
         Ok(timer) => std::mem::forget(timer),
         Err(e) => web_sys::console::error_2(&"tabmq: no timer, keepalive is off".into(), &e),
     }
-    if !shared {
-        let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-        let _ = scope.post_message(&READY_MESSAGE.into());
-    }
+    wasm_bindgen_futures::spawn_local(load_then_ready(host, database, shared));
 }

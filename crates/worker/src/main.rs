@@ -8,6 +8,8 @@
 
 #[cfg(target_arch = "wasm32")]
 mod host;
+#[cfg(target_arch = "wasm32")]
+mod store;
 
 fn main() {
     #[cfg(target_arch = "wasm32")]
