@@ -235,3 +235,43 @@ test('without persist a reload starts the in-tab broker empty', async () => {
     await context.close();
   }
 });
+
+test('MQTT.js in the page reaches the in-tab broker through tabSocket and exchanges QoS 0, 1 and 2 with our client', async () => {
+  const context = await browser.newContext();
+  try {
+    const { lab, errors } = await openLabIn(context, 'tab://lab?shared');
+    await lab.subscribeTo('sensor/#', '2');
+    await lab.page.addScriptTag({ path: new URL('../node_modules/mqtt/dist/mqtt.min.js', import.meta.url).pathname });
+    // MQTT.js subscribes to js/# and publishes to sensor/fromjs at each QoS.
+    const started = lab.page.evaluate(async () => {
+      const { tabSocket } = await import('./tab-socket.js');
+      const client = window.mqtt.connect('ws://tab', {
+        clientId: 'mqttjs-in-page',
+        protocolVersion: 5,
+        reconnectPeriod: 0,
+        createWebsocket: () => tabSocket('tab://lab?shared'),
+      });
+      window.jsReceived = [];
+      client.on('message', (topic, payload, packet) => window.jsReceived.push([topic, payload.toString(), packet.qos]));
+      await new Promise((resolve, reject) => { client.once('connect', resolve); client.once('error', reject); });
+      await client.subscribeAsync('js/#', { qos: 2 });
+      for (const qos of [0, 1, 2]) await client.publishAsync('sensor/fromjs', `js qos ${qos}`, { qos });
+      window.jsClient = client;
+      return 'ok';
+    });
+    assert.equal(await started, 'ok');
+    for (const qos of ['0', '1', '2']) {
+      const m = lab.message(`js qos ${qos}`);
+      await m.waitFor();
+      assert.equal(await m.getByTestId('message-qos').textContent(), `QoS ${qos}`);
+    }
+    for (const qos of ['0', '1', '2']) await lab.publish('js/x', `tabmq qos ${qos}`, qos);
+    await lab.page.waitForFunction(() => window.jsReceived.length >= 3, null, { timeout: 10_000 });
+    const got = await lab.page.evaluate(() => window.jsReceived.sort((a, b) => a[2] - b[2]));
+    assert.deepEqual(got, [['js/x', 'tabmq qos 0', 0], ['js/x', 'tabmq qos 1', 1], ['js/x', 'tabmq qos 2', 2]]);
+    await lab.page.evaluate(() => window.jsClient.endAsync());
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
