@@ -6,6 +6,7 @@
 
 mod browser;
 mod client;
+mod coalesce;
 mod completion;
 mod in_tab;
 mod port;

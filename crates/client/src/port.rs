@@ -6,6 +6,7 @@
 
 use crate::browser::{bytes_of, now, to_array_buffer, Interval};
 use crate::client::{Client, Listener};
+use crate::coalesce::{Coalescer, Sink};
 use crate::transport::{Transport, TransportError};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -16,34 +17,48 @@ use web_sys::{MessageEvent, MessagePort};
 /// The string the far side posts before it closes the port.
 pub const CLOSE_MESSAGE: &str = "close";
 
-/// Sends MQTT bytes over a MessagePort.
+/// Sends MQTT bytes over a MessagePort, one transferred buffer per event-loop turn.
+#[derive(Clone)]
 pub struct MessagePortTransport {
     port: MessagePort,
     closed: Rc<Cell<bool>>,
+    out: Coalescer,
 }
 
 impl MessagePortTransport {
     pub fn new(port: MessagePort) -> Self {
+        let target = port.clone();
+        let sink: Sink = Rc::new(move |bytes: &[u8]| {
+            let buffer = to_array_buffer(bytes);
+            target.post_message_with_transferable(&buffer, &js_sys::Array::of1(&buffer))
+        });
         MessagePortTransport {
             port,
             closed: Rc::new(Cell::new(false)),
+            out: Coalescer::new(sink),
         }
+    }
+
+    /// Messages posted so far; for tests and the inspector.
+    pub fn messages_posted(&self) -> u64 {
+        self.out.writes()
     }
 }
 
 impl Transport for MessagePortTransport {
     fn send(&self, bytes: Bytes) -> Result<(), TransportError> {
-        if self.closed.get() {
+        if self.closed.get() || self.out.is_closed() {
             return Err(TransportError::Closed);
         }
-        let buffer = to_array_buffer(&bytes);
-        self.port
-            .post_message_with_transferable(&buffer, &js_sys::Array::of1(&buffer))
+        self.out
+            .push(&bytes)
             .map_err(|e| TransportError::Platform(format!("{e:?}")))
     }
 
     fn close(&self) {
         if !self.closed.replace(true) {
+            // What is already queued (a DISCONNECT) still leaves before the close.
+            self.out.close();
             self.port.close();
         }
     }
@@ -53,11 +68,17 @@ impl Transport for MessagePortTransport {
 /// Dropping it leaves the connection running; call [`PortClient::close`] to end it.
 pub struct PortClient {
     pub client: Client,
+    transport: MessagePortTransport,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _timer: Interval,
 }
 
 impl PortClient {
+    /// Messages this connection has posted.
+    pub fn messages_posted(&self) -> u64 {
+        self.transport.messages_posted()
+    }
+
     /// Sends DISCONNECT and closes the port.
     pub fn close(self) {
         self.client.disconnect();
@@ -92,8 +113,13 @@ pub fn connect_port(
     listener: Listener,
 ) -> Result<PortClient, PortConnectError> {
     let transport = MessagePortTransport::new(port.clone());
-    let client = Client::connect(options, Box::new(transport), Box::new(now), listener)
-        .map_err(PortConnectError::Client)?;
+    let client = Client::connect(
+        options,
+        Box::new(transport.clone()),
+        Box::new(now),
+        listener,
+    )
+    .map_err(PortConnectError::Client)?;
     let receiver = client.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let data = event.data();
@@ -109,6 +135,7 @@ pub fn connect_port(
         .map_err(|e| PortConnectError::NoTimer(format!("{e:?}")))?;
     Ok(PortClient {
         client,
+        transport,
         _on_message: on_message,
         _timer: timer,
     })

@@ -6,9 +6,10 @@
 
 use crate::browser::{bytes_of, now, Interval};
 use crate::client::{Client, Listener};
+use crate::coalesce::{Coalescer, Sink};
 use crate::transport::{Transport, TransportError};
-use js_sys::{Function, Promise, Reflect};
-use std::cell::{Cell, RefCell};
+use js_sys::Promise;
+use std::cell::Cell;
 use std::rc::Rc;
 use tabmq_core::{Bytes, ClientError, ClientOptions};
 use wasm_bindgen::prelude::*;
@@ -18,85 +19,49 @@ use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 /// The WebSocket subprotocol MQTT uses.
 pub const SUBPROTOCOL: &str = "mqtt";
 
-#[derive(Default)]
-struct Outbox {
-    bytes: Vec<u8>,
-    scheduled: bool,
-    frames: u64,
-    closed: bool,
-}
-
 /// Sends MQTT bytes over an open WebSocket, one frame per event-loop turn.
 pub struct WebSocketTransport {
     ws: WebSocket,
-    outbox: Rc<RefCell<Outbox>>,
-}
-
-fn flush_outbox(ws: &WebSocket, outbox: &RefCell<Outbox>) {
-    let mut out = outbox.borrow_mut();
-    out.scheduled = false;
-    if out.bytes.is_empty() || out.closed {
-        return;
-    }
-    let bytes = std::mem::take(&mut out.bytes);
-    out.frames += 1;
-    drop(out);
-    if ws.send_with_u8_array(&bytes).is_err() {
-        // The socket is closing; its close event tells the client.
-        outbox.borrow_mut().closed = true;
-    }
-}
-
-/// Runs `f` once the current task's synchronous work is done.
-fn queue_microtask(f: impl FnOnce() + 'static) -> Result<(), JsValue> {
-    let queue: Function = Reflect::get(&js_sys::global(), &"queueMicrotask".into())?.dyn_into()?;
-    queue.call1(&JsValue::NULL, &Closure::once_into_js(f))?;
-    Ok(())
+    out: Coalescer,
 }
 
 /// A transport over an open socket.
 pub(crate) fn new_transport(ws: WebSocket) -> WebSocketTransport {
+    let socket = ws.clone();
+    let sink: Sink = Rc::new(move |bytes: &[u8]| socket.send_with_u8_array(bytes));
     WebSocketTransport {
         ws,
-        outbox: Rc::new(RefCell::new(Outbox::default())),
+        out: Coalescer::new(sink),
     }
 }
 
 impl WebSocketTransport {
     /// Frames sent so far; for tests and the inspector.
     pub fn frames_sent(&self) -> u64 {
-        self.outbox.borrow().frames
+        self.out.writes()
     }
 
     fn handle(&self) -> WebSocketTransport {
         WebSocketTransport {
             ws: self.ws.clone(),
-            outbox: self.outbox.clone(),
+            out: self.out.clone(),
         }
     }
 }
 
 impl Transport for WebSocketTransport {
     fn send(&self, bytes: Bytes) -> Result<(), TransportError> {
-        let mut out = self.outbox.borrow_mut();
-        if out.closed || self.ws.ready_state() > WebSocket::OPEN {
+        if self.out.is_closed() || self.ws.ready_state() > WebSocket::OPEN {
             return Err(TransportError::Closed);
         }
-        out.bytes.extend_from_slice(&bytes);
-        if out.scheduled {
-            return Ok(());
-        }
-        out.scheduled = true;
-        drop(out);
-        let (ws, outbox) = (self.ws.clone(), self.outbox.clone());
-        queue_microtask(move || flush_outbox(&ws, &outbox))
+        self.out
+            .push(&bytes)
             .map_err(|e| TransportError::Platform(format!("{e:?}")))
     }
 
     fn close(&self) {
         // What is already queued (a DISCONNECT) still leaves before the close.
-        flush_outbox(&self.ws, &self.outbox);
-        self.outbox.borrow_mut().closed = true;
+        self.out.close();
         let _ = self.ws.close();
     }
 }
@@ -181,10 +146,7 @@ pub async fn connect_websocket(
             .map_or((0, String::new()), |e| (e.code(), e.reason()));
         return Err(WebSocketConnectError::Unreachable { code, reason });
     }
-    let transport = WebSocketTransport {
-        ws: ws.clone(),
-        outbox: Rc::new(RefCell::new(Outbox::default())),
-    };
+    let transport = new_transport(ws.clone());
     let client = Client::connect(
         options,
         Box::new(transport.handle()),

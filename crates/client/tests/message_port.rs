@@ -90,3 +90,53 @@ async fn publish_and_subscribe_over_a_message_port() {
     assert_eq!(got[0].2, QoS::AtMostOnce);
     client.close();
 }
+
+#[wasm_bindgen_test]
+async fn packets_made_in_one_turn_leave_in_one_post_message() {
+    let broker = Rc::new(RefCell::new(Broker::new(BrokerConfig::default())));
+    let channel = MessageChannel::new().unwrap();
+    let _host = host_broker(channel.port2(), broker.clone());
+    let connected = Rc::new(RefCell::new(false));
+    let flag = connected.clone();
+    let client = connect_port(
+        channel.port1(),
+        ClientOptions {
+            client_id: "batch".into(),
+            ..ClientOptions::default()
+        },
+        Box::new(move |_, event| {
+            if matches!(event, ClientEvent::Connected { .. }) {
+                *flag.borrow_mut() = true;
+            }
+        }),
+    )
+    .unwrap();
+    for _ in 0..100 {
+        if *connected.borrow() {
+            break;
+        }
+        sleep(10).await;
+    }
+    assert!(*connected.borrow());
+    let before = client.messages_posted();
+    for i in 0..30 {
+        client
+            .client
+            .publish("batch", format!("{i}").into_bytes(), QoS::AtMostOnce, false)
+            .unwrap();
+    }
+    assert_eq!(
+        client.messages_posted(),
+        before,
+        "nothing leaves during the turn"
+    );
+    wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&JsValue::NULL))
+        .await
+        .unwrap();
+    assert_eq!(
+        client.messages_posted(),
+        before + 1,
+        "30 packets, one postMessage"
+    );
+    client.close();
+}

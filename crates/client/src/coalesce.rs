@@ -1,0 +1,86 @@
+//! One write per event-loop turn: every packet the client makes in the same turn leaves in
+//! one WebSocket frame or one postMessage. In Chromium the frame and message rates are the
+//! ceiling, not the codec, so batching is what makes QoS 0 bursts fast.
+
+use js_sys::{Function, Reflect};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+
+/// Writes one buffer to the platform; an error means the channel is gone.
+pub(crate) type Sink = Rc<dyn Fn(&[u8]) -> Result<(), JsValue>>;
+
+#[derive(Default)]
+struct Outbox {
+    bytes: Vec<u8>,
+    scheduled: bool,
+    writes: u64,
+    closed: bool,
+}
+
+/// Gathers a turn's bytes and writes them once, in a microtask.
+#[derive(Clone)]
+pub(crate) struct Coalescer {
+    outbox: Rc<RefCell<Outbox>>,
+    sink: Sink,
+}
+
+/// Runs `f` once the current task's synchronous work is done.
+fn queue_microtask(f: impl FnOnce() + 'static) -> Result<(), JsValue> {
+    let queue: Function = Reflect::get(&js_sys::global(), &"queueMicrotask".into())?.dyn_into()?;
+    queue.call1(&JsValue::NULL, &Closure::once_into_js(f))?;
+    Ok(())
+}
+
+impl Coalescer {
+    pub fn new(sink: Sink) -> Coalescer {
+        Coalescer {
+            outbox: Rc::default(),
+            sink,
+        }
+    }
+
+    /// Writes so far.
+    pub fn writes(&self) -> u64 {
+        self.outbox.borrow().writes
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.outbox.borrow().closed
+    }
+
+    /// Adds `bytes` to this turn's write.
+    pub fn push(&self, bytes: &[u8]) -> Result<(), JsValue> {
+        let mut out = self.outbox.borrow_mut();
+        out.bytes.extend_from_slice(bytes);
+        if out.scheduled {
+            return Ok(());
+        }
+        out.scheduled = true;
+        drop(out);
+        let me = self.clone();
+        queue_microtask(move || me.flush())
+    }
+
+    /// Writes what is gathered now.
+    pub fn flush(&self) {
+        let mut out = self.outbox.borrow_mut();
+        out.scheduled = false;
+        if out.bytes.is_empty() || out.closed {
+            return;
+        }
+        let bytes = std::mem::take(&mut out.bytes);
+        out.writes += 1;
+        drop(out);
+        if (self.sink)(&bytes).is_err() {
+            // The channel is closing; its close event tells the client.
+            self.outbox.borrow_mut().closed = true;
+        }
+    }
+
+    /// Writes what is gathered, then takes no more.
+    pub fn close(&self) {
+        self.flush();
+        self.outbox.borrow_mut().closed = true;
+    }
+}
