@@ -26,6 +26,22 @@ struct Inner {
     /// Whether another transport will come ([`Client::attach`]): then publishing while
     /// disconnected queues, as the engine allows, instead of failing.
     reconnects: bool,
+    /// With a session store: nothing leaves before the session it follows from is saved.
+    gate: Option<Gate>,
+}
+
+/// Where a client's session survives a reload (IndexedDB in a browser).
+pub trait SessionStore {
+    /// Saves the session's bytes; `done` is called once, with whether they were saved.
+    fn save(&self, session: &[u8], done: Box<dyn FnOnce(bool)>);
+}
+
+struct Gate {
+    store: Rc<dyn SessionStore>,
+    saving: bool,
+    /// Bytes made since the save under way began; they wait for the next one.
+    held: Vec<Bytes>,
+    last_saved: Vec<u8>,
 }
 
 /// An MQTT client, driven: every command sends what it produces at once and hands events
@@ -68,6 +84,7 @@ impl Client {
                 clock,
                 events: VecDeque::new(),
                 reconnects: false,
+                gate: None,
             })),
             listener: Rc::new(RefCell::new(Some(listener))),
             dispatching: Rc::new(Cell::new(false)),
@@ -94,6 +111,19 @@ impl Client {
     /// publishing while disconnected queues instead of failing.
     pub fn set_reconnects(&self, reconnects: bool) {
         self.inner.borrow_mut().reconnects = reconnects;
+    }
+
+    /// Keeps the session in `store` from now on: every packet leaves only once the session
+    /// state it follows from is saved, so what was promised (a PUBACK, a PUBREL) survives a
+    /// reload. Resume with [`Client::new`] and the saved session.
+    pub fn set_session_store(&self, store: Rc<dyn SessionStore>) {
+        self.inner.borrow_mut().gate = Some(Gate {
+            store,
+            saving: false,
+            held: Vec::new(),
+            last_saved: Vec::new(),
+        });
+        self.flush();
     }
 
     /// The session state, to keep (IndexedDB) and resume with [`Client::new`].
@@ -259,14 +289,48 @@ impl Client {
         f(&mut inner.engine, now)
     }
 
+    /// Closes the transport for good, failing what waits if no other transport comes.
+    fn close_transport(&self) {
+        let transport = self.inner.borrow_mut().transport.take();
+        if let Some(t) = transport {
+            t.close();
+        }
+        if !self.inner.borrow().reconnects {
+            // No transport will ever come: what waits for an answer will not get one.
+            self.waiters
+                .fail_all(tabmq_core::LostReason::ConnectionLost);
+        }
+    }
+
+    /// Sends bytes a save held back; a failed write ends the connection.
+    fn send_now(&self, held: Vec<Bytes>) {
+        let mut inner = self.inner.borrow_mut();
+        let mut failed = false;
+        for bytes in held {
+            let sent = match &inner.transport {
+                Some(t) => t.send(bytes),
+                None => Err(TransportError::Closed),
+            };
+            failed |= sent.is_err();
+        }
+        if failed && inner.engine.state() != ConnectionState::Disconnected {
+            let now = (inner.clock)();
+            inner.engine.connection_lost(now);
+        }
+    }
+
     /// Sends what the engine produced, then hands its events to the listener. A listener
     /// that calls back into the client is fine: nested calls only transmit, and the outer
     /// loop delivers their events in order.
     fn flush(&self) {
-        let closed = {
+        let (closed, save) = {
             let mut inner = self.inner.borrow_mut();
             let mut failure = None;
             while let Some(bytes) = inner.engine.poll_transmit() {
+                if let Some(gate) = inner.gate.as_mut() {
+                    gate.held.push(bytes);
+                    continue;
+                }
                 let sent = match &inner.transport {
                     Some(t) => t.send(bytes),
                     None => Err(TransportError::Closed),
@@ -285,18 +349,48 @@ impl Client {
                     inner.events.push_back(event);
                 }
             }
-            inner.engine.state() == ConnectionState::Disconnected
+            let inner_ref = &mut *inner;
+            let save = match inner_ref.gate.as_mut() {
+                // Serialized only with a store, and only between saves.
+                Some(gate) if !gate.saving => {
+                    let session = inner_ref.engine.session().to_bytes();
+                    if !gate.held.is_empty() || gate.last_saved != session {
+                        gate.saving = true;
+                        gate.last_saved = session.clone();
+                        Some((gate.store.clone(), session, std::mem::take(&mut gate.held)))
+                    } else {
+                        None
+                    }
+                }
+                _ => None,
+            };
+            // With a save under way, its held bytes (a DISCONNECT, say) go first.
+            let busy = inner
+                .gate
+                .as_ref()
+                .is_some_and(|g| g.saving || !g.held.is_empty());
+            (
+                inner.engine.state() == ConnectionState::Disconnected && !busy,
+                save,
+            )
         };
         if closed {
-            let transport = self.inner.borrow_mut().transport.take();
-            if let Some(t) = transport {
-                t.close();
-            }
-            if !self.inner.borrow().reconnects {
-                // No transport will ever come: what waits for an answer will not get one.
-                self.waiters
-                    .fail_all(tabmq_core::LostReason::ConnectionLost);
-            }
+            self.close_transport();
+        }
+        if let Some((store, session, covered)) = save {
+            let me = self.clone();
+            store.save(
+                &session,
+                Box::new(move |_saved| {
+                    // Saved or not (a full disk), the bytes go: holding them forever would
+                    // stall the connection, and a failed save was reported by the store.
+                    if let Some(gate) = me.inner.borrow_mut().gate.as_mut() {
+                        gate.saving = false;
+                    }
+                    me.send_now(covered);
+                    me.flush();
+                }),
+            );
         }
         if self.dispatching.replace(true) {
             return;

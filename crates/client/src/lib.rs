@@ -8,6 +8,7 @@ mod browser;
 mod client;
 mod coalesce;
 mod completion;
+mod idb;
 mod in_tab;
 mod port;
 mod reconnect;
@@ -16,8 +17,9 @@ mod url;
 mod websocket;
 
 pub use browser::{bytes_of as bytes_of_message, now, to_array_buffer, Interval};
-pub use client::{Client, Clock, Listener};
+pub use client::{Client, Clock, Listener, SessionStore};
 pub use completion::CommandError;
+pub use idb::IdbStore;
 pub use in_tab::{InTabBroker, InTabError, TabUrl, READY_MESSAGE};
 pub use port::{connect_port, MessagePortTransport, PortClient, PortConnectError, CLOSE_MESSAGE};
 pub use reconnect::ResilientClient;

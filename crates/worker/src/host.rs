@@ -2,14 +2,13 @@
 //! IndexedDB: then nothing the broker says leaves before the state it follows from is
 //! saved, so a PUBACK is a promise that survives a reload.
 
-use crate::store::Store;
 use js_sys::Reflect;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use tabmq_broker::{Broker, BrokerConfig, ConnId};
 use tabmq_client::{
-    bytes_of_message, now, to_array_buffer, Interval, CLOSE_MESSAGE, READY_MESSAGE,
+    bytes_of_message, now, to_array_buffer, IdbStore, Interval, CLOSE_MESSAGE, READY_MESSAGE,
 };
 use tabmq_core::Bytes;
 use wasm_bindgen::prelude::*;
@@ -33,12 +32,15 @@ struct Host {
     /// Set once the saved state (if any) is loaded; until then tabs wait.
     ready: bool,
     waiting_tabs: Vec<MessagePort>,
-    store: Option<Rc<Store>>,
+    store: Option<Rc<IdbStore>>,
     saving: bool,
     held: Vec<Out>,
 }
 
 type Shared = Rc<RefCell<Host>>;
+
+/// The key the broker's snapshot is saved under.
+const SNAPSHOT_KEY: &str = "snapshot";
 
 fn deliver(host: &Shared, outs: Vec<Out>) {
     let mut host = host.borrow_mut();
@@ -102,7 +104,7 @@ fn flush(host: &Shared) {
         // What came in meanwhile waits for the next save.
         flush(&host);
     };
-    if let Err(e) = store.save(&snapshot, done) {
+    if let Err(e) = store.save(SNAPSHOT_KEY, &snapshot, done) {
         web_sys::console::error_2(&"tabmq: cannot save the broker's state".into(), &e);
     }
 }
@@ -163,9 +165,9 @@ fn serve_tab(host: &Shared, control: MessagePort) {
 /// Loads the saved state, then says ready to whoever waits.
 async fn load_then_ready(host: Shared, database: Option<String>, shared: bool) {
     if let Some(name) = database {
-        match Store::open(&name).await {
+        match IdbStore::open(&name).await {
             Ok(store) => {
-                match store.load().await {
+                match store.load(SNAPSHOT_KEY).await {
                     Ok(Some(bytes)) => match Broker::restore(BrokerConfig::default(), &bytes) {
                         Ok(broker) => host.borrow_mut().broker = broker,
                         Err(e) => web_sys::console::error_1(

@@ -8,8 +8,6 @@
 
 #[cfg(target_arch = "wasm32")]
 mod host;
-#[cfg(target_arch = "wasm32")]
-mod store;
 
 fn main() {
     #[cfg(target_arch = "wasm32")]

@@ -1,5 +1,5 @@
-//! The broker's state in IndexedDB, for `tab://NAME?persist=indexeddb`: one snapshot
-//! (persistent sessions, their queues, retained messages) under one key.
+//! A small key-value store in IndexedDB, for state that must survive a reload: the in-tab
+//! broker's snapshot and a client's session. Works in a page and in a worker.
 
 use js_sys::{Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -7,9 +7,9 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbFactory, IdbOpenDbRequest, IdbRequest, IdbTransactionMode};
 
 const STORE: &str = "state";
-const KEY: &str = "snapshot";
 
-pub struct Store {
+/// One IndexedDB database with one object store of byte values.
+pub struct IdbStore {
     db: IdbDatabase,
 }
 
@@ -23,9 +23,9 @@ async fn finished(request: &IdbRequest) -> Result<JsValue, JsValue> {
     request.result()
 }
 
-impl Store {
+impl IdbStore {
     /// Opens (or creates) the database `name`.
-    pub async fn open(name: &str) -> Result<Store, JsValue> {
+    pub async fn open(name: &str) -> Result<IdbStore, JsValue> {
         let factory: IdbFactory =
             Reflect::get(&js_sys::global(), &"indexedDB".into())?.dyn_into()?;
         let request: IdbOpenDbRequest = factory.open_with_u32(name, 1)?;
@@ -40,24 +40,29 @@ impl Store {
         request.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
         let db = finished(&request).await?.dyn_into::<IdbDatabase>()?;
         drop(upgrade);
-        Ok(Store { db })
+        Ok(IdbStore { db })
     }
 
-    /// The saved snapshot, if there is one.
-    pub async fn load(&self) -> Result<Option<Vec<u8>>, JsValue> {
+    /// The bytes saved under `key`, if any.
+    pub async fn load(&self, key: &str) -> Result<Option<Vec<u8>>, JsValue> {
         let tx = self.db.transaction_with_str(STORE)?;
-        let request = tx.object_store(STORE)?.get(&KEY.into())?;
+        let request = tx.object_store(STORE)?.get(&key.into())?;
         let value = finished(&request).await?;
         Ok(value.dyn_ref::<Uint8Array>().map(Uint8Array::to_vec))
     }
 
-    /// Saves `bytes`; `done` hears whether the transaction committed.
-    pub fn save(&self, bytes: &[u8], done: impl FnOnce(bool) + 'static) -> Result<(), JsValue> {
+    /// Saves `bytes` under `key`; `done` hears whether the transaction committed.
+    pub fn save(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        done: impl FnOnce(bool) + 'static,
+    ) -> Result<(), JsValue> {
         let tx = self
             .db
             .transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)?;
         tx.object_store(STORE)?
-            .put_with_key(&Uint8Array::from(bytes), &KEY.into())?;
+            .put_with_key(&Uint8Array::from(bytes), &key.into())?;
         let done = std::rc::Rc::new(std::cell::RefCell::new(Some(done)));
         let (ok, failed) = (done.clone(), done);
         let on_complete = Closure::once_into_js(move || {
