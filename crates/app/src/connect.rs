@@ -3,7 +3,7 @@
 
 use crate::state::{ActiveSubscription, ClientSlot, Lab, Received, Status};
 use leptos::prelude::*;
-use tabmq_client::{connect_url, Client, ConnectError};
+use tabmq_client::{connect_client, now, Client, ConnectError, IdbSessionStore};
 use tabmq_core::{ClientEvent, ClientOptions, CloseReason, QoS};
 
 /// The broker worker's entry script (web/broker-worker.js, copied by trunk; see index.html).
@@ -34,12 +34,7 @@ fn close_label(reason: &CloseReason) -> Status {
 /// by default. `tab://lab?shared` shares one broker between tabs, and `ws://` or `wss://`
 /// reaches a real broker.
 pub fn broker_url() -> String {
-    let search = web_sys::window()
-        .and_then(|w| w.location().search().ok())
-        .unwrap_or_default();
-    web_sys::UrlSearchParams::new_with_str(&search)
-        .ok()
-        .and_then(|p| p.get("broker"))
+    page_param("broker")
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| DEFAULT_BROKER.to_owned())
 }
@@ -50,6 +45,25 @@ pub const DEFAULT_BROKER: &str = "tab://lab";
 /// A suffix that keeps this tab's client ids apart from other tabs' on a shared broker.
 fn tab_suffix() -> String {
     format!("{:06x}", (js_sys::Math::random() * 16_777_216.0) as u32)
+}
+
+/// A query parameter of the page's URL.
+fn page_param(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()?
+        .get(name)
+}
+
+/// `?session=indexeddb`: the clients keep their sessions (persistent, with fixed ids) in
+/// IndexedDB, so a reload in the middle of QoS 1/2 flows loses nothing.
+fn sessions_persist() -> bool {
+    page_param("session").as_deref() == Some("indexeddb")
+}
+
+/// `?inflight=N`: QoS 1/2 messages in flight at once, to watch the flows in slow motion.
+fn max_inflight() -> Option<u16> {
+    page_param("inflight")?.parse().ok().filter(|n| *n > 0)
 }
 
 /// Connects the publisher and the subscriber to the lab's broker.
@@ -95,11 +109,21 @@ async fn connect_slot(
     slot: ClientSlot,
     mut on_event: impl FnMut(&Client, ClientEvent) + 'static,
 ) {
-    let options = ClientOptions {
-        client_id: format!("tabmq-lab-{}-{suffix}", slot.name),
+    let persist = sessions_persist();
+    let mut options = ClientOptions {
+        // A kept session needs the same id after a reload.
+        client_id: if persist {
+            format!("tabmq-lab-{}", slot.name)
+        } else {
+            format!("tabmq-lab-{}-{suffix}", slot.name)
+        },
+        clean_session: !persist,
         keep_alive: 30,
         ..ClientOptions::default()
     };
+    if let Some(n) = max_inflight() {
+        options.max_inflight = n;
+    }
     let listener = Box::new(move |client: &Client, event: ClientEvent| {
         match &event {
             ClientEvent::Connected { .. } => slot.status.set(Status::Connected),
@@ -108,7 +132,27 @@ async fn connect_slot(
         }
         on_event(client, event);
     });
-    match connect_url(url, options, listener, WORKER_URL).await {
+    let (store, session) = if persist {
+        match IdbSessionStore::open(&options.client_id).await {
+            Ok((store, session)) => (Some(store), session),
+            Err(e) => {
+                web_sys::console::error_2(&"tabmq: no IndexedDB for the session".into(), &e);
+                (None, None)
+            }
+        }
+    } else {
+        (None, None)
+    };
+    let client = Client::new(
+        options,
+        session.unwrap_or_default(),
+        Box::new(now),
+        listener,
+    );
+    if let Some(store) = store {
+        client.set_session_store(std::rc::Rc::new(store));
+    }
+    match connect_client(url, client, WORKER_URL).await {
         Ok(connection) => {
             lab.broker_status.set(Status::Connected);
             slot.client.set_value(Some(connection));

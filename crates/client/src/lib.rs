@@ -12,6 +12,7 @@ mod idb;
 mod in_tab;
 mod port;
 mod reconnect;
+mod session_store;
 mod transport;
 mod url;
 mod websocket;
@@ -21,10 +22,14 @@ pub use client::{Client, Clock, Listener, SessionStore};
 pub use completion::CommandError;
 pub use idb::IdbStore;
 pub use in_tab::{InTabBroker, InTabError, TabUrl, READY_MESSAGE};
-pub use port::{connect_port, MessagePortTransport, PortClient, PortConnectError, CLOSE_MESSAGE};
+pub use port::{
+    attach_port, connect_port, MessagePortTransport, PortClient, PortConnectError, CLOSE_MESSAGE,
+};
 pub use reconnect::ResilientClient;
+pub use session_store::{IdbSessionStore, SESSION_DATABASE};
 pub use transport::{Transport, TransportError};
-pub use url::{connect_url, ConnectError, Connection};
+pub use url::{connect_client, connect_url, ConnectError, Connection};
 pub use websocket::{
-    connect_websocket, WebSocketClient, WebSocketConnectError, WebSocketTransport, SUBPROTOCOL,
+    attach_websocket, connect_websocket, WebSocketClient, WebSocketConnectError,
+    WebSocketTransport, SUBPROTOCOL,
 };

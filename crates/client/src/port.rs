@@ -112,14 +112,16 @@ pub fn connect_port(
     options: ClientOptions,
     listener: Listener,
 ) -> Result<PortClient, PortConnectError> {
+    let client = Client::new(options, Default::default(), Box::new(now), listener);
+    attach_port(port, client)
+}
+
+/// Connects `client` over `port` (a client resuming a saved session, say).
+pub fn attach_port(port: MessagePort, client: Client) -> Result<PortClient, PortConnectError> {
     let transport = MessagePortTransport::new(port.clone());
-    let client = Client::connect(
-        options,
-        Box::new(transport.clone()),
-        Box::new(now),
-        listener,
-    )
-    .map_err(PortConnectError::Client)?;
+    client
+        .attach(Box::new(transport.clone()))
+        .map_err(PortConnectError::Client)?;
     let receiver = client.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let data = event.data();

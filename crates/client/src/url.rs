@@ -2,10 +2,11 @@
 //! WebSocket, `tab://NAME` the broker in a Worker of this tab, and `tab://NAME?shared` the
 //! one every tab of the origin shares. The same client runs over each.
 
+use crate::browser::now;
 use crate::client::{Client, Listener};
 use crate::in_tab::{InTabBroker, InTabError};
-use crate::port::{connect_port, PortClient, PortConnectError};
-use crate::websocket::{connect_websocket, WebSocketClient, WebSocketConnectError};
+use crate::port::{attach_port, PortClient, PortConnectError};
+use crate::websocket::{attach_websocket, WebSocketClient, WebSocketConnectError};
 use tabmq_core::ClientOptions;
 
 /// A connection made from a URL: its client, and what keeps it running.
@@ -65,8 +66,19 @@ pub async fn connect_url(
     listener: Listener,
     worker_script: &str,
 ) -> Result<Connection, ConnectError> {
+    let client = Client::new(options, Default::default(), Box::new(now), listener);
+    connect_client(url, client, worker_script).await
+}
+
+/// [`connect_url`] for a client made beforehand: one resuming a saved session, with a
+/// session store.
+pub async fn connect_client(
+    url: &str,
+    client: Client,
+    worker_script: &str,
+) -> Result<Connection, ConnectError> {
     if url.starts_with("ws://") || url.starts_with("wss://") {
-        return connect_websocket(url, options, listener)
+        return attach_websocket(url, client)
             .await
             .map(Connection::WebSocket)
             .map_err(ConnectError::WebSocket);
@@ -76,7 +88,7 @@ pub async fn connect_url(
             .await
             .map_err(ConnectError::InTab)?;
         let port = broker.open_port().map_err(ConnectError::InTab)?;
-        return connect_port(port, options, listener)
+        return attach_port(port, client)
             .map(Connection::InTab)
             .map_err(ConnectError::Port);
     }

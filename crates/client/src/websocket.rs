@@ -127,6 +127,15 @@ pub async fn connect_websocket(
     options: ClientOptions,
     listener: Listener,
 ) -> Result<WebSocketClient, WebSocketConnectError> {
+    let client = Client::new(options, Default::default(), Box::new(now), listener);
+    attach_websocket(url, client).await
+}
+
+/// Opens `url` and connects `client` over it (a client resuming a saved session, say).
+pub async fn attach_websocket(
+    url: &str,
+    client: Client,
+) -> Result<WebSocketClient, WebSocketConnectError> {
     if !(url.starts_with("ws://") || url.starts_with("wss://")) {
         return Err(WebSocketConnectError::InvalidUrl(url.to_owned()));
     }
@@ -147,13 +156,9 @@ pub async fn connect_websocket(
         return Err(WebSocketConnectError::Unreachable { code, reason });
     }
     let transport = new_transport(ws.clone());
-    let client = Client::connect(
-        options,
-        Box::new(transport.handle()),
-        Box::new(now),
-        listener,
-    )
-    .map_err(WebSocketConnectError::Client)?;
+    client
+        .attach(Box::new(transport.handle()))
+        .map_err(WebSocketConnectError::Client)?;
     let receiver = client.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         if let Some(bytes) = bytes_of(&event.data()) {

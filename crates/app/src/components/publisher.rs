@@ -3,7 +3,8 @@ use crate::state::{Lab, Status};
 use leptos::prelude::*;
 use tabmq_core::QoS;
 
-/// A publisher: topic, payload, QoS and retain, sent with "Publish".
+/// A publisher: topic, payload, QoS, retain and how many, sent with "Publish". More than
+/// one message numbers the payloads (`payload #1`, `#2`, ...), all in one go.
 #[component]
 pub fn PublisherCard() -> impl IntoView {
     let lab = expect_context::<Lab>();
@@ -12,20 +13,33 @@ pub fn PublisherCard() -> impl IntoView {
     let payload = RwSignal::new("Temperature: 22°C".to_owned());
     let qos = RwSignal::new(QoS::AtMostOnce);
     let retain = RwSignal::new(false);
+    let count = RwSignal::new("1".to_owned());
     let error = RwSignal::new(None::<String>);
     let publish = move |_| {
-        let result = slot.client.with_value(|client| match client {
-            Some(c) => c
-                .client()
-                .publish(
-                    &topic.get_untracked(),
-                    payload.get_untracked().into_bytes(),
-                    qos.get_untracked(),
-                    retain.get_untracked(),
-                )
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-            None => Err("not connected yet".to_owned()),
+        let Ok(n @ 1..=10_000) = count.get_untracked().trim().parse::<u32>() else {
+            return error.set(Some("Count is a number from 1 to 10000".to_owned()));
+        };
+        let result = slot.client.with_value(|client| {
+            let Some(c) = client else {
+                return Err("not connected yet".to_owned());
+            };
+            let text = payload.get_untracked();
+            for i in 1..=n {
+                let body = if n == 1 {
+                    text.clone()
+                } else {
+                    format!("{text} #{i}")
+                };
+                c.client()
+                    .publish(
+                        &topic.get_untracked(),
+                        body.into_bytes(),
+                        qos.get_untracked(),
+                        retain.get_untracked(),
+                    )
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(())
         });
         error.set(result.err());
     };
@@ -35,6 +49,7 @@ pub fn PublisherCard() -> impl IntoView {
             <CardHeader title="Publisher" who="publisher" status=slot.status />
             <TextField label="Topic" value=topic />
             <TextField label="Payload" value=payload />
+            <TextField label="Count" value=count />
             <div class="row">
                 <QosSelect qos=qos />
                 <label class="check">

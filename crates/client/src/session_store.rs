@@ -1,0 +1,63 @@
+//! A client's session in IndexedDB, so unacknowledged QoS 1/2 messages and the offline
+//! queue survive a reload: open it before connecting, resume the saved session, and hand
+//! the store to [`crate::Client::set_session_store`].
+
+use crate::client::SessionStore;
+use crate::idb::IdbStore;
+use std::cell::RefCell;
+use std::rc::Rc;
+use tabmq_core::ClientSession;
+use wasm_bindgen::JsValue;
+
+/// The database every tabmq client session lives in, one key per client id.
+pub const SESSION_DATABASE: &str = "tabmq-client-sessions";
+
+pub struct IdbSessionStore {
+    store: Rc<IdbStore>,
+    key: String,
+}
+
+impl IdbSessionStore {
+    /// Opens the sessions database, and reads the session saved for `client_id` (`None` if
+    /// there is none, or if what is there is not a session this version wrote).
+    pub async fn open(
+        client_id: &str,
+    ) -> Result<(IdbSessionStore, Option<ClientSession>), JsValue> {
+        let store = IdbStore::open(SESSION_DATABASE).await?;
+        let saved = store.load(client_id).await?;
+        let session = saved.and_then(|bytes| match ClientSession::from_bytes(&bytes) {
+            Ok(session) => Some(session),
+            Err(e) => {
+                web_sys::console::warn_1(
+                    &format!("tabmq: ignoring the saved session of {client_id}: {e}").into(),
+                );
+                None
+            }
+        });
+        Ok((
+            IdbSessionStore {
+                store: Rc::new(store),
+                key: client_id.to_owned(),
+            },
+            session,
+        ))
+    }
+}
+
+impl SessionStore for IdbSessionStore {
+    fn save(&self, session: &[u8], done: Box<dyn FnOnce(bool)>) {
+        let done = Rc::new(RefCell::new(Some(done)));
+        let on_saved = done.clone();
+        let result = self.store.save(&self.key, session, move |saved| {
+            if let Some(done) = on_saved.borrow_mut().take() {
+                done(saved);
+            }
+        });
+        if let Err(e) = result {
+            web_sys::console::error_2(&"tabmq: cannot save the client session".into(), &e);
+            if let Some(done) = done.borrow_mut().take() {
+                done(false);
+            }
+        }
+    }
+}
