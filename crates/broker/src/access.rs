@@ -206,6 +206,8 @@ impl Acl {
 mod tests {
     use super::*;
 
+    type Outcome = Result<(), AclError>;
+
     const FILE: &str = "\
 # anonymous clients
 topic read public/#
@@ -220,41 +222,45 @@ pattern read users/%u/inbox
 ";
 
     #[test]
-    fn anonymous_lines_apply_until_the_first_user_line() {
-        let acl = Acl::parse(FILE).unwrap();
+    fn anonymous_lines_apply_until_the_first_user_line() -> Outcome {
+        let acl = Acl::parse(FILE)?;
         assert!(acl.allows("c", None, "public/news", Access::Read));
         assert!(!acl.allows("c", None, "public/news", Access::Write));
         assert!(!acl.allows("c", None, "alice/x", Access::Read));
+        Ok(())
     }
 
     #[test]
-    fn user_lines_and_deny() {
-        let acl = Acl::parse(FILE).unwrap();
+    fn user_lines_and_deny() -> Outcome {
+        let acl = Acl::parse(FILE)?;
         assert!(acl.allows("c", Some("alice"), "alice/x", Access::Write));
         assert!(!acl.allows("c", Some("alice"), "alice/secret", Access::Read));
         assert!(acl.allows("c", Some("alice"), "cmd/go", Access::Write));
         assert!(!acl.allows("c", Some("alice"), "cmd/go", Access::Read));
         assert!(!acl.allows("c", Some("bob"), "alice/x", Access::Read));
+        Ok(())
     }
 
     #[test]
-    fn patterns_substitute_client_id_and_username() {
-        let acl = Acl::parse(FILE).unwrap();
+    fn patterns_substitute_client_id_and_username() -> Outcome {
+        let acl = Acl::parse(FILE)?;
         assert!(acl.allows("dev1", None, "devices/dev1/temp", Access::Write));
         assert!(!acl.allows("dev1", None, "devices/dev2/temp", Access::Write));
         assert!(acl.allows("c", Some("bob"), "users/bob/inbox", Access::Read));
         assert!(!acl.allows("c", None, "users//inbox", Access::Read));
+        Ok(())
     }
 
     #[test]
-    fn subscriptions_must_lie_within_what_may_be_read() {
-        let acl = Acl::parse(FILE).unwrap();
+    fn subscriptions_must_lie_within_what_may_be_read() -> Outcome {
+        let acl = Acl::parse(FILE)?;
         assert!(acl.allows_subscribe("c", None, "public/+/x"));
         assert!(acl.allows_subscribe("c", None, "public/#"));
         assert!(!acl.allows_subscribe("c", None, "#"));
         assert!(!acl.allows_subscribe("c", None, "+/news"));
         assert!(!acl.allows_subscribe("c", Some("alice"), "alice/secret"));
         assert!(acl.allows_subscribe("c", Some("alice"), "alice/#"));
+        Ok(())
     }
 
     #[test]

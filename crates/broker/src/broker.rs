@@ -257,15 +257,12 @@ impl Broker {
                 self.publish_will(will, now);
             }
         }
-        for session in self.sessions.values_mut() {
-            // Restored sessions start their expiry at the first moment we know the time.
-            if session.disconnected_at.is_none() {
-                session.disconnected_at = Some(now);
-            }
-        }
         for (id, session) in self.sessions.iter_mut() {
             if self.attached.contains_key(id) {
                 session.disconnected_at = None;
+            } else if session.disconnected_at.is_none() {
+                // Restored sessions start their expiry at the first moment we know the time.
+                session.disconnected_at = Some(now);
             }
         }
         let ended: Vec<String> = self

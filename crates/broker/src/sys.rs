@@ -44,7 +44,7 @@ impl Stats {
             .saturating_duration_since(self.started.unwrap_or(now))
             .as_secs();
         let disconnected = g.total_sessions.saturating_sub(g.connected);
-        let values: [(&str, String); 19] = [
+        let values: [(&str, String); 20] = [
             (
                 "version",
                 format!("tabmq version {}", env!("CARGO_PKG_VERSION")),
@@ -70,10 +70,10 @@ impl Stats {
             ("retained messages/count", g.retained.to_string()),
             ("subscriptions/count", g.subscriptions.to_string()),
             ("store/messages/count", g.stored_messages.to_string()),
+            ("store/messages/bytes", g.stored_bytes.to_string()),
         ];
         let mut out = Vec::new();
-        let stored_bytes = ("store/messages/bytes", g.stored_bytes.to_string());
-        for (name, value) in values.into_iter().chain(std::iter::once(stored_bytes)) {
+        for (name, value) in values {
             let topic = format!("$SYS/broker/{name}");
             if self.last_values.get(&topic) != Some(&value) {
                 self.last_values.insert(topic.clone(), value.clone());

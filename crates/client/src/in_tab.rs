@@ -159,6 +159,14 @@ async fn await_ready(
     Ok(())
 }
 
+/// Options for the broker's worker: an ES module, named for its broker.
+fn module_options(worker_name: &str) -> WorkerOptions {
+    let options = WorkerOptions::new();
+    options.set_type(WorkerType::Module);
+    options.set_name(worker_name);
+    options
+}
+
 impl InTabBroker {
     /// Starts the worker module at `script_url` in a dedicated Worker and waits for its
     /// ready message.
@@ -172,10 +180,7 @@ impl InTabBroker {
         script_url: &str,
         worker_name: &str,
     ) -> Result<InTabBroker, InTabError> {
-        let options = WorkerOptions::new();
-        options.set_type(WorkerType::Module);
-        options.set_name(worker_name);
-        let worker = Worker::new_with_options(script_url, &options)
+        let worker = Worker::new_with_options(script_url, &module_options(worker_name))
             .map_err(|e| InTabError::WorkerFailed(describe(&e)))?;
         let w = worker.clone();
         await_ready(move |on_message, on_error| {
@@ -196,11 +201,9 @@ impl InTabBroker {
         script_url: &str,
         worker_name: &str,
     ) -> Result<InTabBroker, InTabError> {
-        let options = WorkerOptions::new();
-        options.set_type(WorkerType::Module);
-        options.set_name(worker_name);
-        let worker = SharedWorker::new_with_worker_options(script_url, &options)
-            .map_err(|e| InTabError::WorkerFailed(describe(&e)))?;
+        let worker =
+            SharedWorker::new_with_worker_options(script_url, &module_options(worker_name))
+                .map_err(|e| InTabError::WorkerFailed(describe(&e)))?;
         let port = worker.port();
         let (w, p) = (worker.clone(), port.clone());
         await_ready(move |on_message, on_error| {
@@ -268,7 +271,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tab_urls_name_a_broker_and_may_ask_for_the_shared_one() {
+    fn tab_urls_name_a_broker_and_may_ask_for_the_shared_one() -> Result<(), InTabError> {
         assert_eq!(
             TabUrl::parse("tab://lab"),
             Ok(TabUrl {
@@ -277,12 +280,12 @@ mod tests {
                 persist: false,
             })
         );
-        assert!(TabUrl::parse("tab://lab?shared").unwrap().shared);
-        let kept = TabUrl::parse("tab://lab?shared&persist=indexeddb").unwrap();
+        assert!(TabUrl::parse("tab://lab?shared")?.shared);
+        let kept = TabUrl::parse("tab://lab?shared&persist=indexeddb")?;
         assert!(kept.shared && kept.persist);
         assert_eq!(kept.worker_name(), "tabmq:lab:persist");
         assert!(TabUrl::parse("tab://lab?persist=localstorage").is_err());
-        assert!(TabUrl::parse("tab://lab/?shared=1").unwrap().shared);
+        assert!(TabUrl::parse("tab://lab/?shared=1")?.shared);
         for bad in [
             "tab://",
             "tab://a/b",
@@ -295,5 +298,6 @@ mod tests {
                 "{bad}"
             );
         }
+        Ok(())
     }
 }

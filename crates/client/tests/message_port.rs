@@ -12,6 +12,10 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 use web_sys::{MessageChannel, MessageEvent, MessagePort};
 
+mod support;
+
+use support::sleep;
+
 wasm_bindgen_test_configure!(run_in_browser);
 
 /// The broker side of a port, as the worker runs it.
@@ -33,16 +37,6 @@ fn host_broker(port: MessagePort, broker: Rc<RefCell<Broker>>) -> Closure<dyn Fn
     });
     port.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message
-}
-
-async fn sleep(millis: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .unwrap()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, millis)
-            .unwrap();
-    });
-    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
 }
 
 #[wasm_bindgen_test]

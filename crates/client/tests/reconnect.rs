@@ -4,54 +4,19 @@
 
 #![cfg(target_arch = "wasm32")]
 
-use std::cell::RefCell;
-use std::rc::Rc;
 use std::time::Duration;
 use tabmq_client::{connect_websocket, ResilientClient};
 use tabmq_core::{Backoff, ClientEvent, ClientOptions, ClientSession, QoS};
 use wasm_bindgen_test::*;
 
+mod support;
+
+use support::{brokers, count, sleep, wait_for, Events};
+
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn brokers() -> Vec<(String, String)> {
-    let Some(urls) = option_env!("TABMQ_TEST_WS_URLS") else {
-        panic!("TABMQ_TEST_WS_URLS names the brokers to test against; `cargo xtask test` sets it");
-    };
-    urls.split(',')
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(n, u)| (n.to_owned(), u.to_owned()))
-        .collect()
-}
-
-async fn sleep(millis: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .unwrap()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, millis)
-            .unwrap();
-    });
-    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
-}
-
-type Events = Rc<RefCell<Vec<ClientEvent>>>;
-
-fn count(events: &Events, f: impl Fn(&ClientEvent) -> bool) -> usize {
-    events.borrow().iter().filter(|e| f(e)).count()
-}
-
-/// Waits (at most 5 s) until `n` events match.
-async fn wait_for(events: &Events, f: impl Fn(&ClientEvent) -> bool + Copy, n: usize) -> usize {
-    for _ in 0..250 {
-        if count(events, f) >= n {
-            break;
-        }
-        sleep(20).await;
-    }
-    count(events, f)
-}
-
 fn resilient(url: &str, id: &str, clean_session: bool) -> (ResilientClient, Events) {
-    let events: Events = Rc::default();
+    let events: Events = Events::default();
     let sink = events.clone();
     let options = ClientOptions {
         client_id: id.into(),

@@ -4,37 +4,17 @@
 
 #![cfg(target_arch = "wasm32")]
 
-use std::cell::RefCell;
 use std::rc::Rc;
 use tabmq_client::{connect_websocket, WebSocketClient, WebSocketConnectError};
 use tabmq_core::{ClientEvent, ClientOptions, ProtocolVersion, QoS};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
+mod support;
+
+use support::{brokers, wait_for, Events};
+
 wasm_bindgen_test_configure!(run_in_browser);
-
-/// `name=url` pairs, comma-separated, e.g. `mosquitto=ws://127.0.0.1:9001,tabmq=ws://...`.
-fn brokers() -> Vec<(String, String)> {
-    let Some(urls) = option_env!("TABMQ_TEST_WS_URLS") else {
-        panic!("TABMQ_TEST_WS_URLS names the brokers to test against; `cargo xtask test` sets it");
-    };
-    urls.split(',')
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(n, u)| (n.to_owned(), u.to_owned()))
-        .collect()
-}
-
-async fn sleep(millis: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .unwrap()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, millis)
-            .unwrap();
-    });
-    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
-}
-
-type Events = Rc<RefCell<Vec<ClientEvent>>>;
 
 async fn client(url: &str, id: &str, protocol: ProtocolVersion) -> (WebSocketClient, Events) {
     let events: Events = Rc::default();
@@ -53,18 +33,6 @@ async fn client(url: &str, id: &str, protocol: ProtocolVersion) -> (WebSocketCli
     .unwrap_or_else(|e| panic!("{url}: {e}"));
     wait_for(&events, |e| matches!(e, ClientEvent::Connected { .. }), 1).await;
     (c, events)
-}
-
-/// Waits (at most 5 s) until `n` events match.
-async fn wait_for(events: &Events, f: impl Fn(&ClientEvent) -> bool, n: usize) -> usize {
-    for _ in 0..250 {
-        let count = events.borrow().iter().filter(|e| f(e)).count();
-        if count >= n {
-            return count;
-        }
-        sleep(20).await;
-    }
-    events.borrow().iter().filter(|e| f(e)).count()
 }
 
 #[wasm_bindgen_test]

@@ -220,7 +220,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_mosquitto_conf_with_two_listeners() {
+    fn a_mosquitto_conf_with_two_listeners() -> Result<(), ConfError> {
         let text = "\
 # comment
 listener 1883 127.0.0.1
@@ -236,7 +236,7 @@ persistence true
 persistence_location data/
 set_tcp_nodelay true
 ";
-        let conf = parse(text, Path::new("/etc/tabmq")).unwrap();
+        let conf = parse(text, Path::new("/etc/tabmq"))?;
         assert_eq!(conf.listeners.len(), 2);
         assert_eq!(conf.listeners[1].protocol, Protocol::WebSockets);
         assert_eq!(conf.listeners[1].address, "127.0.0.1");
@@ -248,6 +248,7 @@ set_tcp_nodelay true
         assert!(!conf.broker.retain_available);
         assert!(conf.persistence && conf.tcp_nodelay);
         assert_eq!(conf.persistence_location, Path::new("/etc/tabmq/data/"));
+        Ok(())
     }
 
     #[test]
@@ -262,14 +263,14 @@ set_tcp_nodelay true
     }
 
     #[test]
-    fn like_mosquitto_2_a_listener_makes_anonymous_access_opt_in() {
+    fn like_mosquitto_2_a_listener_makes_anonymous_access_opt_in() -> Result<(), ConfError> {
         assert!(
-            !parse("listener 1883\n", Path::new("."))
-                .unwrap()
+            !parse("listener 1883\n", Path::new("."))?
                 .broker
                 .allow_anonymous
         );
-        assert!(parse("", Path::new(".")).unwrap().broker.allow_anonymous);
+        assert!(parse("", Path::new("."))?.broker.allow_anonymous);
+        Ok(())
     }
 
     #[test]
