@@ -1,38 +1,23 @@
 // The lab end to end: the built app in Debian's Chromium, the broker in a Web Worker,
 // a message published through the UI and shown by the subscriber.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { serveStatic } from './support/static-server.mjs';
-import { launchChromium } from './support/browser.mjs';
 import { LabPage } from './support/lab-page.mjs';
+import { useLab } from './support/fixture.mjs';
 
-const dist = process.env.TABMQ_DIST;
-let server;
-let browser;
-
-before(async () => {
-  assert.ok(dist && existsSync(`${dist}/index.html`), `TABMQ_DIST must hold a built app (${dist})`);
-  server = await serveStatic(dist);
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useLab();
 
 /** A fresh page on the lab, with page errors collected so a test can assert none. */
 async function openLab() {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
   page.on('response', (r) => r.status() >= 400 && errors.push(`${r.status()} ${r.url()}`));
   page.setDefaultTimeout(15_000);
-  await page.goto(server.url);
+  await page.goto(env.server.url);
   const lab = new LabPage(page);
   await lab.waitUntilConnected();
   return { lab, errors, close: () => context.close() };
@@ -111,10 +96,10 @@ test('effective QoS is the lower of the publish QoS and the subscription QoS', a
 });
 
 test('the broker worker says "ready" first, then MQTT bytes cross its port as ArrayBuffers', async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await context.newPage();
   try {
-    await page.goto(server.url);
+    await page.goto(env.server.url);
     const result = await page.evaluate(async () => {
       const worker = new Worker('./broker-worker.js', { type: 'module' });
       const first = await new Promise((resolve) =>
@@ -154,14 +139,14 @@ async function openLabIn(context, brokerUrl) {
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
   page.setDefaultTimeout(15_000);
-  await page.goto(`${server.url}?broker=${encodeURIComponent(brokerUrl)}`);
+  await page.goto(`${env.server.url}?broker=${encodeURIComponent(brokerUrl)}`);
   const lab = new LabPage(page);
   await lab.waitUntilConnected();
   return { lab, errors };
 }
 
 test('two tabs exchange messages through the shared broker (tab://lab?shared)', async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   try {
     const a = await openLabIn(context, 'tab://lab?shared');
     const b = await openLabIn(context, 'tab://lab?shared');
@@ -181,7 +166,7 @@ test('two tabs exchange messages through the shared broker (tab://lab?shared)', 
 });
 
 test('without ?shared each tab has a broker of its own', async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   try {
     const a = await openLabIn(context, 'tab://lab');
     const b = await openLabIn(context, 'tab://lab');
@@ -202,7 +187,7 @@ async function publishRetained(lab, topic, payload) {
 }
 
 test('with persist=indexeddb the in-tab broker keeps retained messages across a reload', async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   try {
     const { lab, errors } = await openLabIn(context, 'tab://kept?persist=indexeddb');
     const payload = `kept ${randomUUID()}`;
@@ -221,7 +206,7 @@ test('with persist=indexeddb the in-tab broker keeps retained messages across a 
 });
 
 test('without persist a reload starts the in-tab broker empty', async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   try {
     const { lab } = await openLabIn(context, 'tab://fleeting');
     const payload = `fleeting ${randomUUID()}`;
@@ -237,7 +222,7 @@ test('without persist a reload starts the in-tab broker empty', async () => {
 });
 
 test('MQTT.js in the page reaches the in-tab broker through tabSocket and exchanges QoS 0, 1 and 2 with our client', async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   try {
     const { lab, errors } = await openLabIn(context, 'tab://lab?shared');
     await lab.subscribeTo('sensor/#', '2');

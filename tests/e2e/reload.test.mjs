@@ -2,32 +2,13 @@
 // their sessions in IndexedDB (`?session=indexeddb`), against a real Mosquitto over
 // WebSocket. A subscriber no one here wrote (MQTT.js under Node) counts what arrives.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import mqtt from 'mqtt';
-import { serveStatic } from './support/static-server.mjs';
-import { launchChromium } from './support/browser.mjs';
 import { LabPage } from './support/lab-page.mjs';
-import { startMosquitto } from '../interop/support/brokers.mjs';
+import { useLab } from './support/fixture.mjs';
 
-const dist = process.env.TABMQ_DIST;
-let server;
-let browser;
-let mosquitto;
-
-before(async () => {
-  assert.ok(dist && existsSync(`${dist}/index.html`), `TABMQ_DIST must hold a built app (${dist})`);
-  server = await serveStatic(dist);
-  browser = await launchChromium();
-  mosquitto = await startMosquitto();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  await mosquitto?.stop();
-});
+const env = useLab({ mosquitto: true });
 
 async function waitUntil(condition, ms, what) {
   const end = Date.now() + ms;
@@ -39,19 +20,19 @@ async function waitUntil(condition, ms, what) {
 
 for (const qos of ['1', '2']) {
   test(`a reload in the middle of QoS ${qos} flows loses nothing${qos === '2' ? ', and nothing arrives twice' : ''}`, async () => {
-    const watcher = await mqtt.connectAsync(`mqtt://127.0.0.1:${mosquitto.tcp}`, { clientId: `reload-watch-${qos}`, reconnectPeriod: 0 });
+    const watcher = await mqtt.connectAsync(`mqtt://127.0.0.1:${env.mosquitto.tcp}`, { clientId: `reload-watch-${qos}`, reconnectPeriod: 0 });
     const got = [];
     watcher.on('message', (topic, payload) => got.push(payload.toString()));
     await watcher.subscribeAsync(`reload/q${qos}`, { qos: 2 });
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     try {
       const page = await context.newPage();
       const errors = [];
       page.on('pageerror', (e) => errors.push(e.message));
       page.setDefaultTimeout(15_000);
-      const broker = encodeURIComponent(`ws://127.0.0.1:${mosquitto.ws}`);
+      const broker = encodeURIComponent(`ws://127.0.0.1:${env.mosquitto.ws}`);
       // Two in flight at a time: slow enough to reload mid-flow.
-      await page.goto(`${server.url}?broker=${broker}&session=indexeddb&inflight=2`);
+      await page.goto(`${env.server.url}?broker=${broker}&session=indexeddb&inflight=2`);
       const lab = new LabPage(page);
       await lab.waitUntilConnected();
       const total = 60;

@@ -1,10 +1,13 @@
 //! Connecting the page's clients to the lab's broker: in this tab, shared between tabs,
 //! or a real one over WebSocket.
 
-use crate::state::{ActiveSubscription, ClientSlot, Lab, Received, Status};
+use crate::state::{ActiveSubscription, ClientSlot, Lab, LabConnection, Received, Status};
 use leptos::prelude::*;
-use tabmq_client::{connect_client, now, Client, ConnectError, IdbSessionStore};
-use tabmq_core::{ClientEvent, ClientOptions, CloseReason, QoS};
+use tabmq_client::{
+    connect_client, now, Client, ConnectError, IdbSessionStore, RemoteEvent, WorkerClient,
+    WorkerClientOptions,
+};
+use tabmq_core::{ClientEvent, ClientOptions, CloseReason, Publish, QoS};
 
 /// The broker worker's entry script (web/broker-worker.js, copied by trunk; see index.html).
 pub const WORKER_URL: &str = "./broker-worker.js";
@@ -66,49 +69,62 @@ fn max_inflight() -> Option<u16> {
     page_param("inflight")?.parse().ok().filter(|n| *n > 0)
 }
 
+/// `?client=page` runs the lab's clients on the page's main thread instead of in the
+/// client worker, to show what background-tab throttling does to them.
+fn clients_on_page() -> bool {
+    page_param("client").as_deref() == Some("page")
+}
+
+/// `?keepalive=N`: the clients' keepalive in seconds (30 by default).
+fn keep_alive() -> u16 {
+    page_param("keepalive")
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(30)
+}
+
+/// What a lab client reports, whichever thread it runs on.
+enum LabEvent {
+    Connected,
+    Closed(Status),
+    Message(Publish),
+}
+
 /// Connects the publisher and the subscriber to the lab's broker.
 pub async fn start_lab(lab: Lab) {
     let url = lab.broker_url.get_value();
     let suffix = tab_suffix();
-    connect_slot(lab, &url, &suffix, lab.publisher, |_, _| {}).await;
-    connect_slot(
-        lab,
-        &url,
-        &suffix,
-        lab.subscriber,
-        move |client, event| match event {
-            ClientEvent::Connected { .. } => {
-                if let Err(e) = client.subscribe(DEFAULT_FILTER, QoS::AtMostOnce) {
-                    lab.subscriber.status.set(Status::Failed(e.to_string()));
-                } else {
-                    lab.active.set(Some(ActiveSubscription {
-                        filter: DEFAULT_FILTER.to_owned(),
-                        qos: QoS::AtMostOnce,
-                    }));
-                }
+    connect_slot(lab, &url, &suffix, lab.publisher, |_| {}).await;
+    let subscriber = lab.subscriber;
+    connect_slot(lab, &url, &suffix, subscriber, move |event| match event {
+        LabEvent::Connected => {
+            let subscribed = subscriber.client.with_value(|c| match c {
+                Some(c) => c.subscribe(DEFAULT_FILTER, QoS::AtMostOnce),
+                None => Ok(()),
+            });
+            if let Err(e) = subscribed {
+                subscriber.status.set(Status::Failed(e));
+            } else {
+                lab.active.set(Some(ActiveSubscription {
+                    filter: DEFAULT_FILTER.to_owned(),
+                    qos: QoS::AtMostOnce,
+                }));
             }
-            ClientEvent::Message(publish) => lab.record(Received {
-                seq: 0,
-                topic: publish.topic,
-                payload: String::from_utf8_lossy(&publish.payload).into_owned(),
-                qos: publish.qos,
-                retain: publish.retain,
-                dup: publish.dup,
-                time: clock_label(),
-            }),
-            _ => {}
-        },
-    )
+        }
+        LabEvent::Message(publish) => lab.record(Received {
+            seq: 0,
+            topic: publish.topic,
+            payload: String::from_utf8_lossy(&publish.payload).into_owned(),
+            qos: publish.qos,
+            retain: publish.retain,
+            dup: publish.dup,
+            time: clock_label(),
+        }),
+        LabEvent::Closed(_) => {}
+    })
     .await;
 }
 
-async fn connect_slot(
-    lab: Lab,
-    url: &str,
-    suffix: &str,
-    slot: ClientSlot,
-    mut on_event: impl FnMut(&Client, ClientEvent) + 'static,
-) {
+fn slot_options(slot: ClientSlot, suffix: &str) -> ClientOptions {
     let persist = sessions_persist();
     let mut options = ClientOptions {
         // A kept session needs the same id after a reload.
@@ -118,21 +134,76 @@ async fn connect_slot(
             format!("tabmq-lab-{}-{suffix}", slot.name)
         },
         clean_session: !persist,
-        keep_alive: 30,
+        keep_alive: keep_alive(),
         ..ClientOptions::default()
     };
     if let Some(n) = max_inflight() {
         options.max_inflight = n;
     }
-    let listener = Box::new(move |client: &Client, event: ClientEvent| {
+    options
+}
+
+fn report_failure(lab: Lab, slot: ClientSlot, e: ConnectError) {
+    if matches!(
+        e,
+        ConnectError::InTab(_) | ConnectError::UnsupportedScheme(_)
+    ) {
+        lab.broker_status.set(Status::Failed(e.to_string()));
+    }
+    slot.status.set(Status::Failed(e.to_string()));
+}
+
+async fn connect_slot(
+    lab: Lab,
+    url: &str,
+    suffix: &str,
+    slot: ClientSlot,
+    mut on_event: impl FnMut(LabEvent) + 'static,
+) {
+    let options = slot_options(slot, suffix);
+    let mut on_event = move |event: LabEvent| {
         match &event {
-            ClientEvent::Connected { .. } => slot.status.set(Status::Connected),
-            ClientEvent::Closed(reason) => slot.status.set(close_label(reason)),
-            _ => {}
+            LabEvent::Connected => {
+                slot.status.set(Status::Connected);
+                slot.connects.update(|n| *n += 1);
+            }
+            LabEvent::Closed(status) => slot.status.set(status.clone()),
+            LabEvent::Message(_) => {}
         }
-        on_event(client, event);
+        on_event(event);
+    };
+    if !clients_on_page() {
+        let listener = Box::new(move |_: &WorkerClient, event: RemoteEvent| match event {
+            RemoteEvent::Connected { .. } => on_event(LabEvent::Connected),
+            RemoteEvent::Closed(why) if why == "disconnected" => {
+                on_event(LabEvent::Closed(Status::Disconnected))
+            }
+            RemoteEvent::Closed(why) => on_event(LabEvent::Closed(Status::Failed(why))),
+            RemoteEvent::Reconnecting => on_event(LabEvent::Closed(Status::Connecting)),
+            RemoteEvent::Message(publish) => on_event(LabEvent::Message(publish)),
+            _ => {}
+        });
+        let options = WorkerClientOptions {
+            client: options,
+            persist_session: sessions_persist(),
+            ..WorkerClientOptions::default()
+        };
+        match WorkerClient::connect(url, options, WORKER_URL, listener).await {
+            Ok(client) => {
+                lab.broker_status.set(Status::Connected);
+                slot.client.set_value(Some(LabConnection::Worker(client)));
+            }
+            Err(e) => report_failure(lab, slot, e),
+        }
+        return;
+    }
+    let listener = Box::new(move |_: &Client, event: ClientEvent| match event {
+        ClientEvent::Connected { .. } => on_event(LabEvent::Connected),
+        ClientEvent::Closed(reason) => on_event(LabEvent::Closed(close_label(&reason))),
+        ClientEvent::Message(publish) => on_event(LabEvent::Message(publish)),
+        _ => {}
     });
-    let (store, session) = if persist {
+    let (store, session) = if sessions_persist() {
         match IdbSessionStore::open(&options.client_id).await {
             Ok((store, session)) => (Some(store), session),
             Err(e) => {
@@ -155,16 +226,8 @@ async fn connect_slot(
     match connect_client(url, client, WORKER_URL).await {
         Ok(connection) => {
             lab.broker_status.set(Status::Connected);
-            slot.client.set_value(Some(connection));
+            slot.client.set_value(Some(LabConnection::Page(connection)));
         }
-        Err(e) => {
-            if matches!(
-                e,
-                ConnectError::InTab(_) | ConnectError::UnsupportedScheme(_)
-            ) {
-                lab.broker_status.set(Status::Failed(e.to_string()));
-            }
-            slot.status.set(Status::Failed(e.to_string()));
-        }
+        Err(e) => report_failure(lab, slot, e),
     }
 }

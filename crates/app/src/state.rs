@@ -2,8 +2,8 @@
 //! local stored values, so components take it by value.
 
 use leptos::prelude::*;
-use tabmq_client::Connection;
-use tabmq_core::QoS;
+use tabmq_client::{CommandError, Connection, WorkerClient};
+use tabmq_core::{Properties, Publish, QoS, SubscribeFilter};
 
 /// Where one connection stands, as the page shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,12 +55,90 @@ impl std::fmt::Display for ActiveSubscription {
 /// How many messages a subscriber card keeps; older ones fall off the top.
 pub const HISTORY_LIMIT: usize = 500;
 
+/// A lab client: in the client worker (the default, whose timers the page's main thread
+/// cannot stall), or on the page's main thread (`?client=page`, to compare).
+pub enum LabConnection {
+    Worker(WorkerClient),
+    Page(Connection),
+}
+
+fn report(what: &'static str) -> impl FnOnce(CommandError) {
+    move |e| web_sys::console::warn_1(&format!("tabmq lab: {what} failed: {e}").into())
+}
+
+impl LabConnection {
+    /// Publishes; a QoS 1/2 flow completes in the background.
+    pub fn publish(
+        &self,
+        topic: &str,
+        payload: Vec<u8>,
+        qos: QoS,
+        retain: bool,
+    ) -> Result<(), String> {
+        match self {
+            LabConnection::Worker(c) => c
+                .publish_and_forget(Publish {
+                    topic: topic.to_owned(),
+                    payload: payload.into(),
+                    qos,
+                    retain,
+                    ..Publish::default()
+                })
+                .map_err(|e| e.to_string()),
+            LabConnection::Page(c) => c
+                .client()
+                .publish(topic, payload, qos, retain)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    pub fn subscribe(&self, filter: &str, qos: QoS) -> Result<(), String> {
+        match self {
+            LabConnection::Worker(c) => {
+                let done = c.subscribe(
+                    vec![SubscribeFilter::new(filter, qos)],
+                    Properties::default(),
+                );
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = done.await.map_err(report("subscribe"));
+                });
+                Ok(())
+            }
+            LabConnection::Page(c) => c
+                .client()
+                .subscribe(filter, qos)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    pub fn unsubscribe(&self, filter: &str) -> Result<(), String> {
+        match self {
+            LabConnection::Worker(c) => {
+                let done = c.unsubscribe(vec![filter.to_owned()]);
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = done.await.map_err(report("unsubscribe"));
+                });
+                Ok(())
+            }
+            LabConnection::Page(c) => c
+                .client()
+                .unsubscribe(filter)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        }
+    }
+}
+
 /// One client of the page: its status and its connection, once it has one.
 #[derive(Clone, Copy)]
 pub struct ClientSlot {
     pub name: &'static str,
     pub status: RwSignal<Status>,
-    pub client: StoredValue<Option<Connection>, LocalStorage>,
+    /// Connections made so far; more than one means it reconnected.
+    pub connects: RwSignal<u32>,
+    pub client: StoredValue<Option<LabConnection>, LocalStorage>,
 }
 
 impl ClientSlot {
@@ -68,6 +146,7 @@ impl ClientSlot {
         ClientSlot {
             name,
             status: RwSignal::new(Status::Connecting),
+            connects: RwSignal::new(0),
             client: StoredValue::new_local(None),
         }
     }

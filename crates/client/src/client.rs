@@ -8,7 +8,7 @@ use std::future::Future;
 use std::rc::Rc;
 use tabmq_core::{
     Bytes, ClientEngine, ClientError, ClientEvent, ClientOptions, ClientSession, ConnectionState,
-    Instant, PacketId, QoS, ReasonCode, SubscribeFilter,
+    Instant, PacketId, Properties, Publish, QoS, ReasonCode, SubscribeFilter,
 };
 
 /// Reads the time. The driver is the edge, so it may read a clock; the engine may not.
@@ -147,14 +147,25 @@ impl Client {
         qos: QoS,
         retain: bool,
     ) -> Result<Option<PacketId>, ClientError> {
+        self.publish_with(Publish {
+            qos,
+            retain,
+            topic: topic.to_owned(),
+            payload: payload.into(),
+            ..Publish::default()
+        })
+    }
+
+    /// Publishes a fully specified message (MQTT 5 properties included); its packet id is
+    /// assigned here.
+    pub fn publish_with(&self, publish: Publish) -> Result<Option<PacketId>, ClientError> {
         // Without another transport coming, nothing would ever carry a queued message, so
         // refuse instead of queueing.
         let reconnects = self.inner.borrow().reconnects;
         if self.state() == ConnectionState::Disconnected && !reconnects {
             return Err(ClientError::NotConnected);
         }
-        let result =
-            self.with_engine(|engine, now| engine.publish(topic, payload.into(), qos, retain, now));
+        let result = self.with_engine(|engine, now| engine.publish_with(publish, now));
         self.flush();
         result
     }
@@ -189,8 +200,21 @@ impl Client {
         qos: QoS,
         retain: bool,
     ) -> impl Future<Output = Result<ReasonCode, CommandError>> {
-        let sent = self.publish(topic, payload, qos, retain);
-        let waiter = match sent {
+        self.publish_with_async(Publish {
+            qos,
+            retain,
+            topic: topic.to_owned(),
+            payload: payload.into(),
+            ..Publish::default()
+        })
+    }
+
+    /// [`Client::publish_async`] for a fully specified message.
+    pub fn publish_with_async(
+        &self,
+        publish: Publish,
+    ) -> impl Future<Output = Result<ReasonCode, CommandError>> {
+        let waiter = match self.publish_with(publish) {
             Ok(Some(id)) => Ok(Some(self.waiters.wait(id))),
             Ok(None) => Ok(None),
             Err(e) => Err(CommandError::Refused(e)),
@@ -213,16 +237,33 @@ impl Client {
         filter: &str,
         qos: QoS,
     ) -> impl Future<Output = Result<QoS, CommandError>> {
-        let waiter = self
-            .subscribe(filter, qos)
+        let codes = self.subscribe_with_async(
+            vec![SubscribeFilter::new(filter, qos)],
+            Properties::default(),
+        );
+        async move {
+            let codes = codes.await?;
+            let code = codes.first().copied().unwrap_or(ReasonCode(0x80));
+            QoS::from_u8(code.0).ok_or(CommandError::Failed(code))
+        }
+    }
+
+    /// One SUBSCRIBE for `filters`, with MQTT 5 properties; the future gives the broker's
+    /// reason code per filter (the granted QoS, or a failure), as SUBACK lists them.
+    pub fn subscribe_with_async(
+        &self,
+        filters: Vec<SubscribeFilter>,
+        properties: Properties,
+    ) -> impl Future<Output = Result<Vec<ReasonCode>, CommandError>> {
+        let result =
+            self.with_engine(|engine, now| engine.subscribe_with(filters, properties, now));
+        self.flush();
+        let waiter = result
             .map(|id| self.waiters.wait(id))
             .map_err(CommandError::Refused);
         async move {
             match outcome(waiter?).await? {
-                Outcome::Subscribed(codes) => {
-                    let code = codes.first().copied().unwrap_or(ReasonCode(0x80));
-                    QoS::from_u8(code.0).ok_or(CommandError::Failed(code))
-                }
+                Outcome::Subscribed(codes) => Ok(codes),
                 _ => Err(CommandError::Dropped),
             }
         }
@@ -233,8 +274,17 @@ impl Client {
         &self,
         filter: &str,
     ) -> impl Future<Output = Result<(), CommandError>> {
-        let waiter = self
-            .unsubscribe(filter)
+        self.unsubscribe_filters_async(vec![filter.to_owned()])
+    }
+
+    /// One UNSUBSCRIBE for `filters`; the future completes at UNSUBACK.
+    pub fn unsubscribe_filters_async(
+        &self,
+        filters: Vec<String>,
+    ) -> impl Future<Output = Result<(), CommandError>> {
+        let result = self.with_engine(|engine, now| engine.unsubscribe(filters, now));
+        self.flush();
+        let waiter = result
             .map(|id| self.waiters.wait(id))
             .map_err(CommandError::Refused);
         async move {

@@ -39,7 +39,7 @@ impl std::fmt::Display for InTabError {
 
 impl std::error::Error for InTabError {}
 
-fn describe(value: &JsValue) -> String {
+pub(crate) fn describe(value: &JsValue) -> String {
     value
         .as_string()
         .or_else(|| {
@@ -126,7 +126,7 @@ thread_local! {
 }
 
 /// Waits for the first message (or error) that `listen` wires up, and checks it is ready.
-async fn await_ready(
+pub(crate) async fn await_ready(
     listen: impl FnOnce(Option<&Function>, Option<&Function>),
 ) -> Result<(), InTabError> {
     let mut handler = None;
@@ -160,7 +160,7 @@ async fn await_ready(
 }
 
 /// Options for the broker's worker: an ES module, named for its broker.
-fn module_options(worker_name: &str) -> WorkerOptions {
+pub(crate) fn module_options(worker_name: &str) -> WorkerOptions {
     let options = WorkerOptions::new();
     options.set_type(WorkerType::Module);
     options.set_name(worker_name);

@@ -2,7 +2,8 @@
 //!
 //! [`Client`] drives one connection. The browser transports are a MessagePort to the broker
 //! in a tab ([`connect_port`], [`InTabBroker`]) and a WebSocket to real brokers
-//! ([`connect_websocket`]), behind the same trait.
+//! ([`connect_websocket`]), behind the same trait. [`WorkerClient`] runs the same client in
+//! a Worker, where background-tab throttling cannot starve its timers.
 
 mod browser;
 mod client;
@@ -12,6 +13,7 @@ mod idb;
 mod in_tab;
 mod port;
 mod reconnect;
+mod remote;
 mod session_store;
 mod transport;
 mod url;
@@ -25,7 +27,11 @@ pub use in_tab::{InTabBroker, InTabError, TabUrl, READY_MESSAGE};
 pub use port::{
     attach_port, connect_port, MessagePortTransport, PortClient, PortConnectError, CLOSE_MESSAGE,
 };
-pub use reconnect::ResilientClient;
+pub use reconnect::{Lifecycle, LifecycleListener, ResilientClient};
+pub use remote::{
+    frames as worker_frames, serve_clients, RemoteEvent, RemoteListener, WorkerClient,
+    WorkerClientOptions, CLIENT_WORKER_NAME,
+};
 pub use session_store::{IdbSessionStore, SESSION_DATABASE};
 pub use transport::{Transport, TransportError};
 pub use url::{connect_client, connect_url, ConnectError, Connection};

@@ -7,13 +7,16 @@
 
 use crate::browser::{bytes_of, now, Interval};
 use crate::client::{Client, Listener};
+use crate::completion::CommandError;
 use crate::websocket::{new_transport, SUBPROTOCOL};
+use futures_channel::oneshot;
 use js_sys::{Function, Reflect};
 use std::cell::RefCell;
+use std::future::Future;
 use std::rc::{Rc, Weak};
 use tabmq_core::{
     Backoff, ClientError, ClientEvent, ClientOptions, ClientSession, ConnectionState, PacketId,
-    QoS, SubscribeFilter,
+    Properties, QoS, ReasonCode, SubscribeFilter,
 };
 use wasm_bindgen::prelude::*;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
@@ -26,6 +29,24 @@ struct Socket {
     _on_close: Closure<dyn FnMut(CloseEvent)>,
 }
 
+/// A SUBSCRIBE asked for while disconnected, and who waits for its SUBACK.
+struct PendingSubscribe {
+    filters: Vec<SubscribeFilter>,
+    properties: Properties,
+    reply: Option<oneshot::Sender<Result<Vec<ReasonCode>, CommandError>>>,
+}
+
+/// What a [`ResilientClient`] says about its connection beyond the client's own events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Lifecycle {
+    /// A new attempt to connect starts (not the first one): MQTT.js's `reconnect`.
+    Reconnecting,
+}
+
+/// Hears [`Lifecycle`] changes.
+pub type LifecycleListener = Box<dyn FnMut(Lifecycle)>;
+
 struct State {
     url: String,
     backoff: Backoff,
@@ -35,9 +56,12 @@ struct State {
     /// Made through this handle, to make again if the broker lost the session.
     subscriptions: Vec<SubscribeFilter>,
     /// Asked for while disconnected: sent on the next connection.
-    pending: Vec<SubscribeFilter>,
+    pending: Vec<PendingSubscribe>,
     connected_once: bool,
+    /// Whether an attempt was made already, so the next one is a reconnect.
+    attempted: bool,
     stopped: bool,
+    lifecycle: Option<LifecycleListener>,
 }
 
 /// A client that reconnects by itself. Cloning gives another handle to it.
@@ -79,6 +103,17 @@ fn open(state: &Rc<RefCell<State>>, client: &Client) {
         s.retry = None;
         s.url.clone()
     };
+    let again = std::mem::replace(&mut state.borrow_mut().attempted, true);
+    if again {
+        let listener = state.borrow_mut().lifecycle.take();
+        if let Some(mut listener) = listener {
+            listener(Lifecycle::Reconnecting);
+            let mut s = state.borrow_mut();
+            if s.lifecycle.is_none() {
+                s.lifecycle = Some(listener);
+            }
+        }
+    }
     let Ok(ws) = WebSocket::new_with_str(&url, SUBPROTOCOL) else {
         return schedule(state, client);
     };
@@ -156,23 +191,31 @@ fn on_event(weak: &Weak<RefCell<State>>, client: &Client, event: &ClientEvent) {
     let Some(state) = weak.upgrade() else { return };
     match event {
         ClientEvent::Connected { session_present } => {
-            let filters = {
+            let (again, pending) = {
                 let mut s = state.borrow_mut();
                 s.backoff.reset();
                 let pending = std::mem::take(&mut s.pending);
                 // The broker forgot us: subscribe again, once.
                 let lost = s.connected_once && !session_present;
                 s.connected_once = true;
-                let mut filters = if lost {
+                let again = if lost {
                     s.subscriptions.clone()
                 } else {
                     Vec::new()
                 };
-                filters.extend(pending);
-                filters
+                (again, pending)
             };
-            if !filters.is_empty() {
-                let _ = client.subscribe_filters(filters);
+            if !again.is_empty() {
+                let _ = client.subscribe_filters(again);
+            }
+            for p in pending {
+                let suback = client.subscribe_with_async(p.filters, p.properties);
+                let Some(reply) = p.reply else {
+                    continue;
+                };
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = reply.send(suback.await);
+                });
             }
         }
         ClientEvent::Closed(_) => {
@@ -207,7 +250,9 @@ impl ResilientClient {
             subscriptions: Vec::new(),
             pending: Vec::new(),
             connected_once: false,
+            attempted: false,
             stopped: false,
+            lifecycle: None,
         }));
         let weak = Rc::downgrade(&state);
         let client = Client::new(
@@ -255,27 +300,90 @@ impl ResilientClient {
     pub fn subscribe(&self, filter: &str, qos: QoS) -> Result<Option<PacketId>, ClientError> {
         let f = SubscribeFilter::new(filter, qos);
         tabmq_core::validate_topic_filter(filter).map_err(ClientError::InvalidTopic)?;
-        {
-            let mut s = self.state.borrow_mut();
-            s.subscriptions.retain(|x| x.filter != f.filter);
-            s.subscriptions.push(f.clone());
-        }
+        self.remember(std::slice::from_ref(&f));
         match self.client.subscribe_filters(vec![f.clone()]) {
             Err(ClientError::NotConnected) => {
-                self.state.borrow_mut().pending.push(f);
+                self.state.borrow_mut().pending.push(PendingSubscribe {
+                    filters: vec![f],
+                    properties: Properties::default(),
+                    reply: None,
+                });
                 Ok(None)
             }
             other => other.map(Some),
         }
     }
 
+    /// One SUBSCRIBE for `filters`, remembered like [`ResilientClient::subscribe`]; the
+    /// future gives SUBACK's reason codes, once a connection carried it.
+    pub fn subscribe_with_async(
+        &self,
+        filters: Vec<SubscribeFilter>,
+        properties: Properties,
+    ) -> impl Future<Output = Result<Vec<ReasonCode>, CommandError>> {
+        let checked = filters
+            .iter()
+            .try_for_each(|f| tabmq_core::validate_topic_filter(&f.filter))
+            .map_err(|v| CommandError::Refused(ClientError::InvalidTopic(v)));
+        let waiting = checked.map(|()| {
+            self.remember(&filters);
+            if self.client.state() == ConnectionState::Disconnected {
+                let (tx, rx) = oneshot::channel();
+                self.state.borrow_mut().pending.push(PendingSubscribe {
+                    filters,
+                    properties,
+                    reply: Some(tx),
+                });
+                Err(rx)
+            } else {
+                Ok(self.client.subscribe_with_async(filters, properties))
+            }
+        });
+        async move {
+            match waiting? {
+                Ok(now) => now.await,
+                Err(later) => later.await.unwrap_or(Err(CommandError::Dropped)),
+            }
+        }
+    }
+
+    fn remember(&self, filters: &[SubscribeFilter]) {
+        let mut s = self.state.borrow_mut();
+        s.subscriptions
+            .retain(|x| filters.iter().all(|f| f.filter != x.filter));
+        s.subscriptions.extend(filters.iter().cloned());
+    }
+
+    /// Hears when a new attempt to connect starts.
+    pub fn set_lifecycle_listener(&self, listener: LifecycleListener) {
+        self.state.borrow_mut().lifecycle = Some(listener);
+    }
+
+    /// Connects again now: after [`ResilientClient::close`], or to cut a backoff short.
+    /// A connection that is up is left alone.
+    pub fn reconnect(&self) {
+        cancel_retry(&self.state);
+        {
+            let mut s = self.state.borrow_mut();
+            s.stopped = false;
+            s.backoff.reset();
+        }
+        self.client.set_reconnects(true);
+        open(&self.state, &self.client);
+    }
+
     /// Unsubscribes, and forgets it.
     pub fn unsubscribe(&self, filter: &str) -> Result<PacketId, ClientError> {
-        self.state
-            .borrow_mut()
-            .subscriptions
-            .retain(|x| x.filter != filter);
+        self.forget(&[filter.to_owned()]);
         self.client.unsubscribe(filter)
+    }
+
+    /// Forgets `filters`, so a lost session does not bring them back.
+    pub fn forget(&self, filters: &[String]) {
+        let mut s = self.state.borrow_mut();
+        s.subscriptions.retain(|x| !filters.contains(&x.filter));
+        s.pending
+            .retain(|p| p.filters.iter().any(|f| !filters.contains(&f.filter)));
     }
 
     /// Attempts made since the last successful connection.

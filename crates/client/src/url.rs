@@ -41,6 +41,8 @@ pub enum ConnectError {
     InTab(InTabError),
     Port(PortConnectError),
     WebSocket(WebSocketConnectError),
+    /// The worker that hosts the page's clients failed to start; the browser's message.
+    ClientWorker(String),
 }
 
 impl std::fmt::Display for ConnectError {
@@ -52,6 +54,7 @@ impl std::fmt::Display for ConnectError {
             ConnectError::InTab(e) => e.fmt(f),
             ConnectError::Port(e) => e.fmt(f),
             ConnectError::WebSocket(e) => e.fmt(f),
+            ConnectError::ClientWorker(m) => write!(f, "the client worker failed: {m}"),
         }
     }
 }

@@ -388,6 +388,17 @@ impl ClientEngine {
         filters: Vec<SubscribeFilter>,
         now: Instant,
     ) -> Result<PacketId, ClientError> {
+        self.subscribe_with(filters, Properties::default(), now)
+    }
+
+    /// [`ClientEngine::subscribe`] with MQTT 5 properties (a subscription identifier, user
+    /// properties).
+    pub fn subscribe_with(
+        &mut self,
+        filters: Vec<SubscribeFilter>,
+        properties: Properties,
+        now: Instant,
+    ) -> Result<PacketId, ClientError> {
         self.ensure_connection()?;
         for f in &filters {
             validate_topic_filter(&f.filter).map_err(ClientError::InvalidTopic)?;
@@ -396,7 +407,7 @@ impl ClientEngine {
         let packet = Packet::Subscribe(Subscribe {
             packet_id,
             filters,
-            properties: Properties::default(),
+            properties,
         });
         self.request(packet_id, Request::Subscribe, packet, now)
     }

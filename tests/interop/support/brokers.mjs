@@ -45,8 +45,9 @@ function stopper(proc) {
 }
 
 /** Mosquitto with `extra` configuration lines; Debian's 2.0.11 needs a TCP listener
- *  beside the websockets one. */
-export async function startMosquitto(extra = []) {
+ *  beside the websockets one. With `{ log: true }`, `log()` returns what it logged so far
+ *  (the last 2,000 lines). */
+export async function startMosquitto(extra = [], { log = false } = {}) {
   const [tcp, ws] = [await freePort(), await freePort()];
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tabmq-mosquitto-'));
   const conf = path.join(dir, 'mosquitto.conf');
@@ -55,13 +56,27 @@ export async function startMosquitto(extra = []) {
     `listener ${ws} 127.0.0.1`,
     'protocol websockets',
     'allow_anonymous true',
+    // stderr: unbuffered, so lines arrive as they are logged.
+    ...(log ? ['log_dest stderr', 'log_type all'] : []),
     ...extra,
     '',
   ].join('\n'));
-  const proc = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: 'ignore' });
-  await waitForPort(tcp, proc, 'mosquitto');
-  await waitForPort(ws, proc, 'mosquitto');
-  return { name: 'mosquitto', tcp, ws, stop: stopper(proc) };
+  const lines = [];
+  let proc;
+  const launch = async () => {
+    proc = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', log ? 'pipe' : 'ignore'] });
+    proc.stderr?.setEncoding('utf8');
+    proc.stderr?.on('data', (chunk) => {
+      lines.push(...chunk.split('\n').filter(Boolean));
+      if (lines.length > 2000) lines.splice(0, lines.length - 2000);
+    });
+    await waitForPort(tcp, proc, 'mosquitto');
+    await waitForPort(ws, proc, 'mosquitto');
+  };
+  await launch();
+  const stop = () => stopper(proc)();
+  // `start` runs it again on the same ports, after `stop`.
+  return { name: 'mosquitto', tcp, ws, log: () => [...lines], stop, start: launch };
 }
 
 /** `tabmq broker` from TABMQ_BIN, with `args` added. */

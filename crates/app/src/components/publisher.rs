@@ -30,14 +30,12 @@ pub fn PublisherCard() -> impl IntoView {
                 } else {
                     format!("{text} #{i}")
                 };
-                c.client()
-                    .publish(
-                        &topic.get_untracked(),
-                        body.into_bytes(),
-                        qos.get_untracked(),
-                        retain.get_untracked(),
-                    )
-                    .map_err(|e| e.to_string())?;
+                c.publish(
+                    &topic.get_untracked(),
+                    body.into_bytes(),
+                    qos.get_untracked(),
+                    retain.get_untracked(),
+                )?;
             }
             Ok(())
         });
@@ -46,7 +44,7 @@ pub fn PublisherCard() -> impl IntoView {
     let connected = move || slot.status.get() == Status::Connected;
     view! {
         <section class="card" data-testid="publisher" aria-label="Publisher">
-            <CardHeader title="Publisher" who="publisher" status=slot.status />
+            <CardHeader title="Publisher" who="publisher" status=slot.status connects=slot.connects />
             <TextField label="Topic" value=topic />
             <TextField label="Payload" value=payload />
             <TextField label="Count" value=count />

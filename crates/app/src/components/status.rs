@@ -8,11 +8,15 @@ pub fn StatusBadge(
     who: &'static str,
     /// The status to show.
     status: RwSignal<Status>,
+    /// Connections made so far, shown as `data-connects` (a client's badge only).
+    #[prop(optional)]
+    connects: Option<RwSignal<u32>>,
 ) -> impl IntoView {
     view! {
         <span
             class="status"
             data-testid=format!("status-{who}")
+            data-connects=move || connects.map(|c| c.get().to_string())
             data-state=move || match status.get() {
                 Status::Connecting => "connecting",
                 Status::Connected => "connected",
@@ -35,11 +39,13 @@ pub fn CardHeader(
     who: &'static str,
     /// The status to show.
     status: RwSignal<Status>,
+    /// Connections made so far.
+    connects: RwSignal<u32>,
 ) -> impl IntoView {
     view! {
         <header>
             <h2>{title}</h2>
-            <StatusBadge who=who status=status />
+            <StatusBadge who=who status=status connects=connects />
         </header>
     }
 }

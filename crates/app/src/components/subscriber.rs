@@ -21,13 +21,9 @@ pub fn SubscriberCard() -> impl IntoView {
                 return Err("not connected yet".to_owned());
             };
             if let Some(old) = previous.filter(|old| old.filter != wanted) {
-                c.client()
-                    .unsubscribe(&old.filter)
-                    .map_err(|e| e.to_string())?;
+                c.unsubscribe(&old.filter)?;
             }
-            c.client()
-                .subscribe(&wanted, wanted_qos)
-                .map_err(|e| e.to_string())
+            c.subscribe(&wanted, wanted_qos)
         });
         match result {
             Ok(_) => {
@@ -43,7 +39,7 @@ pub fn SubscriberCard() -> impl IntoView {
     let connected = move || slot.status.get() == Status::Connected;
     view! {
         <section class="card" data-testid="subscriber" aria-label="Subscriber">
-            <CardHeader title="Subscriber" who="subscriber" status=slot.status />
+            <CardHeader title="Subscriber" who="subscriber" status=slot.status connects=slot.connects />
             <div class="row">
                 <TextField label="Filter" value=filter />
                 <QosSelect qos=qos />

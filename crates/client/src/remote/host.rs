@@ -1,0 +1,408 @@
+//! The worker side: every page client is a port. Commands come in as frames, and the
+//! client's events go back as frames, one buffer per event-loop turn.
+
+use super::frames::{self, push_frame, Frame};
+use super::options_from_js;
+use crate::browser::{bytes_of, now, to_array_buffer};
+use crate::client::{Client, Listener};
+use crate::coalesce::{Coalescer, Sink};
+use crate::completion::CommandError;
+use crate::in_tab::READY_MESSAGE;
+use crate::port::{attach_port, PortClient};
+use crate::reconnect::{Lifecycle, ResilientClient};
+use crate::session_store::IdbSessionStore;
+use js_sys::Reflect;
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::{Rc, Weak};
+use std::time::Duration;
+use tabmq_core::{
+    decode_packet, encode_to_vec, Backoff, Bytes, ClientEvent, ClientOptions, ClientSession,
+    CloseReason, ConnectionState, Packet, ProtocolVersion, ReasonCode,
+};
+use wasm_bindgen::prelude::*;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, MessagePort};
+
+/// A hosted client's connection: over WebSocket it reconnects by itself; over a port to
+/// the in-tab broker it lives as long as the port.
+enum Conn {
+    WebSocket(ResilientClient),
+    InTab(PortClient),
+}
+
+impl Conn {
+    fn client(&self) -> &Client {
+        match self {
+            Conn::WebSocket(r) => &r.client,
+            Conn::InTab(p) => &p.client,
+        }
+    }
+}
+
+struct Hosted {
+    out: Coalescer,
+    version: ProtocolVersion,
+    conn: Option<Conn>,
+    /// Commands that came before the connection was set up (the session loads first).
+    early: Vec<Vec<u8>>,
+    ending: bool,
+}
+
+type Shared = Rc<RefCell<Hosted>>;
+
+fn send(out: &Coalescer, kind: u8, req: u32, body: &[u8]) {
+    let mut frame = Vec::with_capacity(9 + body.len());
+    push_frame(&mut frame, kind, req, body);
+    // A page that is gone cannot be told; its client keeps running until END or unload.
+    let _ = out.push(&frame);
+}
+
+fn send_packet(out: &Coalescer, kind: u8, packet: &Packet, version: ProtocolVersion) {
+    if let Ok(bytes) = encode_to_vec(packet, version) {
+        send(out, kind, 0, &bytes);
+    }
+}
+
+fn send_error(out: &Coalescer, code: &str, message: &str) {
+    let mut body = code.as_bytes().to_vec();
+    body.push(0);
+    body.extend_from_slice(message.as_bytes());
+    send(out, frames::ERROR, 0, &body);
+}
+
+/// Why a connection ended, in words, and the error code a failure gets.
+fn close_text(reason: &CloseReason) -> (String, Option<&'static str>) {
+    match reason {
+        CloseReason::Disconnected => ("disconnected".into(), None),
+        CloseReason::ConnectionLost => ("connection lost".into(), None),
+        CloseReason::KeepAliveTimeout => ("no PINGRESP in time".into(), None),
+        CloseReason::Refused(code) => (
+            format!("the broker refused CONNECT with code 0x{:02X}", code.0),
+            Some("CONNECT_REFUSED"),
+        ),
+        CloseReason::DisconnectedByBroker(code) => (
+            format!("the broker sent DISCONNECT with reason 0x{:02X}", code.0),
+            None,
+        ),
+        CloseReason::ProtocolError(e) => (
+            format!("the broker broke the protocol: {e}"),
+            Some("PROTOCOL_ERROR"),
+        ),
+        CloseReason::UnexpectedPacket(what) => (
+            format!("the broker sent an unexpected {what}"),
+            Some("PROTOCOL_ERROR"),
+        ),
+        CloseReason::ReceiveMaximumExceeded => (
+            "the broker exceeded our Receive Maximum".into(),
+            Some("RECEIVE_MAXIMUM_EXCEEDED"),
+        ),
+        other => (format!("{other:?}"), None),
+    }
+}
+
+fn on_event(weak: &Weak<RefCell<Hosted>>, event: ClientEvent) {
+    let Some(hosted) = weak.upgrade() else { return };
+    let (out, version, ending, reconnects) = {
+        let h = hosted.borrow();
+        let reconnects = matches!(h.conn, Some(Conn::WebSocket(_)) | None);
+        (h.out.clone(), h.version, h.ending, reconnects)
+    };
+    match event {
+        ClientEvent::Connected { session_present } => {
+            send(&out, frames::CONNECTED, 0, &[u8::from(session_present)])
+        }
+        ClientEvent::Message(publish) => {
+            send_packet(&out, frames::MESSAGE, &Packet::Publish(publish), version)
+        }
+        ClientEvent::PacketSent(p) => send_packet(&out, frames::PACKET_SENT, &p, version),
+        ClientEvent::PacketReceived(p) => send_packet(&out, frames::PACKET_RECEIVED, &p, version),
+        ClientEvent::Closed(reason) => {
+            let (text, error) = close_text(&reason);
+            if let Some(code) = error {
+                send_error(&out, code, &text);
+            }
+            send(&out, frames::CLOSED, 0, text.as_bytes());
+            if ending {
+                send(&out, frames::ENDED, 0, &[]);
+            } else if reconnects {
+                send(&out, frames::OFFLINE, 0, &[]);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Replies to `req` when `done` completes; `req` 0 asked for no reply.
+fn reply<T: 'static>(
+    out: &Coalescer,
+    req: u32,
+    done: impl Future<Output = Result<T, CommandError>> + 'static,
+    body: impl FnOnce(T) -> Vec<u8> + 'static,
+) {
+    let out = out.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let result = done.await;
+        if req == 0 {
+            return;
+        }
+        match result {
+            Ok(value) => send(&out, frames::DONE, req, &body(value)),
+            Err(e) => send(&out, frames::FAILED, req, &frames::encode_error(&e)),
+        }
+    });
+}
+
+fn codes(codes: Vec<ReasonCode>) -> Vec<u8> {
+    codes.into_iter().map(|c| c.0).collect()
+}
+
+fn handle_frame(hosted: &Shared, frame: Frame<'_>) {
+    let h = hosted.borrow();
+    let (Some(conn), out, version) = (h.conn.as_ref(), h.out.clone(), h.version) else {
+        return;
+    };
+    let client = conn.client().clone();
+    let packet = || decode_packet(Bytes::copy_from_slice(frame.body), version).ok();
+    let refuse = |out: &Coalescer| {
+        if frame.req != 0 {
+            send(
+                out,
+                frames::FAILED,
+                frame.req,
+                &frames::encode_error(&CommandError::Dropped),
+            );
+        }
+    };
+    match frame.kind {
+        frames::PUBLISH => match packet() {
+            Some(Packet::Publish(p)) => {
+                drop(h);
+                if frame.req == 0 {
+                    // Nobody waits: no future to keep, which matters for floods of QoS 0.
+                    let _ = client.publish_with(p);
+                } else {
+                    reply(&out, frame.req, client.publish_with_async(p), |c| vec![c.0]);
+                }
+            }
+            _ => refuse(&out),
+        },
+        frames::SUBSCRIBE => match packet() {
+            Some(Packet::Subscribe(s)) => match conn {
+                Conn::WebSocket(r) => {
+                    let done = r.subscribe_with_async(s.filters, s.properties);
+                    drop(h);
+                    reply(&out, frame.req, done, codes);
+                }
+                Conn::InTab(_) => {
+                    drop(h);
+                    let done = client.subscribe_with_async(s.filters, s.properties);
+                    reply(&out, frame.req, done, codes);
+                }
+            },
+            _ => refuse(&out),
+        },
+        frames::UNSUBSCRIBE => match packet() {
+            Some(Packet::Unsubscribe(u)) => {
+                if let Conn::WebSocket(r) = conn {
+                    r.forget(&u.filters);
+                }
+                drop(h);
+                reply(
+                    &out,
+                    frame.req,
+                    client.unsubscribe_filters_async(u.filters),
+                    |()| Vec::new(),
+                );
+            }
+            _ => refuse(&out),
+        },
+        frames::END => {
+            let resilient = match conn {
+                Conn::WebSocket(r) => Some(r.clone()),
+                Conn::InTab(_) => None,
+            };
+            drop(h);
+            hosted.borrow_mut().ending = true;
+            let was_down = client.state() == ConnectionState::Disconnected;
+            match resilient {
+                Some(r) => r.close(),
+                None => client.disconnect(),
+            }
+            if was_down {
+                // No Closed event follows a connection that was not up.
+                send(&out, frames::ENDED, 0, &[]);
+            }
+        }
+        frames::RECONNECT => {
+            if let Conn::WebSocket(r) = conn {
+                let r = r.clone();
+                drop(h);
+                hosted.borrow_mut().ending = false;
+                r.reconnect();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn handle_buffer(hosted: &Shared, bytes: &[u8]) {
+    if hosted.borrow().conn.is_none() {
+        hosted.borrow_mut().early.push(bytes.to_vec());
+        return;
+    }
+    for frame in frames::frames(bytes) {
+        handle_frame(hosted, frame);
+    }
+}
+
+fn read_string(o: &JsValue, key: &str) -> Option<String> {
+    Reflect::get(o, &key.into()).ok()?.as_string()
+}
+
+fn read_millis(o: &JsValue, key: &str, default: Duration) -> Duration {
+    Reflect::get(o, &key.into())
+        .ok()
+        .and_then(|v| v.as_f64())
+        .filter(|ms| *ms >= 0.0)
+        .map_or(default, |ms| Duration::from_millis(ms as u64))
+}
+
+/// Makes the client `open` describes, resuming its saved session if it keeps one.
+async fn open_connection(
+    hosted: Shared,
+    open: JsValue,
+    options: ClientOptions,
+    broker_port: Option<MessagePort>,
+) {
+    let out = hosted.borrow().out.clone();
+    let url = read_string(&open, "url").unwrap_or_default();
+    let persist = Reflect::get(&open, &"persistSession".into())
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    let (store, session) = if persist {
+        match IdbSessionStore::open(&options.client_id).await {
+            Ok((store, session)) => (Some(store), session),
+            Err(e) => {
+                let why = crate::in_tab::describe(&e);
+                send_error(&out, "NO_SESSION_STORE", &format!("no IndexedDB: {why}"));
+                (None, None)
+            }
+        }
+    } else {
+        (None, None)
+    };
+    let session = session.unwrap_or_else(ClientSession::new);
+    let weak = Rc::downgrade(&hosted);
+    let listener: Listener = Box::new(move |_client, event| on_event(&weak, event));
+    let conn = match broker_port {
+        Some(port) => {
+            let client = Client::new(options, session, Box::new(now), listener);
+            if let Some(store) = store {
+                client.set_session_store(Rc::new(store));
+            }
+            attach_port(port, client)
+                .map(Conn::InTab)
+                .map_err(|e| e.to_string())
+        }
+        None => {
+            let backoff = Backoff::new(
+                read_millis(&open, "backoffMinMs", Duration::from_secs(1)),
+                read_millis(&open, "backoffMaxMs", Duration::from_secs(60)),
+            );
+            ResilientClient::connect(&url, options, session, backoff, listener)
+                .map(|r| {
+                    if let Some(store) = store {
+                        r.client.set_session_store(Rc::new(store));
+                    }
+                    let out = out.clone();
+                    r.set_lifecycle_listener(Box::new(move |change| {
+                        if change == Lifecycle::Reconnecting {
+                            send(&out, frames::RECONNECTING, 0, &[]);
+                        }
+                    }));
+                    Conn::WebSocket(r)
+                })
+                .map_err(|e| e.to_string())
+        }
+    };
+    match conn {
+        Ok(conn) => {
+            let early = {
+                let mut h = hosted.borrow_mut();
+                h.conn = Some(conn);
+                std::mem::take(&mut h.early)
+            };
+            for bytes in early {
+                handle_buffer(&hosted, &bytes);
+            }
+        }
+        Err(why) => {
+            send_error(&out, "CONNECT_FAILED", &why);
+            send(&out, frames::CLOSED, 0, why.as_bytes());
+            send(&out, frames::ENDED, 0, &[]);
+        }
+    }
+}
+
+/// Hosts the client a page asked for over `port`.
+fn host(port: MessagePort, open: JsValue, broker_port: Option<MessagePort>) {
+    let target = port.clone();
+    let sink: Sink = Rc::new(move |bytes: &[u8]| {
+        let buffer = to_array_buffer(bytes);
+        target.post_message_with_transferable(&buffer, &js_sys::Array::of1(&buffer))
+    });
+    let out = Coalescer::new(sink);
+    let Some(options) = options_from_js(&open) else {
+        send_error(
+            &out,
+            "BAD_OPTIONS",
+            "the page sent options this worker cannot read",
+        );
+        send(&out, frames::ENDED, 0, &[]);
+        return;
+    };
+    let hosted: Shared = Rc::new(RefCell::new(Hosted {
+        out,
+        version: options.protocol,
+        conn: None,
+        early: Vec::new(),
+        ending: false,
+    }));
+    let weak = Rc::downgrade(&hosted);
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let Some(hosted) = weak.upgrade() else { return };
+        if let Some(bytes) = bytes_of(&event.data()) {
+            handle_buffer(&hosted, &bytes);
+        }
+    });
+    port.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    // The client lives as long as the worker, which lives as long as its page.
+    on_message.forget();
+    std::mem::forget(hosted.clone());
+    wasm_bindgen_futures::spawn_local(open_connection(hosted, open, options, broker_port));
+}
+
+/// Runs this dedicated Worker as the host of a page's clients: it posts `"ready"`, then
+/// takes `{type: "client", open}` messages, each with the client's port transferred (and,
+/// for `tab://`, a port to the in-tab broker after it).
+pub fn serve_clients() {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let data = event.data();
+        if read_string(&data, "type").as_deref() != Some("client") {
+            return;
+        }
+        let ports = event.ports();
+        let Ok(port) = ports.get(0).dyn_into::<MessagePort>() else {
+            return;
+        };
+        let broker_port = ports.get(1).dyn_into::<MessagePort>().ok();
+        let open = Reflect::get(&data, &"open".into()).unwrap_or_default();
+        host(port, open, broker_port);
+    });
+    scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    // Serves for the worker's whole life.
+    on_message.forget();
+    let _ = scope.post_message(&READY_MESSAGE.into());
+}
