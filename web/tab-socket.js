@@ -55,7 +55,9 @@ export class TabSocket extends EventTarget {
   static CLOSING = 2;
   static CLOSED = 3;
 
-  constructor(url, { workerUrl = './broker-worker.js' } = {}) {
+  /** `openPort(url)` may give the port to the broker instead (the npm package does, so
+   *  that bundlers see its worker); by default the worker at `workerUrl` is started. */
+  constructor(url, { workerUrl = './broker-worker.js', openPort = null } = {}) {
     super();
     this.url = url;
     this.protocol = 'mqtt';
@@ -64,12 +66,20 @@ export class TabSocket extends EventTarget {
     this.readyState = TabSocket.CONNECTING;
     this.onopen = this.onmessage = this.onclose = this.onerror = null;
     this._port = null;
-    broker(url, workerUrl).then(
-      (control) => {
-        if (this.readyState !== TabSocket.CONNECTING) return;
-        const channel = new MessageChannel();
-        control.postMessage({ type: 'connect' }, [channel.port2]);
-        this._port = channel.port1;
+    const open = openPort ?? (async () => {
+      const control = await broker(url, workerUrl);
+      const channel = new MessageChannel();
+      control.postMessage({ type: 'connect' }, [channel.port2]);
+      return channel.port1;
+    });
+    Promise.resolve().then(() => open(url)).then(
+      (port) => {
+        if (this.readyState !== TabSocket.CONNECTING) {
+          port.postMessage('close');
+          port.close();
+          return;
+        }
+        this._port = port;
         this._port.onmessage = (event) => {
           if (event.data instanceof ArrayBuffer) this._emit(new MessageEvent('message', { data: event.data }));
           else if (event.data === 'close') this._closed(1000, 'closed by the broker');

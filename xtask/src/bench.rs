@@ -22,6 +22,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "build",
         "-p",
         "tabmq-js",
+        "--features",
+        "bench",
         "--release",
         "--target",
         "wasm32-unknown-unknown",

@@ -9,6 +9,7 @@
 mod bench;
 mod brokers;
 mod cmd;
+mod npm;
 mod setup;
 mod test;
 
@@ -25,12 +26,16 @@ fn main() -> ExitCode {
         "serve" => serve(rest),
         "test" => test::run(rest),
         "bench" => bench::run(rest).map(|_| ExitCode::SUCCESS),
+        "npm" => setup::setup(setup::Needs::Build)
+            .and_then(|env| npm::run(&env))
+            .map(|_| ExitCode::SUCCESS),
         "spec-coverage" => spec_coverage(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <serve|test|bench|spec-coverage|setup>\n\
+                "usage: cargo xtask <serve|test|npm|bench|spec-coverage|setup>\n\
                  \n  serve [ARGS]  install what is missing, then `trunk serve` on 127.0.0.1:8080\
                  \n  test          install what is missing, then run every test layer\
+                 \n  npm           build the npm package into target/npm, pack it, report its size\
                  \n  bench [codec] run the benchmarks, write bench/results.md and .json\
                  \n  spec-coverage how many server statements of 3.1.1 and 5.0 tests prove\
                  \n  setup         only install what is missing"

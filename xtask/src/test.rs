@@ -210,6 +210,34 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             .env("TABMQ_CHROMIUM_ARGS", CHROMIUM_ARGS.join(" "));
         cmd::run(&mut node)
     });
+    let mut package = None;
+    step(&mut results, "npm package (cargo xtask npm)", || {
+        let built = crate::npm::build(&env)?;
+        if let Some(why) = built.over_limit() {
+            // Reported, not failed, while issue 8 (the size target) is open.
+            println!("xtask: SIZE NOT MET: {why}");
+        }
+        package = Some(built);
+        Ok(())
+    });
+    step(
+        &mut results,
+        "npm: drop-in suite against MQTT.js, Vite 7 packaging",
+        || {
+            let Some(built) = &package else {
+                return Err("skipped: the package did not build".into());
+            };
+            let files = test_files(&env.root.join("tests").join("npm"))?;
+            let mut node = env.command("node");
+            node.current_dir(env.root.join("tests"))
+                .args(["--test", "--test-reporter=spec"])
+                .args(files)
+                .env("TABMQ_NPM_DIR", &built.dir)
+                .env("TABMQ_NPM_TARBALL", &built.tarball)
+                .env("TABMQ_CHROMIUM_ARGS", CHROMIUM_ARGS.join(" "));
+            cmd::run(&mut node)
+        },
+    );
 
     let passed = results.iter().filter(|r| r.passed).count();
     let failed = results.len() - passed;

@@ -370,3 +370,49 @@ fn a_restored_broker_keeps_retained_messages_and_persistent_sessions() {
     assert_eq!(sim.clients[back].payloads(), ["queued"]);
     assert!(tabmq_broker::Broker::restore(Default::default(), &[7, 7]).is_err());
 }
+
+#[test]
+fn the_inspector_sees_sessions_subscriptions_queues_and_retained_messages_and_may_delete_one() {
+    let mut sim = Sim::new();
+    let offline = sim.connect(ClientOptions {
+        clean_session: false,
+        ..Sim::client("offline-sub")
+    });
+    sim.subscribe(offline, "sensor/#", QoS::AtLeastOnce);
+    sim.cut(offline);
+    let publisher = sim.connect(Sim::client("pub"));
+    sim.subscribe(publisher, "cmd/+", QoS::ExactlyOnce);
+    sim.publish(publisher, "sensor/t", "21", QoS::AtLeastOnce, true);
+    sim.publish(publisher, "sensor/h", "40", QoS::AtMostOnce, true);
+    let view = sim.broker.inspect(sim.now);
+    let ids: Vec<_> = view.sessions.iter().map(|s| s.client_id.as_str()).collect();
+    assert_eq!(ids, ["offline-sub", "pub"]);
+    let kept = &view.sessions[0];
+    assert!(!kept.connected);
+    assert_eq!(
+        kept.subscriptions,
+        [("sensor/#".to_owned(), QoS::AtLeastOnce)]
+    );
+    // The QoS 1 message waits for it; the QoS 0 one is not queued (queue_qos0_messages).
+    assert_eq!(kept.queued, 1);
+    assert_eq!(
+        kept.expires_in, None,
+        "a 3.1.1 persistent session never expires"
+    );
+    assert!(view.sessions[1].connected);
+    assert_eq!(
+        view.sessions[1].subscriptions,
+        [("cmd/+".to_owned(), QoS::ExactlyOnce)]
+    );
+    let topics: Vec<_> = view.retained.iter().map(|r| r.topic.as_str()).collect();
+    assert_eq!(topics, ["sensor/h", "sensor/t"]);
+    assert_eq!(&view.retained[1].payload[..], b"21");
+    assert_eq!(view.counters.connections, 1);
+    assert_eq!(view.counters.publish_received, 2);
+
+    assert!(sim.broker.delete_retained("sensor/t"));
+    assert!(!sim.broker.delete_retained("sensor/t"));
+    let late = sim.connect(Sim::client("late"));
+    sim.subscribe(late, "sensor/#", QoS::AtMostOnce);
+    assert_eq!(sim.clients[late].payloads(), ["40"]);
+}

@@ -58,3 +58,21 @@ pub fn bytes_of(data: &JsValue) -> Option<Vec<u8>> {
     }
     data.dyn_ref::<Uint8Array>().map(Uint8Array::to_vec)
 }
+
+/// What a JavaScript value (an error, usually) says, for messages. Avoids `{:?}`, whose
+/// number formatting alone costs kilobytes of wasm.
+pub fn describe(value: &JsValue) -> String {
+    if let Some(text) = value.as_string() {
+        return text;
+    }
+    if let Some(message) = Reflect::get(value, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+    {
+        return message;
+    }
+    js_sys::JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_else(|| "an unknown error".to_owned())
+}

@@ -131,6 +131,11 @@ impl Client {
         self.inner.borrow().engine.session().clone()
     }
 
+    /// Starts or stops reporting every packet sent and received as an event.
+    pub fn set_trace_packets(&self, trace: bool) {
+        self.inner.borrow_mut().engine.set_trace_packets(trace);
+    }
+
     pub fn state(&self) -> ConnectionState {
         self.inner.borrow().engine.state()
     }
@@ -300,6 +305,17 @@ impl Client {
         self.set_reconnects(false);
         self.with_engine(|engine, now| engine.disconnect(now));
         self.flush();
+    }
+
+    /// Drops the connection without DISCONNECT, as a crash would (so the broker publishes
+    /// the will); no reconnect follows.
+    pub fn abort(&self) {
+        self.set_reconnects(false);
+        let transport = self.inner.borrow_mut().transport.take();
+        if let Some(t) = transport {
+            t.close();
+        }
+        self.handle_transport_closed();
     }
 
     /// Bytes from the broker, as the transport received them.

@@ -1,13 +1,12 @@
 //! The broker in a tab: starting its Worker and opening a port per client.
 
+use crate::browser::describe;
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{
-    MessageChannel, MessageEvent, MessagePort, SharedWorker, Worker, WorkerOptions, WorkerType,
-};
+use web_sys::{MessageChannel, MessageEvent, MessagePort, Worker};
 
 /// The first message a broker worker posts: nothing is sent to it before.
 pub const READY_MESSAGE: &str = "ready";
@@ -38,17 +37,6 @@ impl std::fmt::Display for InTabError {
 }
 
 impl std::error::Error for InTabError {}
-
-pub(crate) fn describe(value: &JsValue) -> String {
-    value
-        .as_string()
-        .or_else(|| {
-            Reflect::get(value, &"message".into())
-                .ok()
-                .and_then(|m| m.as_string())
-        })
-        .unwrap_or_else(|| format!("{value:?}"))
-}
 
 /// Where the broker's control messages go.
 #[derive(Clone)]
@@ -106,7 +94,7 @@ impl TabUrl {
                 "persist=indexeddb" => persist = true,
                 other => {
                     return Err(InTabError::BadUrl(format!(
-                        "{url}: unknown parameter {other:?}"
+                        "{url}: unknown parameter \"{other}\""
                     )))
                 }
             }
@@ -159,14 +147,6 @@ pub(crate) async fn await_ready(
     Ok(())
 }
 
-/// Options for the broker's worker: an ES module, named for its broker.
-pub(crate) fn module_options(worker_name: &str) -> WorkerOptions {
-    let options = WorkerOptions::new();
-    options.set_type(WorkerType::Module);
-    options.set_name(worker_name);
-    options
-}
-
 impl InTabBroker {
     /// Starts the worker module at `script_url` in a dedicated Worker and waits for its
     /// ready message.
@@ -180,7 +160,7 @@ impl InTabBroker {
         script_url: &str,
         worker_name: &str,
     ) -> Result<InTabBroker, InTabError> {
-        let worker = Worker::new_with_options(script_url, &module_options(worker_name))
+        let worker = crate::workers::new_worker(script_url, worker_name, "broker")
             .map_err(|e| InTabError::WorkerFailed(describe(&e)))?;
         let w = worker.clone();
         await_ready(move |on_message, on_error| {
@@ -201,9 +181,8 @@ impl InTabBroker {
         script_url: &str,
         worker_name: &str,
     ) -> Result<InTabBroker, InTabError> {
-        let worker =
-            SharedWorker::new_with_worker_options(script_url, &module_options(worker_name))
-                .map_err(|e| InTabError::WorkerFailed(describe(&e)))?;
+        let worker = crate::workers::new_shared_worker(script_url, worker_name, "broker")
+            .map_err(|e| InTabError::WorkerFailed(describe(&e)))?;
         let port = worker.port();
         let (w, p) = (worker.clone(), port.clone());
         await_ready(move |on_message, on_error| {
@@ -254,6 +233,49 @@ impl InTabBroker {
         }
         .map_err(|e| InTabError::Port(describe(&e)))?;
         Ok(channel.port1())
+    }
+
+    /// Asks the broker worker something (`{type: "inspect"}`, `{type: "deleteRetained",
+    /// topic}`) and waits for its answer, which comes on a port of its own.
+    pub async fn request(&self, message: &Object) -> Result<JsValue, InTabError> {
+        let channel = MessageChannel::new().map_err(|e| InTabError::Port(describe(&e)))?;
+        let transfer = Array::of1(&channel.port2());
+        let reply = channel.port1();
+        let answer = Promise::new(&mut |resolve, _reject| {
+            let on_message = Closure::once_into_js(move |event: MessageEvent| {
+                let _ = resolve.call1(&JsValue::NULL, &event.data());
+            });
+            reply.set_onmessage(Some(on_message.unchecked_ref()));
+        });
+        match &self.control {
+            Control::Dedicated(worker) => worker.post_message_with_transfer(message, &transfer),
+            Control::Shared(port) => port.post_message_with_transferable(message, &transfer),
+        }
+        .map_err(|e| InTabError::Port(describe(&e)))?;
+        let answer = JsFuture::from(answer)
+            .await
+            .map_err(|e| InTabError::Port(describe(&e)))?;
+        channel.port1().close();
+        Ok(answer)
+    }
+
+    /// The broker's sessions, subscriptions, retained messages and counters, as
+    /// `{sessions, retained, counters}`.
+    pub async fn inspect(&self) -> Result<JsValue, InTabError> {
+        let message = Object::new();
+        Reflect::set(&message, &"type".into(), &"inspect".into())
+            .map_err(|e| InTabError::Port(describe(&e)))?;
+        self.request(&message).await
+    }
+
+    /// Deletes the retained message on `topic`; whether there was one.
+    pub async fn delete_retained(&self, topic: &str) -> Result<bool, InTabError> {
+        let message = Object::new();
+        for (key, value) in [("type", "deleteRetained"), ("topic", topic)] {
+            Reflect::set(&message, &key.into(), &value.into())
+                .map_err(|e| InTabError::Port(describe(&e)))?;
+        }
+        Ok(self.request(&message).await?.as_bool().unwrap_or(false))
     }
 
     /// Stops a dedicated worker and every connection in it. A shared broker belongs to

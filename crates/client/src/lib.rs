@@ -18,6 +18,7 @@ mod session_store;
 mod transport;
 mod url;
 mod websocket;
+mod workers;
 
 pub use browser::{bytes_of as bytes_of_message, now, to_array_buffer, Interval};
 pub use client::{Client, Clock, Listener, SessionStore};
@@ -39,3 +40,4 @@ pub use websocket::{
     attach_websocket, connect_websocket, WebSocketClient, WebSocketConnectError,
     WebSocketTransport, SUBPROTOCOL,
 };
+pub use workers::set_worker_factory;

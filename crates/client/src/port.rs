@@ -52,7 +52,7 @@ impl Transport for MessagePortTransport {
         }
         self.out
             .push(&bytes)
-            .map_err(|e| TransportError::Platform(format!("{e:?}")))
+            .map_err(|e| TransportError::Platform(crate::browser::describe(&e)))
     }
 
     fn close(&self) {
@@ -134,7 +134,7 @@ pub fn attach_port(port: MessagePort, client: Client) -> Result<PortClient, Port
     port.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     let ticker = client.clone();
     let timer = Interval::new(1_000, move || ticker.tick())
-        .map_err(|e| PortConnectError::NoTimer(format!("{e:?}")))?;
+        .map_err(|e| PortConnectError::NoTimer(crate::browser::describe(&e)))?;
     Ok(PortClient {
         client,
         transport,

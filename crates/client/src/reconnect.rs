@@ -14,6 +14,7 @@ use js_sys::{Function, Reflect};
 use std::cell::RefCell;
 use std::future::Future;
 use std::rc::{Rc, Weak};
+use std::time::Duration;
 use tabmq_core::{
     Backoff, ClientError, ClientEvent, ClientOptions, ClientSession, ConnectionState, PacketId,
     Properties, QoS, ReasonCode, SubscribeFilter,
@@ -29,6 +30,16 @@ struct Socket {
     _on_close: Closure<dyn FnMut(CloseEvent)>,
 }
 
+impl Drop for Socket {
+    fn drop(&mut self) {
+        // The socket may still fire (its close event comes after we closed it); it must not
+        // call closures that are gone.
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+    }
+}
+
 /// A SUBSCRIBE asked for while disconnected, and who waits for its SUBACK.
 struct PendingSubscribe {
     filters: Vec<SubscribeFilter>,
@@ -42,6 +53,9 @@ struct PendingSubscribe {
 pub enum Lifecycle {
     /// A new attempt to connect starts (not the first one): MQTT.js's `reconnect`.
     Reconnecting,
+    /// The WebSocket closed before it could carry CONNECT: refused, unreachable, or the
+    /// connect timeout. (A connection that got further ends with `ClientEvent::Closed`.)
+    SocketFailed,
 }
 
 /// Hears [`Lifecycle`] changes.
@@ -53,11 +67,17 @@ struct State {
     socket: Option<Socket>,
     /// A pending `setTimeout` for the next attempt: its id and callback.
     retry: Option<(JsValue, Closure<dyn FnMut()>)>,
+    /// How long an attempt may take to get its CONNACK, and the timer that enforces it.
+    connect_timeout: Option<Duration>,
+    connect_timer: Option<(JsValue, Closure<dyn FnMut()>)>,
     /// Made through this handle, to make again if the broker lost the session.
     subscriptions: Vec<SubscribeFilter>,
     /// Asked for while disconnected: sent on the next connection.
     pending: Vec<PendingSubscribe>,
     connected_once: bool,
+    /// Whether to subscribe again when the broker lost the session (MQTT.js's
+    /// `resubscribe`, on by default).
+    resubscribe: bool,
     /// Whether an attempt was made already, so the next one is a reconnect.
     attempted: bool,
     stopped: bool,
@@ -105,14 +125,7 @@ fn open(state: &Rc<RefCell<State>>, client: &Client) {
     };
     let again = std::mem::replace(&mut state.borrow_mut().attempted, true);
     if again {
-        let listener = state.borrow_mut().lifecycle.take();
-        if let Some(mut listener) = listener {
-            listener(Lifecycle::Reconnecting);
-            let mut s = state.borrow_mut();
-            if s.lifecycle.is_none() {
-                s.lifecycle = Some(listener);
-            }
-        }
+        tell(state, Lifecycle::Reconnecting);
     }
     let Ok(ws) = WebSocket::new_with_str(&url, SUBPROTOCOL) else {
         return schedule(state, client);
@@ -141,18 +154,31 @@ fn open(state: &Rc<RefCell<State>>, client: &Client) {
         } else {
             // It never got as far as CONNECT: no Closed event will schedule a retry.
             schedule(&state, &c);
+            tell(&state, Lifecycle::SocketFailed);
         }
         drop(socket);
     });
     ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    arm_connect_timer(state, client, &ws);
     state.borrow_mut().socket = Some(Socket {
         ws,
         _on_open: on_open,
         _on_message: on_message,
         _on_close: on_close,
     });
+}
+
+fn tell(state: &Rc<RefCell<State>>, change: Lifecycle) {
+    let listener = state.borrow_mut().lifecycle.take();
+    if let Some(mut listener) = listener {
+        listener(change);
+        let mut s = state.borrow_mut();
+        if s.lifecycle.is_none() {
+            s.lifecycle = Some(listener);
+        }
+    }
 }
 
 /// Arms the next attempt after the backoff's wait.
@@ -178,11 +204,39 @@ fn schedule(state: &Rc<RefCell<State>>, client: &Client) {
     }
 }
 
-fn cancel_retry(state: &RefCell<State>) {
-    if let Some((id, _callback)) = state.borrow_mut().retry.take() {
-        if let Some(clear) = global_fn("clearTimeout") {
-            let _ = clear.call1(&JsValue::NULL, &id);
+/// Gives up on the socket `ws` if no CONNACK came within the connect timeout; closing it
+/// schedules the next attempt.
+fn arm_connect_timer(state: &Rc<RefCell<State>>, client: &Client, ws: &WebSocket) {
+    let Some(wait) = state.borrow().connect_timeout else {
+        return;
+    };
+    let (c, ws) = (client.clone(), ws.clone());
+    let callback = Closure::<dyn FnMut()>::new(move || {
+        if c.state() != ConnectionState::Connected {
+            let _ = ws.close();
         }
+    });
+    let Some(set) = global_fn("setTimeout") else {
+        return;
+    };
+    let millis = JsValue::from(wait.as_millis() as f64);
+    if let Ok(id) = set.call2(&JsValue::NULL, callback.as_ref().unchecked_ref(), &millis) {
+        if let Some((old, _)) = state.borrow_mut().connect_timer.replace((id, callback)) {
+            clear_timeout(&old);
+        }
+    }
+}
+
+fn clear_timeout(id: &JsValue) {
+    if let Some(clear) = global_fn("clearTimeout") {
+        let _ = clear.call1(&JsValue::NULL, id);
+    }
+}
+
+fn cancel_retry(state: &RefCell<State>) {
+    let retry = state.borrow_mut().retry.take();
+    if let Some((id, _callback)) = retry {
+        clear_timeout(&id);
     }
 }
 
@@ -191,12 +245,16 @@ fn on_event(weak: &Weak<RefCell<State>>, client: &Client, event: &ClientEvent) {
     let Some(state) = weak.upgrade() else { return };
     match event {
         ClientEvent::Connected { session_present } => {
+            let timer = state.borrow_mut().connect_timer.take();
+            if let Some((id, _callback)) = timer {
+                clear_timeout(&id);
+            }
             let (again, pending) = {
                 let mut s = state.borrow_mut();
                 s.backoff.reset();
                 let pending = std::mem::take(&mut s.pending);
                 // The broker forgot us: subscribe again, once.
-                let lost = s.connected_once && !session_present;
+                let lost = s.connected_once && !session_present && s.resubscribe;
                 s.connected_once = true;
                 let again = if lost {
                     s.subscriptions.clone()
@@ -247,9 +305,12 @@ impl ResilientClient {
             backoff,
             socket: None,
             retry: None,
+            connect_timeout: None,
+            connect_timer: None,
             subscriptions: Vec::new(),
             pending: Vec::new(),
             connected_once: false,
+            resubscribe: true,
             attempted: false,
             stopped: false,
             lifecycle: None,
@@ -285,7 +346,7 @@ impl ResilientClient {
         }
         let ticker = client.clone();
         let timer = Interval::new(1_000, move || ticker.tick())
-            .map_err(|e| crate::WebSocketConnectError::NoTimer(format!("{e:?}")))?;
+            .map_err(|e| crate::WebSocketConnectError::NoTimer(crate::browser::describe(&e)))?;
         open(&state, &client);
         Ok(ResilientClient {
             client,
@@ -354,6 +415,17 @@ impl ResilientClient {
         s.subscriptions.extend(filters.iter().cloned());
     }
 
+    /// Gives up on an attempt that has no CONNACK after `timeout`, and tries again after
+    /// the backoff's wait (MQTT.js's `connectTimeout`). Off by default.
+    pub fn set_connect_timeout(&self, timeout: Option<Duration>) {
+        self.state.borrow_mut().connect_timeout = timeout;
+    }
+
+    /// Whether to subscribe again after reconnecting to a broker that lost the session.
+    pub fn set_resubscribe(&self, resubscribe: bool) {
+        self.state.borrow_mut().resubscribe = resubscribe;
+    }
+
     /// Hears when a new attempt to connect starts.
     pub fn set_lifecycle_listener(&self, listener: LifecycleListener) {
         self.state.borrow_mut().lifecycle = Some(listener);
@@ -394,6 +466,12 @@ impl ResilientClient {
     /// Whether an attempt is waiting on its timer.
     pub fn retry_pending(&self) -> bool {
         self.state.borrow().retry.is_some()
+    }
+
+    /// Stops reconnecting; a connection that is up stays up.
+    pub fn stop(&self) {
+        self.state.borrow_mut().stopped = true;
+        cancel_retry(&self.state);
     }
 
     /// Sends DISCONNECT and stops reconnecting.

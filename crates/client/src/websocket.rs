@@ -56,7 +56,7 @@ impl Transport for WebSocketTransport {
         }
         self.out
             .push(&bytes)
-            .map_err(|e| TransportError::Platform(format!("{e:?}")))
+            .map_err(|e| TransportError::Platform(crate::browser::describe(&e)))
     }
 
     fn close(&self) {
@@ -99,13 +99,21 @@ impl std::fmt::Display for WebSocketConnectError {
 impl std::error::Error for WebSocketConnectError {}
 
 /// A client connected over a WebSocket, with its socket listeners and keepalive timer.
-/// Dropping it leaves the connection running; call [`WebSocketClient::close`] to end it.
+/// Call [`WebSocketClient::close`] to end it; dropping it stops listening to the socket.
 pub struct WebSocketClient {
     pub client: Client,
     transport: WebSocketTransport,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_close: Closure<dyn FnMut(CloseEvent)>,
     _timer: Interval,
+}
+
+impl Drop for WebSocketClient {
+    fn drop(&mut self) {
+        // Its close event comes after `close`; the listeners it would call go with us.
+        self.transport.ws.set_onmessage(None);
+        self.transport.ws.set_onclose(None);
+    }
 }
 
 impl WebSocketClient {
@@ -139,8 +147,9 @@ pub async fn attach_websocket(
     if !(url.starts_with("ws://") || url.starts_with("wss://")) {
         return Err(WebSocketConnectError::InvalidUrl(url.to_owned()));
     }
-    let ws = WebSocket::new_with_str(url, SUBPROTOCOL)
-        .map_err(|e| WebSocketConnectError::InvalidUrl(format!("{url}: {e:?}")))?;
+    let ws = WebSocket::new_with_str(url, SUBPROTOCOL).map_err(|e| {
+        WebSocketConnectError::InvalidUrl(format!("{url}: {}", crate::browser::describe(&e)))
+    })?;
     ws.set_binary_type(BinaryType::Arraybuffer);
     let opened = Promise::new(&mut |resolve, reject| {
         ws.set_onopen(Some(&resolve));
@@ -184,7 +193,7 @@ pub async fn attach_websocket(
     on_error.forget();
     let ticker = client.clone();
     let timer = Interval::new(1_000, move || ticker.tick())
-        .map_err(|e| WebSocketConnectError::NoTimer(format!("{e:?}")))?;
+        .map_err(|e| WebSocketConnectError::NoTimer(crate::browser::describe(&e)))?;
     Ok(WebSocketClient {
         client,
         transport,

@@ -263,6 +263,11 @@ impl ClientEngine {
         &self.options
     }
 
+    /// Starts or stops reporting every packet as an event (an inspector came or went).
+    pub fn set_trace_packets(&mut self, trace: bool) {
+        self.options.trace_packets = trace;
+    }
+
     /// The durable state, to keep (see [`ClientSession::to_bytes`]).
     pub fn session(&self) -> &ClientSession {
         &self.session

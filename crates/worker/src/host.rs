@@ -35,6 +35,8 @@ struct Host {
     store: Option<Rc<IdbStore>>,
     saving: bool,
     held: Vec<Out>,
+    /// Changed by an inspector (a deleted retained message): save even with nothing held.
+    dirty: bool,
 }
 
 type Shared = Rc<RefCell<Host>>;
@@ -78,9 +80,10 @@ fn flush(host: &Shared) {
         }
         match h.store.clone() {
             None => (std::mem::take(&mut h.held), None),
-            Some(_) if h.saving || h.held.is_empty() => (Vec::new(), None),
+            Some(_) if h.saving || (h.held.is_empty() && !h.dirty) => (Vec::new(), None),
             Some(store) => {
                 h.saving = true;
+                h.dirty = false;
                 (
                     Vec::new(),
                     Some((store, std::mem::take(&mut h.held), h.broker.snapshot())),
@@ -133,18 +136,30 @@ fn accept(host: &Shared, port: MessagePort) {
     );
 }
 
-/// The control-message handler: `{type: "connect"}` with transferred ports, one per client.
+/// The control-message handler: `{type: "connect"}` with transferred ports, one per
+/// client, and inspectors' requests (see `inspect`), answered on the port they carry.
 fn control_handler(host: &Shared) -> Closure<dyn FnMut(MessageEvent)> {
     let host = host.clone();
     Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-        let is_connect = Reflect::get(&event.data(), &"type".into())
+        let data = event.data();
+        let ports = event.ports();
+        let is_connect = Reflect::get(&data, &"type".into())
             .ok()
             .and_then(|t| t.as_string())
             .is_some_and(|t| t == "connect");
         if !is_connect {
+            let answer = crate::inspect::answer(&mut host.borrow_mut().broker, &data, now());
+            if answer.as_ref().is_some_and(|a| a.changed) {
+                host.borrow_mut().dirty = true;
+            }
+            if let (Some(answer), Ok(reply)) = (answer, ports.get(0).dyn_into::<MessagePort>()) {
+                let _ = reply.post_message(&answer.value);
+                reply.close();
+            }
+            // A deleted retained message changes the state to keep.
+            flush(&host);
             return;
         }
-        let ports = event.ports();
         for i in 0..ports.length() {
             if let Ok(port) = ports.get(i).dyn_into::<MessagePort>() {
                 accept(&host, port);

@@ -14,12 +14,21 @@ const TYPES = {
   '.svg': 'image/svg+xml',
 };
 
-/** Starts serving `root`; resolves to `{ url, close() }`. */
-export async function serveStatic(root) {
+/** Starts serving `root`, and each of `mounts` (`{ '/prefix/': dir }`) under its prefix;
+ *  resolves to `{ url, close() }`. */
+export async function serveStatic(root, mounts = {}) {
   const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-    const file = normalize(join(root, path.endsWith('/') ? `${path}index.html` : path));
-    if (!file.startsWith(normalize(root) + sep) && file !== normalize(root)) {
+    let path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    let base = root;
+    for (const [prefix, dir] of Object.entries(mounts)) {
+      if (path.startsWith(prefix)) {
+        base = dir;
+        path = `/${path.slice(prefix.length)}`;
+        break;
+      }
+    }
+    const file = normalize(join(base, path.endsWith('/') ? `${path}index.html` : path));
+    if (!file.startsWith(normalize(base) + sep) && file !== normalize(base)) {
       res.writeHead(403).end();
       return;
     }

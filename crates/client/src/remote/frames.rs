@@ -15,10 +15,13 @@ pub const PUBLISH: u8 = 1;
 pub const SUBSCRIBE: u8 = 2;
 /// Page to worker: an UNSUBSCRIBE packet.
 pub const UNSUBSCRIBE: u8 = 3;
-/// Page to worker: DISCONNECT and stop.
+/// Page to worker: DISCONNECT and stop; with body `[1]`, drop the connection without
+/// DISCONNECT instead (the broker then publishes the will).
 pub const END: u8 = 4;
 /// Page to worker: connect again now.
 pub const RECONNECT: u8 = 5;
+/// Page to worker: report packets (body `[1]`) or stop (`[0]`).
+pub const TRACE: u8 = 6;
 
 /// Worker to page: a command completed; the body is its reason codes.
 pub const DONE: u8 = 16;
@@ -42,6 +45,8 @@ pub const PACKET_SENT: u8 = 24;
 pub const PACKET_RECEIVED: u8 = 25;
 /// Worker to page: the client ended for good after END.
 pub const ENDED: u8 = 26;
+/// Worker to page: the broker sent DISCONNECT (MQTT 5); the body is its reason code.
+pub const DISCONNECTED: u8 = 27;
 
 const HEADER: usize = 9;
 

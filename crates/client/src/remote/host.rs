@@ -43,6 +43,8 @@ struct Hosted {
     out: Coalescer,
     version: ProtocolVersion,
     conn: Option<Conn>,
+    /// Whether a dropped connection is made again.
+    reconnect: bool,
     /// Commands that came before the connection was set up (the session loads first).
     early: Vec<Vec<u8>>,
     ending: bool,
@@ -96,7 +98,7 @@ fn close_text(reason: &CloseReason) -> (String, Option<&'static str>) {
             "the broker exceeded our Receive Maximum".into(),
             Some("RECEIVE_MAXIMUM_EXCEEDED"),
         ),
-        other => (format!("{other:?}"), None),
+        _ => ("closed".into(), None),
     }
 }
 
@@ -104,7 +106,7 @@ fn on_event(weak: &Weak<RefCell<Hosted>>, event: ClientEvent) {
     let Some(hosted) = weak.upgrade() else { return };
     let (out, version, ending, reconnects) = {
         let h = hosted.borrow();
-        let reconnects = matches!(h.conn, Some(Conn::WebSocket(_)) | None);
+        let reconnects = h.reconnect && matches!(h.conn, Some(Conn::WebSocket(_)) | None);
         (h.out.clone(), h.version, h.ending, reconnects)
     };
     match event {
@@ -117,6 +119,9 @@ fn on_event(weak: &Weak<RefCell<Hosted>>, event: ClientEvent) {
         ClientEvent::PacketSent(p) => send_packet(&out, frames::PACKET_SENT, &p, version),
         ClientEvent::PacketReceived(p) => send_packet(&out, frames::PACKET_RECEIVED, &p, version),
         ClientEvent::Closed(reason) => {
+            if let CloseReason::DisconnectedByBroker(code) = reason {
+                send(&out, frames::DISCONNECTED, 0, &[code.0]);
+            }
             let (text, error) = close_text(&reason);
             if let Some(code) = error {
                 send_error(&out, code, &text);
@@ -126,9 +131,25 @@ fn on_event(weak: &Weak<RefCell<Hosted>>, event: ClientEvent) {
                 send(&out, frames::ENDED, 0, &[]);
             } else if reconnects {
                 send(&out, frames::OFFLINE, 0, &[]);
+            } else if let Some(Conn::WebSocket(r)) = &hosted.borrow().conn {
+                // Not reconnecting: stop the timer that would.
+                r.stop();
             }
         }
         _ => {}
+    }
+}
+
+/// The WebSocket failed before CONNECT: an error, then offline (another attempt is
+/// scheduled) or, without reconnecting, the end of the attempts.
+fn socket_failed(weak: &Weak<RefCell<Hosted>>, out: &Coalescer) {
+    let Some(hosted) = weak.upgrade() else { return };
+    send_error(out, "CONNECT_FAILED", "the WebSocket could not be opened");
+    send(out, frames::CLOSED, 0, b"the WebSocket could not be opened");
+    let h = hosted.borrow();
+    match &h.conn {
+        Some(Conn::WebSocket(r)) if !h.reconnect => r.stop(),
+        _ => send(out, frames::OFFLINE, 0, &[]),
     }
 }
 
@@ -224,14 +245,24 @@ fn handle_frame(hosted: &Shared, frame: Frame<'_>) {
             drop(h);
             hosted.borrow_mut().ending = true;
             let was_down = client.state() == ConnectionState::Disconnected;
+            let abrupt = frame.body.first() == Some(&1);
             match resilient {
+                Some(r) if abrupt => {
+                    r.stop();
+                    client.abort();
+                }
                 Some(r) => r.close(),
+                None if abrupt => client.abort(),
                 None => client.disconnect(),
             }
             if was_down {
                 // No Closed event follows a connection that was not up.
                 send(&out, frames::ENDED, 0, &[]);
             }
+        }
+        frames::TRACE => {
+            drop(h);
+            client.set_trace_packets(frame.body.first() == Some(&1));
         }
         frames::RECONNECT => {
             if let Conn::WebSocket(r) = conn {
@@ -284,7 +315,7 @@ async fn open_connection(
         match IdbSessionStore::open(&options.client_id).await {
             Ok((store, session)) => (Some(store), session),
             Err(e) => {
-                let why = crate::in_tab::describe(&e);
+                let why = crate::browser::describe(&e);
                 send_error(&out, "NO_SESSION_STORE", &format!("no IndexedDB: {why}"));
                 (None, None)
             }
@@ -315,11 +346,22 @@ async fn open_connection(
                     if let Some(store) = store {
                         r.client.set_session_store(Rc::new(store));
                     }
+                    let timeout = Reflect::get(&open, &"connectTimeoutMs".into())
+                        .ok()
+                        .and_then(|v| v.as_f64())
+                        .filter(|ms| *ms > 0.0)
+                        .map(|ms| Duration::from_millis(ms as u64));
+                    r.set_connect_timeout(timeout);
+                    let resubscribe = Reflect::get(&open, &"resubscribe".into())
+                        .ok()
+                        .and_then(|v| v.as_bool())
+                        .unwrap_or(true);
+                    r.set_resubscribe(resubscribe);
                     let out = out.clone();
-                    r.set_lifecycle_listener(Box::new(move |change| {
-                        if change == Lifecycle::Reconnecting {
-                            send(&out, frames::RECONNECTING, 0, &[]);
-                        }
+                    let weak = Rc::downgrade(&hosted);
+                    r.set_lifecycle_listener(Box::new(move |change| match change {
+                        Lifecycle::Reconnecting => send(&out, frames::RECONNECTING, 0, &[]),
+                        Lifecycle::SocketFailed => socket_failed(&weak, &out),
                     }));
                     Conn::WebSocket(r)
                 })
@@ -368,6 +410,10 @@ fn host(port: MessagePort, open: JsValue, broker_port: Option<MessagePort>) {
         conn: None,
         early: Vec::new(),
         ending: false,
+        reconnect: Reflect::get(&open, &"reconnect".into())
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true),
     }));
     let weak = Rc::downgrade(&hosted);
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {

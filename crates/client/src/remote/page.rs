@@ -3,10 +3,11 @@
 
 use super::frames::{self, push_frame};
 use super::{options_to_js, set, CLIENT_WORKER_NAME};
+use crate::browser::describe;
 use crate::browser::{bytes_of, to_array_buffer};
 use crate::coalesce::{Coalescer, Sink};
 use crate::completion::CommandError;
-use crate::in_tab::{await_ready, describe, module_options, InTabBroker};
+use crate::in_tab::{await_ready, InTabBroker};
 use crate::url::ConnectError;
 use futures_channel::oneshot;
 use js_sys::{Array, Object, Promise};
@@ -34,6 +35,14 @@ pub struct WorkerClientOptions {
     /// Keep the session (unacknowledged QoS 1/2, the offline queue) in IndexedDB, under
     /// the client id, so that it survives a reload.
     pub persist_session: bool,
+    /// Reconnect after the connection drops (`ws://` and `wss://`); MQTT.js's
+    /// `reconnectPeriod: 0` turns it off.
+    pub reconnect: bool,
+    /// Give up on an attempt with no CONNACK after this long (and, reconnecting, try
+    /// again).
+    pub connect_timeout: Option<Duration>,
+    /// Subscribe again after reconnecting to a broker that lost the session.
+    pub resubscribe: bool,
 }
 
 impl Default for WorkerClientOptions {
@@ -43,6 +52,9 @@ impl Default for WorkerClientOptions {
             backoff_min: Duration::from_secs(1),
             backoff_max: Duration::from_secs(60),
             persist_session: false,
+            reconnect: true,
+            connect_timeout: Some(Duration::from_secs(30)),
+            resubscribe: true,
         }
     }
 }
@@ -59,6 +71,10 @@ pub enum RemoteEvent {
     Reconnecting,
     /// The connection was lost; another attempt follows.
     Offline,
+    /// The broker sent DISCONNECT (MQTT 5) with this reason code; `Closed` follows.
+    Disconnected {
+        reason_code: ReasonCode,
+    },
     /// The connection ended, and why.
     Closed(String),
     /// Something failed; `code` is stable (`CONNECT_REFUSED`, `PROTOCOL_ERROR`, ...).
@@ -113,7 +129,7 @@ thread_local! {
 }
 
 async fn start_worker(script_url: String) -> Result<JsValue, JsValue> {
-    let worker = Worker::new_with_options(&script_url, &module_options(CLIENT_WORKER_NAME))?;
+    let worker = crate::workers::new_worker(&script_url, CLIENT_WORKER_NAME, "clients")?;
     let w = worker.clone();
     await_ready(move |on_message, on_error| {
         w.set_onmessage(on_message);
@@ -193,6 +209,16 @@ impl WorkerClient {
         )
         .map_err(failed)?;
         set(&open, "persistSession", options.persist_session.into()).map_err(failed)?;
+        set(&open, "reconnect", options.reconnect.into()).map_err(failed)?;
+        set(&open, "resubscribe", options.resubscribe.into()).map_err(failed)?;
+        if let Some(timeout) = options.connect_timeout {
+            set(
+                &open,
+                "connectTimeoutMs",
+                (timeout.as_millis() as f64).into(),
+            )
+            .map_err(failed)?;
+        }
         let request = Object::new();
         set(&request, "type", "client".into()).map_err(failed)?;
         set(&request, "open", open.into()).map_err(failed)?;
@@ -352,6 +378,22 @@ impl WorkerClient {
         let _ = self.inner.out.push(&frame);
     }
 
+    /// Drops the connection without DISCONNECT, as a crash would: the broker publishes
+    /// the will. No reconnect follows; [`RemoteEvent::Ended`] does.
+    pub fn abort(&self) {
+        let mut frame = Vec::new();
+        push_frame(&mut frame, frames::END, 0, &[1]);
+        let _ = self.inner.out.push(&frame);
+    }
+
+    /// Starts or stops [`RemoteEvent::PacketSent`]/[`RemoteEvent::PacketReceived`] (an
+    /// inspector came or went); they cost a copy of every packet across the threads.
+    pub fn set_trace_packets(&self, trace: bool) {
+        let mut frame = Vec::new();
+        push_frame(&mut frame, frames::TRACE, 0, &[u8::from(trace)]);
+        let _ = self.inner.out.push(&frame);
+    }
+
     /// Connects again at once: after the connection dropped (skipping the backoff's
     /// wait), or after [`WorkerClient::end`].
     pub fn reconnect(&self) {
@@ -400,6 +442,9 @@ fn receive(weak: &Weak<Inner>, bytes: &[u8]) {
                 }
             }
             frames::RECONNECTING => RemoteEvent::Reconnecting,
+            frames::DISCONNECTED => RemoteEvent::Disconnected {
+                reason_code: ReasonCode(frame.body.first().copied().unwrap_or(0)),
+            },
             frames::OFFLINE => RemoteEvent::Offline,
             frames::CLOSED => {
                 inner.connected.set(false);

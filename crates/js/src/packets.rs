@@ -1,0 +1,346 @@
+//! Packets and properties as JavaScript objects in mqtt-packet's shape (`cmd`,
+//! `messageId`, `qos`, `topic`, `payload`, `properties.userProperties`, ...), so code
+//! written for MQTT.js's `packetsend`/`packetreceive`/`message` events reads them
+//! unchanged. Binary fields are `Uint8Array`s where MQTT.js has Buffers.
+
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use tabmq_core::{Bytes, Packet, Properties, ProtocolVersion, QoS, ReasonCode};
+use wasm_bindgen::{JsCast, JsValue};
+
+fn set(o: &Object, key: &str, value: impl Into<JsValue>) {
+    // A plain property on a fresh object: setting it cannot fail.
+    let _ = Reflect::set(o, &key.into(), &value.into());
+}
+
+fn bytes(b: &[u8]) -> JsValue {
+    Uint8Array::from(b).into()
+}
+
+/// `properties` as mqtt-packet names them; `None` when there are none.
+pub fn properties_to_js(p: &Properties) -> Option<Object> {
+    if p.is_empty() {
+        return None;
+    }
+    let o = Object::new();
+    let flag = |key, v: Option<bool>| {
+        if let Some(v) = v {
+            set(&o, key, v);
+        }
+    };
+    let number = |key, v: Option<u32>| {
+        if let Some(v) = v {
+            set(&o, key, v);
+        }
+    };
+    let text = |key, v: &Option<String>| {
+        if let Some(v) = v {
+            set(&o, key, v.as_str());
+        }
+    };
+    let binary = |key, v: &Option<Bytes>| {
+        if let Some(v) = v {
+            set(&o, key, bytes(v));
+        }
+    };
+    flag("payloadFormatIndicator", p.payload_format_indicator);
+    number("messageExpiryInterval", p.message_expiry_interval);
+    text("contentType", &p.content_type);
+    text("responseTopic", &p.response_topic);
+    binary("correlationData", &p.correlation_data);
+    match p.subscription_identifiers.as_slice() {
+        [] => {}
+        [one] => set(&o, "subscriptionIdentifier", *one),
+        many => {
+            let list: Array = many.iter().map(|n| JsValue::from(*n)).collect();
+            set(&o, "subscriptionIdentifier", list);
+        }
+    }
+    number("sessionExpiryInterval", p.session_expiry_interval);
+    text("assignedClientIdentifier", &p.assigned_client_identifier);
+    number("serverKeepAlive", p.server_keep_alive.map(u32::from));
+    text("authenticationMethod", &p.authentication_method);
+    binary("authenticationData", &p.authentication_data);
+    flag("requestProblemInformation", p.request_problem_information);
+    number("willDelayInterval", p.will_delay_interval);
+    flag("requestResponseInformation", p.request_response_information);
+    text("responseInformation", &p.response_information);
+    text("serverReference", &p.server_reference);
+    text("reasonString", &p.reason_string);
+    number("receiveMaximum", p.receive_maximum.map(u32::from));
+    number("topicAliasMaximum", p.topic_alias_maximum.map(u32::from));
+    number("topicAlias", p.topic_alias.map(u32::from));
+    number("maximumQoS", p.maximum_qos.map(|q| u32::from(q.as_u8())));
+    flag("retainAvailable", p.retain_available);
+    number("maximumPacketSize", p.maximum_packet_size);
+    flag(
+        "wildcardSubscriptionAvailable",
+        p.wildcard_subscription_available,
+    );
+    flag(
+        "subscriptionIdentifiersAvailable",
+        p.subscription_identifiers_available,
+    );
+    flag(
+        "sharedSubscriptionAvailable",
+        p.shared_subscription_available,
+    );
+    if !p.user_properties.is_empty() {
+        // mqtt-packet: one value is a string, a repeated name collects an array.
+        let users = Object::new();
+        for (name, value) in &p.user_properties {
+            let key = JsValue::from(name.as_str());
+            let existing = Reflect::get(&users, &key).unwrap_or(JsValue::UNDEFINED);
+            let joined: JsValue = if existing.is_undefined() {
+                value.as_str().into()
+            } else if let Some(list) = existing.dyn_ref::<Array>() {
+                list.push(&value.as_str().into());
+                list.clone().into()
+            } else {
+                Array::of2(&existing, &value.as_str().into()).into()
+            };
+            let _ = Reflect::set(&users, &key, &joined);
+        }
+        set(&o, "userProperties", users);
+    }
+    Some(o)
+}
+
+fn get(o: &JsValue, key: &str) -> Option<JsValue> {
+    Reflect::get(o, &key.into())
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+}
+
+/// The bytes of a string (UTF-8) or a typed array / ArrayBuffer.
+pub fn bytes_of(value: &JsValue) -> Option<Vec<u8>> {
+    if let Some(s) = value.as_string() {
+        return Some(s.into_bytes());
+    }
+    if let Some(a) = value.dyn_ref::<Uint8Array>() {
+        return Some(a.to_vec());
+    }
+    if let Some(b) = value.dyn_ref::<js_sys::ArrayBuffer>() {
+        return Some(Uint8Array::new(b).to_vec());
+    }
+    if js_sys::ArrayBuffer::is_view(value) {
+        let buffer = Reflect::get(value, &"buffer".into()).ok()?;
+        let offset = get(value, "byteOffset")?.as_f64()? as u32;
+        let length = get(value, "byteLength")?.as_f64()? as u32;
+        let buffer = buffer.dyn_into::<js_sys::ArrayBuffer>().ok()?;
+        return Some(Uint8Array::new_with_byte_offset_and_length(&buffer, offset, length).to_vec());
+    }
+    None
+}
+
+/// mqtt-packet-shaped properties back into ours; unknown names are ignored, as MQTT.js
+/// ignores them.
+pub fn properties_from_js(o: &JsValue) -> Properties {
+    let mut p = Properties::default();
+    if o.is_undefined() || o.is_null() {
+        return p;
+    }
+    let number = |key| get(o, key).and_then(|v| v.as_f64()).map(|n| n as u32);
+    let short = |key| number(key).map(|n| n.min(u32::from(u16::MAX)) as u16);
+    let flag = |key| get(o, key).and_then(|v| v.as_bool());
+    let text = |key| get(o, key).and_then(|v| v.as_string());
+    let binary = |key| get(o, key).and_then(|v| bytes_of(&v)).map(Bytes::from);
+    p.payload_format_indicator = flag("payloadFormatIndicator");
+    p.message_expiry_interval = number("messageExpiryInterval");
+    p.content_type = text("contentType");
+    p.response_topic = text("responseTopic");
+    p.correlation_data = binary("correlationData");
+    if let Some(ids) = get(o, "subscriptionIdentifier") {
+        p.subscription_identifiers = match ids.dyn_ref::<Array>() {
+            Some(list) => list
+                .iter()
+                .filter_map(|v| v.as_f64())
+                .map(|n| n as u32)
+                .collect(),
+            None => ids.as_f64().map(|n| vec![n as u32]).unwrap_or_default(),
+        };
+    }
+    p.session_expiry_interval = number("sessionExpiryInterval");
+    p.authentication_method = text("authenticationMethod");
+    p.authentication_data = binary("authenticationData");
+    p.request_problem_information = flag("requestProblemInformation");
+    p.will_delay_interval = number("willDelayInterval");
+    p.request_response_information = flag("requestResponseInformation");
+    p.reason_string = text("reasonString");
+    p.receive_maximum = short("receiveMaximum");
+    p.topic_alias_maximum = short("topicAliasMaximum");
+    p.topic_alias = short("topicAlias");
+    p.maximum_packet_size = number("maximumPacketSize");
+    if let Some(users) = get(o, "userProperties") {
+        for key in Object::keys(users.unchecked_ref::<Object>()).iter() {
+            let Some(name) = key.as_string() else {
+                continue;
+            };
+            let value = Reflect::get(&users, &key).unwrap_or_default();
+            match value.dyn_ref::<Array>() {
+                Some(list) => {
+                    for v in list.iter() {
+                        p.user_properties.push((name.clone(), js_text(&v)));
+                    }
+                }
+                None => p.user_properties.push((name, js_text(&value))),
+            }
+        }
+    }
+    p
+}
+
+/// A user property's value as text: strings as they are, anything else as JavaScript's
+/// `String(v)` would write it (Rust's float formatting would cost 14 KB of wasm).
+fn js_text(v: &JsValue) -> String {
+    v.as_string()
+        .or_else(|| js_sys::JSON::stringify(v).ok().and_then(|s| s.as_string()))
+        .unwrap_or_default()
+}
+
+fn codes(list: &[ReasonCode]) -> Array {
+    list.iter().map(|c| JsValue::from(c.0)).collect()
+}
+
+/// `packet` in mqtt-packet's shape.
+pub fn packet_to_js(packet: &Packet, version: ProtocolVersion) -> JsValue {
+    let o = Object::new();
+    let v5 = version == ProtocolVersion::V5;
+    let with_properties = |o: &Object, p: &Properties| {
+        if let Some(props) = properties_to_js(p) {
+            set(o, "properties", props);
+        }
+    };
+    let cmd = match packet {
+        Packet::Connect(c) => {
+            set(&o, "protocolId", "MQTT");
+            set(&o, "protocolVersion", c.protocol.level());
+            set(&o, "clientId", c.client_id.as_str());
+            set(&o, "clean", c.clean_start);
+            set(&o, "keepalive", c.keep_alive);
+            if let Some(u) = &c.username {
+                set(&o, "username", u.as_str());
+            }
+            if let Some(w) = &c.will {
+                let will = Object::new();
+                set(&will, "topic", w.topic.as_str());
+                set(&will, "payload", bytes(&w.payload));
+                set(&will, "qos", w.qos.as_u8());
+                set(&will, "retain", w.retain);
+                with_properties(&will, &w.properties);
+                set(&o, "will", will);
+            }
+            with_properties(&o, &c.properties);
+            "connect"
+        }
+        Packet::ConnAck(c) => {
+            set(&o, "sessionPresent", c.session_present);
+            set(&o, if v5 { "reasonCode" } else { "returnCode" }, c.code.0);
+            with_properties(&o, &c.properties);
+            "connack"
+        }
+        Packet::Publish(p) => publish_fields(&o, p, version),
+        Packet::PubAck(a) | Packet::PubRec(a) | Packet::PubRel(a) | Packet::PubComp(a) => {
+            set(&o, "messageId", a.packet_id.get());
+            if v5 {
+                set(&o, "reasonCode", a.reason_code.0);
+            }
+            with_properties(&o, &a.properties);
+            if matches!(packet, Packet::PubRel(_)) {
+                set(&o, "qos", 1);
+            }
+            match packet {
+                Packet::PubAck(_) => "puback",
+                Packet::PubRec(_) => "pubrec",
+                Packet::PubRel(_) => "pubrel",
+                _ => "pubcomp",
+            }
+        }
+        Packet::Subscribe(s) => {
+            set(&o, "messageId", s.packet_id.get());
+            let list = Array::new();
+            for f in &s.filters {
+                let sub = Object::new();
+                set(&sub, "topic", f.filter.as_str());
+                set(&sub, "qos", f.qos.as_u8());
+                if v5 {
+                    set(&sub, "nl", f.no_local);
+                    set(&sub, "rap", f.retain_as_published);
+                    set(&sub, "rh", f.retain_handling as u8);
+                }
+                list.push(&sub);
+            }
+            set(&o, "subscriptions", list);
+            with_properties(&o, &s.properties);
+            "subscribe"
+        }
+        Packet::SubAck(s) => {
+            set(&o, "messageId", s.packet_id.get());
+            set(&o, "granted", codes(&s.reason_codes));
+            with_properties(&o, &s.properties);
+            "suback"
+        }
+        Packet::Unsubscribe(u) => {
+            set(&o, "messageId", u.packet_id.get());
+            let list: Array = u
+                .filters
+                .iter()
+                .map(|f| JsValue::from(f.as_str()))
+                .collect();
+            set(&o, "unsubscriptions", list);
+            with_properties(&o, &u.properties);
+            "unsubscribe"
+        }
+        Packet::UnsubAck(u) => {
+            set(&o, "messageId", u.packet_id.get());
+            if v5 {
+                set(&o, "granted", codes(&u.reason_codes));
+            }
+            with_properties(&o, &u.properties);
+            "unsuback"
+        }
+        Packet::PingReq => "pingreq",
+        Packet::PingResp => "pingresp",
+        Packet::Disconnect(d) => {
+            if v5 {
+                set(&o, "reasonCode", d.reason_code.0);
+            }
+            with_properties(&o, &d.properties);
+            "disconnect"
+        }
+        Packet::Auth(a) => {
+            set(&o, "reasonCode", a.reason_code.0);
+            with_properties(&o, &a.properties);
+            "auth"
+        }
+    };
+    set(&o, "cmd", cmd);
+    o.into()
+}
+
+/// A PUBLISH's fields on `o`; its `cmd`.
+pub fn publish_fields(
+    o: &Object,
+    p: &tabmq_core::Publish,
+    _version: ProtocolVersion,
+) -> &'static str {
+    set(o, "topic", p.topic.as_str());
+    set(o, "payload", bytes(&p.payload));
+    set(o, "qos", p.qos.as_u8());
+    set(o, "retain", p.retain);
+    set(o, "dup", p.dup);
+    if let Some(id) = p.packet_id {
+        set(o, "messageId", id.get());
+    }
+    if let Some(props) = properties_to_js(&p.properties) {
+        set(o, "properties", props);
+    }
+    "publish"
+}
+
+/// A QoS from a JavaScript number; anything else is the caller's error.
+pub fn qos_of(value: &JsValue, default: QoS) -> Option<QoS> {
+    if value.is_undefined() || value.is_null() {
+        return Some(default);
+    }
+    QoS::from_u8(value.as_f64()? as u8)
+}

@@ -1,0 +1,73 @@
+// The drop-in test: one scenario suite written against MQTT.js's documented API
+// (suite/scenarios.js) runs twice in headless Chromium against the same real Mosquitto,
+// once importing `mqtt` and once importing `tabmq` (the package `cargo xtask npm` built).
+// What a user observes must be the same.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { serveStatic } from '../e2e/support/static-server.mjs';
+import { launchChromium } from '../e2e/support/browser.mjs';
+import { freePort, startMosquitto } from '../interop/support/brokers.mjs';
+
+const npmDir = process.env.TABMQ_NPM_DIR;
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+let server;
+let browser;
+let mosquitto;
+
+before(async () => {
+  assert.ok(npmDir && existsSync(`${npmDir}/index.js`), `TABMQ_NPM_DIR must hold the built package (${npmDir})`);
+  mosquitto = await startMosquitto();
+  server = await serveStatic(here('./suite'), {
+    '/tabmq/': npmDir,
+    '/mqtt/': here('../node_modules/mqtt/dist'),
+  });
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  await mosquitto?.stop();
+});
+
+async function run(lib, prefix) {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.url}index.html`);
+    const ctx = {
+      url: `ws://127.0.0.1:${mosquitto.ws}`,
+      deadUrl: `ws://127.0.0.1:${await freePort()}`,
+      prefix,
+    };
+    const results = await page.evaluate(async ({ lib, ctx }) => {
+      const mqtt = await import(lib);
+      const { runAll } = await import('/scenarios.js');
+      return runAll(mqtt.default, ctx);
+    }, { lib, ctx });
+    // The prefix keeps the two runs' topics and client ids apart; it is not an observation.
+    return { results: JSON.parse(JSON.stringify(results).replaceAll(prefix, 'PREFIX')), errors };
+  } finally {
+    await context.close();
+  }
+}
+
+test('the same MQTT.js scenarios observe the same results with mqtt and with tabmq', { timeout: 600_000 }, async () => {
+  const reference = await run('/mqtt/mqtt.esm.js', 'mqttjs');
+  const ours = await run('/tabmq/index.js', 'tabmq');
+  const names = Object.keys(reference.results);
+  assert.ok(names.length >= 30, `at least 30 scenarios (${names.length})`);
+  const broken = names.filter((n) => reference.results[n]?.failed);
+  assert.deepEqual(broken.map((n) => [n, reference.results[n].failed]), [], 'every scenario passes with MQTT.js itself');
+  const differing = names
+    .filter((n) => JSON.stringify(reference.results[n]) !== JSON.stringify(ours.results[n]))
+    .map((n) => ({ scenario: n, mqtt: reference.results[n], tabmq: ours.results[n] }));
+  assert.deepEqual(differing, [], 'tabmq observes what MQTT.js observes');
+  assert.deepEqual(ours.errors, []);
+  console.log(`# ${names.length} scenarios agree`);
+});

@@ -1,0 +1,488 @@
+// tabmq: MQTT.js's client API over tabmq's Rust/wasm client, plus the broker in a tab.
+//
+// Every connection runs in a Web Worker (client-worker.js), so keepalive and reconnect
+// timers keep running when Chrome throttles a background tab's main thread. The page keeps
+// this API and talks to the worker over a MessagePort.
+//
+// The one difference from MQTT.js: payloads are Uint8Array, not Buffer.
+
+import initWasm, { RawBroker, RawClient, setWorkerFactory } from './wasm/tabmq_client.js';
+import { TabSocket } from './tab-socket.js';
+
+// Written out in full so that bundlers (Vite, webpack 5) find and bundle the workers.
+function makeWorker(shared, name, role) {
+  if (role === 'broker') {
+    return shared
+      ? new SharedWorker(new URL('./broker-worker.js', import.meta.url), { type: 'module', name })
+      : new Worker(new URL('./broker-worker.js', import.meta.url), { type: 'module', name });
+  }
+  return new Worker(new URL('./client-worker.js', import.meta.url), { type: 'module', name });
+}
+
+let ready = null;
+
+/** Loads the wasm; `connect` calls it. Pass a URL (or a `WebAssembly.Module`) when the
+ *  page's wasm is served from somewhere else. */
+export function init(wasm) {
+  ready ??= initWasm(wasm === undefined ? undefined : { module_or_path: wasm }).then(() => {
+    setWorkerFactory(makeWorker);
+  });
+  return ready;
+}
+
+function error(code, message) {
+  return Object.assign(new Error(message), { code });
+}
+
+const REASONS = {
+  0x80: 'Unspecified error', 0x83: 'Implementation specific error', 0x87: 'Not authorized',
+  0x8f: 'Topic Filter invalid', 0x90: 'Topic Name invalid', 0x91: 'Packet identifier in use',
+  0x97: 'Quota exceeded', 0x99: 'Payload format invalid', 0x9e: 'Shared Subscriptions not supported',
+  0xa1: 'Subscription Identifiers not supported', 0xa2: 'Wildcard Subscriptions not supported',
+};
+
+/** A failure code from the broker, as MQTT.js reports it: `code` is the reason code. */
+function reasonError(what, code) {
+  return Object.assign(new Error(`${what} error: ${REASONS[code] ?? `reason code ${code}`}`), { code });
+}
+
+function noop() {}
+
+/** The last packet of a publish flow as MQTT.js reports it; undefined for QoS 0. */
+function sentLast(topic, payload, qos, retain, properties) {
+  if (qos === 1) return { cmd: 'publish', topic, payload, qos, retain, dup: false, ...(properties ? { properties } : {}) };
+  if (qos === 2) return { cmd: 'pubrel', qos: 2 };
+  return undefined;
+}
+
+// A small EventEmitter with Node's method names, so no polyfill is needed.
+class Emitter {
+  constructor() {
+    this._listeners = new Map();
+  }
+
+  on(event, listener) {
+    const list = this._listeners.get(event) ?? [];
+    list.push(listener);
+    this._listeners.set(event, list);
+    this._listenersChanged(event);
+    return this;
+  }
+
+  addListener(event, listener) {
+    return this.on(event, listener);
+  }
+
+  once(event, listener) {
+    const wrapper = (...args) => {
+      this.off(event, wrapper);
+      listener.apply(this, args);
+    };
+    wrapper.listener = listener;
+    return this.on(event, wrapper);
+  }
+
+  off(event, listener) {
+    const list = this._listeners.get(event);
+    if (list) {
+      const i = list.findIndex((l) => l === listener || l.listener === listener);
+      if (i >= 0) list.splice(i, 1);
+      this._listenersChanged(event);
+    }
+    return this;
+  }
+
+  removeListener(event, listener) {
+    return this.off(event, listener);
+  }
+
+  removeAllListeners(event) {
+    if (event === undefined) this._listeners.clear();
+    else this._listeners.delete(event);
+    this._listenersChanged(event);
+    return this;
+  }
+
+  listeners(event) {
+    return (this._listeners.get(event) ?? []).map((l) => l.listener ?? l);
+  }
+
+  listenerCount(event) {
+    return this._listeners.get(event)?.length ?? 0;
+  }
+
+  emit(event, ...args) {
+    const list = this._listeners.get(event);
+    if (!list || list.length === 0) return false;
+    for (const listener of [...list]) listener.apply(this, args);
+    return true;
+  }
+
+  _listenersChanged() {}
+}
+
+function randomClientId() {
+  return `tabmq_${Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0')}`;
+}
+
+/** The broker URL MQTT.js would reach from `url` and `options`, in the browser. */
+function brokerUrl(url, options) {
+  if (typeof url === 'string') {
+    // In a browser MQTT.js speaks WebSocket for mqtt:// too.
+    return url.replace(/^mqtt:\/\//, 'ws://').replace(/^mqtts:\/\//, 'wss://');
+  }
+  const o = options ?? {};
+  const protocol = { mqtt: 'ws', mqtts: 'wss', ws: 'ws', wss: 'wss', tab: 'tab' }[(o.protocol ?? 'ws').replace(/:$/, '')];
+  if (!protocol) throw error('INVALID_URL', `unsupported protocol ${o.protocol}`);
+  const host = o.hostname ?? o.host ?? 'localhost';
+  const port = o.port ? `:${o.port}` : '';
+  return `${protocol}://${host}${port}${o.path ?? (protocol === 'tab' ? '' : '/mqtt')}`;
+}
+
+/** Subscriptions in mqtt-packet's shape from MQTT.js's three argument forms. */
+function toSubscriptions(topics, opts, version) {
+  const base = { qos: 0, ...(version === 5 ? { nl: false, rap: false, rh: 0 } : {}), ...(opts ?? {}) };
+  const one = (topic, o) => {
+    const sub = { topic, qos: o.qos ?? 0 };
+    if (version === 5) Object.assign(sub, { nl: o.nl ?? false, rap: o.rap ?? false, rh: o.rh ?? 0 });
+    return sub;
+  };
+  if (typeof topics === 'string') return [one(topics, base)];
+  if (Array.isArray(topics)) return topics.map((t) => one(t, base));
+  return Object.keys(topics)
+    .filter((t) => t !== 'resubscribe')
+    .map((t) => one(t, { ...base, ...topics[t] }));
+}
+
+/** A topic filter MQTT.js would refuse before sending; its text, or null. */
+function invalidFilter(topics) {
+  for (const topic of topics) {
+    if (topic.length === 0) return topic;
+    const levels = topic.split('/');
+    for (let i = 0; i < levels.length; i += 1) {
+      const level = levels[i];
+      if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) return topic;
+      if (level.includes('+') && level !== '+') return topic;
+    }
+  }
+  return null;
+}
+
+/** MQTT.js's MqttClient, over a worker-hosted tabmq client. Make one with `connect`. */
+export class MqttClient extends Emitter {
+  constructor(url, options = {}) {
+    super();
+    if (typeof url === 'object' && url !== null) {
+      options = url;
+      url = undefined;
+    }
+    this.options = {
+      protocolVersion: 4,
+      keepalive: 60,
+      clean: true,
+      reconnectPeriod: 1000,
+      connectTimeout: 30_000,
+      resubscribe: true,
+      queueQoSZero: true,
+      ...options,
+    };
+    this.options.clientId ??= randomClientId();
+    this.options.href = brokerUrl(url, options);
+    this.connected = false;
+    this.reconnecting = false;
+    this.disconnecting = false;
+    this.disconnected = false;
+    this._raw = null;
+    this._waiting = [];
+    this._pending = 0;
+    this._onIdle = [];
+    init()
+      .then(() => {
+        const options = { ...this.options, trace: this._traced() };
+        return RawClient.connect(this.options.href, options, (type, ...args) => this._event(type, ...args));
+      })
+      .then(
+        (raw) => {
+          this._raw = raw;
+          for (const run of this._waiting.splice(0)) run(raw);
+        },
+        (err) => {
+          this.emit('error', err);
+          this._event('close');
+          this._event('end');
+        },
+      );
+  }
+
+  _traced() {
+    return this.listenerCount('packetsend') + this.listenerCount('packetreceive') > 0;
+  }
+
+  _listenersChanged(event) {
+    if (this._raw && (event === undefined || event === 'packetsend' || event === 'packetreceive')) {
+      this._raw.setTrace(this._traced());
+    }
+  }
+
+  /** Runs `f(raw)` once the worker has the client. */
+  _with(f) {
+    if (this._raw) f(this._raw);
+    else this._waiting.push(f);
+  }
+
+  /** Counts a command that waits for the broker, so `end()` can wait for it. */
+  _track(promise) {
+    this._pending += 1;
+    const done = () => {
+      this._pending -= 1;
+      if (this._pending === 0) for (const f of this._onIdle.splice(0)) f();
+    };
+    promise.then(done, done);
+    return promise;
+  }
+
+  _event(type, ...args) {
+    switch (type) {
+      case 'connect':
+        this.connected = true;
+        this.reconnecting = false;
+        this.disconnected = false;
+        break;
+      case 'reconnect':
+        this.reconnecting = true;
+        break;
+      case 'close':
+        this.connected = false;
+        break;
+      case 'end':
+        this.connected = false;
+        this.reconnecting = false;
+        this.disconnecting = false;
+        this.disconnected = true;
+        break;
+      default:
+    }
+    this.emit(type, ...args);
+  }
+
+  _refuseWhileDisconnecting(callback) {
+    if (!this.disconnecting) return false;
+    const err = new Error('client disconnecting');
+    if (callback && callback !== noop) callback(err);
+    else this.emit('error', err);
+    return true;
+  }
+
+  publish(topic, message, opts, callback) {
+    if (typeof opts === 'function') {
+      callback = opts;
+      opts = null;
+    }
+    const { qos = 0, retain = false, properties } = opts ?? {};
+    if (this._refuseWhileDisconnecting(callback)) return this;
+    this._with((raw) => {
+      let sent;
+      try {
+        sent = raw.publish(topic, message, qos, retain, properties, Boolean(callback) || qos > 0);
+      } catch (err) {
+        if (callback) callback(err);
+        else this.emit('error', err);
+        return;
+      }
+      if (!sent) return;
+      this._track(sent).then(
+        // MQTT.js answers with the last packet it sent for the flow: the PUBLISH (QoS 1)
+        // or the PUBREL (QoS 2).
+        () => (callback ?? noop)(undefined, sentLast(topic, message, qos, retain, properties)),
+        (err) => {
+          const failure = err.code === 'BROKER_REFUSED' ? reasonError('Publish', err.reasonCode) : err;
+          if (callback) callback(failure);
+          else this.emit('error', failure);
+        },
+      );
+    });
+    return this;
+  }
+
+  publishAsync(topic, message, opts) {
+    return new Promise((resolve, reject) => {
+      this.publish(topic, message, opts, (err, packet) => (err ? reject(err) : resolve(packet)));
+    });
+  }
+
+  subscribe(topics, opts, callback) {
+    if (typeof opts === 'function') {
+      callback = opts;
+      opts = null;
+    }
+    callback ??= noop;
+    const version = this.options.protocolVersion;
+    const subs = toSubscriptions(topics, opts, version);
+    const invalid = invalidFilter(subs.map((s) => s.topic));
+    if (invalid !== null) {
+      setTimeout(callback, 0, new Error(`Invalid topic ${invalid}`));
+      return this;
+    }
+    if (this._refuseWhileDisconnecting(callback)) return this;
+    if (subs.length === 0) {
+      callback(null, []);
+      return this;
+    }
+    this._with((raw) => {
+      this._track(raw.subscribe(subs, opts?.properties)).then(
+        (codes) => {
+          const granted = subs.map((s, i) => ({ ...s, qos: codes[i] }));
+          const failed = codes.find((c) => (c & 0x80) !== 0);
+          const err = failed === undefined ? null : Object.assign(new Error(`Subscribe error: ${REASONS[failed] ?? failed}`), { code: failed });
+          callback(err, granted, { cmd: 'suback', granted: codes });
+        },
+        (err) => callback(err, subs),
+      );
+    });
+    return this;
+  }
+
+  subscribeAsync(topics, opts) {
+    return new Promise((resolve, reject) => {
+      this.subscribe(topics, opts, (err, granted) => (err ? reject(err) : resolve(granted)));
+    });
+  }
+
+  unsubscribe(topic, opts, callback) {
+    if (typeof opts === 'function') {
+      callback = opts;
+      opts = null;
+    }
+    callback ??= noop;
+    const topics = typeof topic === 'string' ? [topic] : topic;
+    const invalid = invalidFilter(topics);
+    if (invalid !== null) {
+      setTimeout(callback, 0, new Error(`Invalid topic ${invalid}`));
+      return this;
+    }
+    if (this._refuseWhileDisconnecting(callback)) return this;
+    this._with((raw) => {
+      this._track(raw.unsubscribe(topics)).then(
+        () => callback(null, { cmd: 'unsuback' }),
+        (err) => callback(err),
+      );
+    });
+    return this;
+  }
+
+  unsubscribeAsync(topic, opts) {
+    return new Promise((resolve, reject) => {
+      this.unsubscribe(topic, opts, (err, packet) => (err ? reject(err) : resolve(packet)));
+    });
+  }
+
+  /** Sends DISCONNECT and stops; without `force`, once what waits for the broker is done. */
+  end(force, opts, cb) {
+    if (force == null || typeof force !== 'boolean') {
+      cb = cb || opts;
+      opts = force;
+      force = false;
+    }
+    if (typeof opts !== 'object') {
+      cb = cb || opts;
+      opts = null;
+    }
+    cb = typeof cb === 'function' ? cb : noop;
+    if (this.disconnecting || this.disconnected) {
+      cb();
+      return this;
+    }
+    this.disconnecting = true;
+    this.once('end', () => cb());
+    const finish = () => this._with((raw) => raw.end(force));
+    if (!force && this._pending > 0) this._onIdle.push(finish);
+    else finish();
+    return this;
+  }
+
+  endAsync(force, opts) {
+    return new Promise((resolve) => {
+      this.end(force, opts, () => resolve());
+    });
+  }
+
+  /** Connects again now: after `end()`, or to skip the backoff's wait. */
+  reconnect() {
+    this.disconnecting = false;
+    this.disconnected = false;
+    this._with((raw) => raw.reconnect());
+    return this;
+  }
+}
+
+/** MQTT.js's `connect(url, options)`: returns at once; listen for `connect`. URLs:
+ *  `ws://`, `wss://` (and `mqtt://`, `mqtts://` as WebSocket, like MQTT.js in a browser),
+ *  and `tab://NAME[?shared][&persist=indexeddb]` for the broker in the tab. */
+export function connect(url, options) {
+  return new MqttClient(url, options);
+}
+
+/** Resolves once connected; rejects with the first error. */
+export function connectAsync(url, options) {
+  return new Promise((resolve, reject) => {
+    const client = connect(url, options);
+    const onError = (err) => {
+      client.off('connect', onConnect);
+      client.end(true);
+      reject(err);
+    };
+    const onConnect = () => {
+      client.off('error', onError);
+      resolve(client);
+    };
+    client.once('connect', onConnect);
+    client.once('error', onError);
+  });
+}
+
+/** The in-tab broker, to inspect or stop. */
+export class Broker {
+  constructor(raw, url) {
+    this._raw = raw;
+    this.url = url;
+  }
+
+  /** `{ sessions, retained, counters }`. */
+  inspect() {
+    return this._raw.inspect();
+  }
+
+  /** Deletes the retained message on `topic`; resolves with whether there was one. */
+  deleteRetained(topic) {
+    return this._raw.deleteRetained(topic);
+  }
+
+  /** Stops this page's broker; a shared one runs on for the other tabs. */
+  stop() {
+    this._raw.stop();
+  }
+}
+
+/** Starts the broker `tab://NAME` names (or joins it): the same broker `connect` reaches
+ *  with that URL. */
+export async function startBroker({ name = 'default', shared = false, persist } = {}) {
+  const params = [shared ? 'shared' : null, persist ? `persist=${persist}` : null].filter(Boolean);
+  const url = `tab://${name}${params.length ? `?${params.join('&')}` : ''}`;
+  await init();
+  return new Broker(await RawBroker.start(url), url);
+}
+
+/** A WebSocket-compatible connection to the in-tab broker `url` names, for MQTT.js's
+ *  `createWebsocket` option. */
+export function tabSocket(url) {
+  return new TabSocket(url, {
+    openPort: async () => {
+      await init();
+      return (await RawBroker.start(url)).openPort();
+    },
+  });
+}
+
+export { TabSocket };
+
+export default { connect, connectAsync, MqttClient, startBroker, tabSocket, init };

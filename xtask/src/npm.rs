@@ -1,0 +1,189 @@
+//! `cargo xtask npm`: the npm package `tabmq`, built into `target/npm/tabmq` and packed
+//! into `target/npm/tabmq-<version>.tgz`, with the gzip sizes of what a page loads.
+//!
+//! Two wasm builds ship: `tabmq_client` (the page and the client worker) and
+//! `tabmq_broker` (the in-tab broker's worker). The package's own files are hand-written
+//! in `web/npm/`.
+
+use crate::cmd;
+use crate::setup::Env;
+use std::path::{Path, PathBuf};
+
+/// Above this, the client entry fails the build (the limit; the target is 35 KB).
+pub const CLIENT_LIMIT_BYTES: u64 = 60 * 1024;
+
+/// What a page fetches for a `ws://` client: the entry, its worker, and the client wasm.
+pub const CLIENT_ENTRY: [&str; 5] = [
+    "index.js",
+    "tab-socket.js",
+    "client-worker.js",
+    "wasm/tabmq_client.js",
+    "wasm/tabmq_client_bg.wasm",
+];
+
+/// What the in-tab broker's worker fetches besides.
+pub const BROKER_ENTRY: [&str; 3] = [
+    "broker-worker.js",
+    "wasm/tabmq_broker.js",
+    "wasm/tabmq_broker_bg.wasm",
+];
+
+pub struct Built {
+    pub dir: PathBuf,
+    pub tarball: PathBuf,
+    pub client_gzip: u64,
+}
+
+fn gzip_size(env: &Env, file: &Path) -> Result<u64, String> {
+    let out = env
+        .command("gzip")
+        .args(["-9", "-c"])
+        .arg(file)
+        .output()
+        .map_err(|e| format!("gzip: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("gzip {} failed", file.display()));
+    }
+    Ok(out.stdout.len() as u64)
+}
+
+fn total_gzip(env: &Env, dir: &Path, files: &[&str]) -> Result<u64, String> {
+    let mut total = 0;
+    for f in files {
+        let size = gzip_size(env, &dir.join(f))?;
+        println!("xtask:   {f:<32} {:>7.1} KB gzip", size as f64 / 1024.0);
+        total += size;
+    }
+    Ok(total)
+}
+
+fn build_wasm(env: &Env, out: &Path, name: &str, features: &[&str]) -> Result<(), String> {
+    let mut cargo = env.command("cargo");
+    cargo.args([
+        "build",
+        "-p",
+        "tabmq-js",
+        "--release",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]);
+    if !features.is_empty() {
+        cargo.args(["--features", &features.join(",")]);
+    }
+    cmd::run(&mut cargo)?;
+    let wasm = env
+        .root
+        .join("target/wasm32-unknown-unknown/release/tabmq_js.wasm");
+    let wasm_dir = out.join("wasm");
+    cmd::run(
+        env.command("wasm-bindgen")
+            .args(["--target", "web", "--no-typescript", "--out-name", name])
+            .arg("--out-dir")
+            .arg(&wasm_dir)
+            .arg(&wasm),
+    )?;
+    let bg = wasm_dir.join(format!("{name}_bg.wasm"));
+    cmd::run(
+        env.command("wasm-opt")
+            .args([
+                "-Oz",
+                "--enable-bulk-memory",
+                "--enable-nontrapping-float-to-int",
+                "--enable-sign-ext",
+                "--enable-reference-types",
+                "--enable-multivalue",
+            ])
+            .arg(&bg)
+            .arg("-o")
+            .arg(&bg),
+    )
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
+    let entries = std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let target = to.join(entry.file_name());
+        std::fs::copy(entry.path(), &target)
+            .map_err(|e| format!("copy to {}: {e}", target.display()))?;
+    }
+    Ok(())
+}
+
+/// `cargo xtask npm`: builds and packs the package, and fails if the client entry is over
+/// [`CLIENT_LIMIT_BYTES`].
+pub fn run(env: &Env) -> Result<(), String> {
+    let built = build(env)?;
+    match built.over_limit() {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
+}
+
+impl Built {
+    /// Why the client entry is too big, if it is.
+    pub fn over_limit(&self) -> Option<String> {
+        (self.client_gzip > CLIENT_LIMIT_BYTES).then(|| {
+            format!(
+                "the client entry is {:.1} KB gzip, over the {} KB limit",
+                self.client_gzip as f64 / 1024.0,
+                CLIENT_LIMIT_BYTES / 1024
+            )
+        })
+    }
+}
+
+/// Builds and packs the package, and reports its sizes.
+pub fn build(env: &Env) -> Result<Built, String> {
+    let npm_dir = env.root.join("target").join("npm");
+    let dir = npm_dir.join("tabmq");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir.join("wasm")).map_err(|e| e.to_string())?;
+    build_wasm(env, &dir, "tabmq_client", &[])?;
+    build_wasm(env, &dir, "tabmq_broker", &["broker"])?;
+    copy_dir(&env.root.join("web").join("npm"), &dir)?;
+    std::fs::copy(
+        env.root.join("web").join("tab-socket.js"),
+        dir.join("tab-socket.js"),
+    )
+    .map_err(|e| format!("tab-socket.js: {e}"))?;
+    println!("xtask: the client entry (a page with ws:// clients):");
+    let client_gzip = total_gzip(env, &dir, &CLIENT_ENTRY)?;
+    println!(
+        "xtask:   total {:>38.1} KB gzip",
+        client_gzip as f64 / 1024.0
+    );
+    println!("xtask: the broker entry (added by tab:// and startBroker):");
+    let broker_gzip = total_gzip(env, &dir, &BROKER_ENTRY)?;
+    println!(
+        "xtask:   total {:>38.1} KB gzip",
+        broker_gzip as f64 / 1024.0
+    );
+    let sizes = format!(
+        "{{\"client_entry_gzip\": {client_gzip}, \"broker_entry_gzip\": {broker_gzip}, \"client_limit\": {CLIENT_LIMIT_BYTES}}}\n"
+    );
+    std::fs::write(npm_dir.join("sizes.json"), sizes).map_err(|e| e.to_string())?;
+    let packed = env
+        .command("npm")
+        .args(["pack", "--silent", "--pack-destination"])
+        .arg(&npm_dir)
+        .current_dir(&dir)
+        .output()
+        .map_err(|e| format!("npm pack: {e}"))?;
+    if !packed.status.success() {
+        return Err(format!(
+            "npm pack failed: {}",
+            String::from_utf8_lossy(&packed.stderr)
+        ));
+    }
+    let name = String::from_utf8_lossy(&packed.stdout).trim().to_owned();
+    let tarball = npm_dir.join(name.lines().last().unwrap_or_default());
+    println!("xtask: packed {}", tarball.display());
+    Ok(Built {
+        dir,
+        tarball,
+        client_gzip,
+    })
+}
