@@ -4,8 +4,8 @@
 use crate::state::{ActiveSubscription, ClientSlot, Lab, LabConnection, Received, Status};
 use leptos::prelude::*;
 use tabmq_client::{
-    connect_client, now, Client, ConnectError, IdbSessionStore, RemoteEvent, WorkerClient,
-    WorkerClientOptions,
+    connect_client, now, Client, ConnectError, FaultCommand, IdbSessionStore, RemoteEvent,
+    WorkerClient, WorkerClientOptions,
 };
 use tabmq_core::{ClientEvent, ClientOptions, CloseReason, Publish, QoS};
 
@@ -73,6 +73,12 @@ fn max_inflight() -> Option<u16> {
 /// client worker, to show what background-tab throttling does to them.
 fn clients_on_page() -> bool {
     page_param("client").as_deref() == Some("page")
+}
+
+/// `?delay=N`: the clients hold every packet back N milliseconds (a fault of the lab's),
+/// to watch flows, or reload in the middle of one.
+fn delay_millis() -> Option<u32> {
+    page_param("delay")?.parse().ok().filter(|n| *n > 0)
 }
 
 /// `?keepalive=N`: the clients' keepalive in seconds (30 by default).
@@ -190,6 +196,9 @@ async fn connect_slot(
         };
         match WorkerClient::connect(url, options, WORKER_URL, listener).await {
             Ok(client) => {
+                if let Some(millis) = delay_millis() {
+                    client.set_fault(FaultCommand::Delay { millis });
+                }
                 lab.broker_status.set(Status::Connected);
                 slot.client.set_value(Some(LabConnection::Worker(client)));
             }

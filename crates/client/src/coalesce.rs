@@ -26,7 +26,7 @@ pub(crate) struct Coalescer {
 }
 
 /// Runs `f` once the current task's synchronous work is done.
-fn queue_microtask(f: impl FnOnce() + 'static) -> Result<(), JsValue> {
+pub(crate) fn queue_microtask(f: impl FnOnce() + 'static) -> Result<(), JsValue> {
     let queue: Function = Reflect::get(&js_sys::global(), &"queueMicrotask".into())?.dyn_into()?;
     queue.call1(&JsValue::NULL, &Closure::once_into_js(f))?;
     Ok(())

@@ -235,6 +235,22 @@ impl InTabBroker {
         Ok(channel.port1())
     }
 
+    /// A connector: a port on which `{type: "connect"}` with a port opens a connection to
+    /// this broker, for a client that reconnects by itself from another worker.
+    pub fn open_connector(&self) -> Result<MessagePort, InTabError> {
+        let channel = MessageChannel::new().map_err(|e| InTabError::Port(describe(&e)))?;
+        let request = Object::new();
+        Reflect::set(&request, &"type".into(), &"control".into())
+            .map_err(|e| InTabError::Port(describe(&e)))?;
+        let transfer = Array::of1(&channel.port2());
+        match &self.control {
+            Control::Dedicated(worker) => worker.post_message_with_transfer(&request, &transfer),
+            Control::Shared(port) => port.post_message_with_transferable(&request, &transfer),
+        }
+        .map_err(|e| InTabError::Port(describe(&e)))?;
+        Ok(channel.port1())
+    }
+
     /// Asks the broker worker something (`{type: "inspect"}`, `{type: "deleteRetained",
     /// topic}`) and waits for its answer, which comes on a port of its own.
     pub async fn request(&self, message: &Object) -> Result<JsValue, InTabError> {

@@ -9,8 +9,10 @@ mod browser;
 mod client;
 mod coalesce;
 mod completion;
+mod faults;
 mod idb;
 mod in_tab;
+mod link;
 mod port;
 mod reconnect;
 mod remote;
@@ -23,6 +25,7 @@ mod workers;
 pub use browser::{bytes_of as bytes_of_message, now, to_array_buffer, Interval};
 pub use client::{Client, Clock, Listener, SessionStore};
 pub use completion::CommandError;
+pub use faults::{FaultAction, FaultPlan};
 pub use idb::IdbStore;
 pub use in_tab::{InTabBroker, InTabError, TabUrl, READY_MESSAGE};
 pub use port::{
@@ -30,8 +33,8 @@ pub use port::{
 };
 pub use reconnect::{Lifecycle, LifecycleListener, ResilientClient};
 pub use remote::{
-    frames as worker_frames, serve_clients, RemoteEvent, RemoteListener, WorkerClient,
-    WorkerClientOptions, CLIENT_WORKER_NAME,
+    frames as worker_frames, serve_clients, FaultCommand, RemoteEvent, RemoteListener,
+    WorkerClient, WorkerClientOptions, CLIENT_WORKER_NAME,
 };
 pub use session_store::{IdbSessionStore, SESSION_DATABASE};
 pub use transport::{Transport, TransportError};

@@ -1,14 +1,15 @@
-//! A client that stays connected: over WebSocket, it reconnects with exponential backoff and
-//! full jitter, at once on the browser's `online` event, and not at all while the browser
+//! A client that stays connected: over WebSocket (or a port to the in-tab broker), it
+//! reconnects with exponential backoff and full jitter, at once on the browser's `online` event, and not at all while the browser
 //! says it is offline. The session carries over: what was in flight is resent, what was
 //! published meanwhile is queued. Subscriptions are made again only when the broker did
 //! not keep the session, so a kept session never gets duplicate subscriptions (and
 //! duplicate messages).
 
-use crate::browser::{bytes_of, now, Interval};
+use crate::browser::{now, Interval};
 use crate::client::{Client, Listener};
 use crate::completion::CommandError;
-use crate::websocket::{new_transport, SUBPROTOCOL};
+use crate::faults::{FaultAction, FaultListener, FaultPlan, Faults};
+use crate::link::{Link, OnDown, Target};
 use futures_channel::oneshot;
 use js_sys::{Function, Reflect};
 use std::cell::RefCell;
@@ -20,25 +21,7 @@ use tabmq_core::{
     Properties, QoS, ReasonCode, SubscribeFilter,
 };
 use wasm_bindgen::prelude::*;
-use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
-
-/// The listeners of one socket; dropped with it.
-struct Socket {
-    ws: WebSocket,
-    _on_open: Closure<dyn FnMut(Event)>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_close: Closure<dyn FnMut(CloseEvent)>,
-}
-
-impl Drop for Socket {
-    fn drop(&mut self) {
-        // The socket may still fire (its close event comes after we closed it); it must not
-        // call closures that are gone.
-        self.ws.set_onopen(None);
-        self.ws.set_onmessage(None);
-        self.ws.set_onclose(None);
-    }
-}
+use web_sys::{Event, MessagePort};
 
 /// A SUBSCRIBE asked for while disconnected, and who waits for its SUBACK.
 struct PendingSubscribe {
@@ -56,15 +39,18 @@ pub enum Lifecycle {
     /// The WebSocket closed before it could carry CONNECT: refused, unreachable, or the
     /// connect timeout. (A connection that got further ends with `ClientEvent::Closed`.)
     SocketFailed,
+    /// A fault of the plan was applied to an outgoing packet of this type.
+    Fault(FaultAction, u8),
 }
 
 /// Hears [`Lifecycle`] changes.
 pub type LifecycleListener = Box<dyn FnMut(Lifecycle)>;
 
 struct State {
-    url: String,
+    target: Target,
     backoff: Backoff,
-    socket: Option<Socket>,
+    link: Option<Link>,
+    faults: Faults,
     /// A pending `setTimeout` for the next attempt: its id and callback.
     retry: Option<(JsValue, Closure<dyn FnMut()>)>,
     /// How long an attempt may take to get its CONNACK, and the timer that enforces it.
@@ -112,62 +98,51 @@ fn global_fn(name: &str) -> Option<Function> {
         .ok()
 }
 
-/// Opens a socket now, unless stopped, connected, or the browser is offline (then the
+/// Opens a link now, unless stopped, connected, or the browser is offline (then the
 /// `online` event opens it).
 fn open(state: &Rc<RefCell<State>>, client: &Client) {
-    let url = {
+    let target = {
         let mut s = state.borrow_mut();
-        if s.stopped || s.socket.is_some() || !browser_online() {
+        let offline = matches!(s.target, Target::WebSocket(_)) && !browser_online();
+        if s.stopped || s.link.is_some() || offline {
             return;
         }
         s.retry = None;
-        s.url.clone()
+        s.target.clone()
     };
     let again = std::mem::replace(&mut state.borrow_mut().attempted, true);
     if again {
         tell(state, Lifecycle::Reconnecting);
     }
-    let Ok(ws) = WebSocket::new_with_str(&url, SUBPROTOCOL) else {
-        return schedule(state, client);
-    };
-    ws.set_binary_type(BinaryType::Arraybuffer);
-    let c = client.clone();
-    let opened_ws = ws.clone();
-    let on_open = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-        // A refused CONNECT comes back as Closed, which schedules the next attempt.
-        let _ = c.attach(Box::new(new_transport(opened_ws.clone())));
-    });
-    let c = client.clone();
-    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-        if let Some(bytes) = bytes_of(&event.data()) {
-            c.handle_bytes(&bytes);
-        }
-    });
     let (weak, c) = (Rc::downgrade(state), client.clone());
-    let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_: CloseEvent| {
+    let on_down: OnDown = Rc::new(move |reached| {
         let Some(state) = weak.upgrade() else { return };
-        // Dropping the socket's listeners from inside one of them is fine: the browser
+        // Dropping the link's listeners from inside one of them is fine: the browser
         // holds the function being run.
-        let socket = state.borrow_mut().socket.take();
-        if c.state() != ConnectionState::Disconnected {
+        let link = state.borrow_mut().link.take();
+        if reached && c.state() != ConnectionState::Disconnected {
             c.handle_transport_closed();
-        } else {
+        } else if !reached {
             // It never got as far as CONNECT: no Closed event will schedule a retry.
             schedule(&state, &c);
             tell(&state, Lifecycle::SocketFailed);
         }
-        drop(socket);
+        drop(link);
     });
-    ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-    ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-    arm_connect_timer(state, client, &ws);
-    state.borrow_mut().socket = Some(Socket {
-        ws,
-        _on_open: on_open,
-        _on_message: on_message,
-        _on_close: on_close,
+    let weak = Rc::downgrade(state);
+    let on_fault: FaultListener = Rc::new(move |action, packet_type| {
+        if let Some(state) = weak.upgrade() {
+            tell(&state, Lifecycle::Fault(action, packet_type));
+        }
     });
+    let faults = state.borrow().faults.clone();
+    match Link::open(&target, client, &faults, Some(on_fault), on_down) {
+        Ok(link) => {
+            state.borrow_mut().link = Some(link);
+            arm_connect_timer(state, client);
+        }
+        Err(_) => schedule(state, client),
+    }
 }
 
 fn tell(state: &Rc<RefCell<State>>, change: Lifecycle) {
@@ -204,16 +179,19 @@ fn schedule(state: &Rc<RefCell<State>>, client: &Client) {
     }
 }
 
-/// Gives up on the socket `ws` if no CONNACK came within the connect timeout; closing it
+/// Gives up on the attempt if no CONNACK came within the connect timeout; cutting the link
 /// schedules the next attempt.
-fn arm_connect_timer(state: &Rc<RefCell<State>>, client: &Client, ws: &WebSocket) {
+fn arm_connect_timer(state: &Rc<RefCell<State>>, client: &Client) {
     let Some(wait) = state.borrow().connect_timeout else {
         return;
     };
-    let (c, ws) = (client.clone(), ws.clone());
+    let (weak, c) = (Rc::downgrade(state), client.clone());
     let callback = Closure::<dyn FnMut()>::new(move || {
+        let Some(state) = weak.upgrade() else { return };
         if c.state() != ConnectionState::Connected {
-            let _ = ws.close();
+            if let Some(link) = state.borrow().link.as_ref() {
+                link.cut();
+            }
         }
     });
     let Some(set) = global_fn("setTimeout") else {
@@ -277,9 +255,9 @@ fn on_event(weak: &Weak<RefCell<State>>, client: &Client, event: &ClientEvent) {
             }
         }
         ClientEvent::Closed(_) => {
-            let socket = state.borrow_mut().socket.take();
-            if let Some(socket) = socket {
-                let _ = socket.ws.close();
+            let link = state.borrow_mut().link.take();
+            if let Some(link) = link {
+                link.close();
             }
             schedule(&state, client);
         }
@@ -295,15 +273,50 @@ impl ResilientClient {
         options: ClientOptions,
         session: ClientSession,
         backoff: Backoff,
-        mut listener: Listener,
+        listener: Listener,
     ) -> Result<ResilientClient, crate::WebSocketConnectError> {
         if !(url.starts_with("ws://") || url.starts_with("wss://")) {
             return Err(crate::WebSocketConnectError::InvalidUrl(url.to_owned()));
         }
-        let state = Rc::new(RefCell::new(State {
-            url: url.to_owned(),
+        ResilientClient::start(
+            Target::WebSocket(url.to_owned()),
+            options,
+            session,
             backoff,
-            socket: None,
+            listener,
+        )
+    }
+
+    /// [`ResilientClient::connect`] to the in-tab broker: `connector` is a port from
+    /// `InTabBroker::open_connector`, over which each attempt asks for a connection.
+    pub fn connect_in_tab(
+        connector: MessagePort,
+        options: ClientOptions,
+        session: ClientSession,
+        backoff: Backoff,
+        listener: Listener,
+    ) -> Result<ResilientClient, crate::WebSocketConnectError> {
+        ResilientClient::start(
+            Target::InTab(connector),
+            options,
+            session,
+            backoff,
+            listener,
+        )
+    }
+
+    fn start(
+        target: Target,
+        options: ClientOptions,
+        session: ClientSession,
+        backoff: Backoff,
+        mut listener: Listener,
+    ) -> Result<ResilientClient, crate::WebSocketConnectError> {
+        let state = Rc::new(RefCell::new(State {
+            target,
+            backoff,
+            link: None,
+            faults: Faults::default(),
             retry: None,
             connect_timeout: None,
             connect_timer: None,
@@ -429,6 +442,20 @@ impl ResilientClient {
     /// Hears when a new attempt to connect starts.
     pub fn set_lifecycle_listener(&self, listener: LifecycleListener) {
         self.state.borrow_mut().lifecycle = Some(listener);
+    }
+
+    /// Replaces the fault plan (see [`FaultPlan`]); an empty plan ends the faults.
+    pub fn set_faults(&self, plan: FaultPlan) {
+        let faults = self.state.borrow().faults.clone();
+        *faults.borrow_mut() = plan;
+    }
+
+    /// Cuts the connection now, without DISCONNECT, as a network failure would: the
+    /// broker sends the will, and the client reconnects after the backoff's wait.
+    pub fn cut(&self) {
+        if let Some(link) = self.state.borrow().link.as_ref() {
+            link.cut();
+        }
     }
 
     /// Connects again now: after [`ResilientClient::close`], or to cut a backoff short.

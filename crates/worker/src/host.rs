@@ -143,11 +143,19 @@ fn control_handler(host: &Shared) -> Closure<dyn FnMut(MessageEvent)> {
     Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let data = event.data();
         let ports = event.ports();
-        let is_connect = Reflect::get(&data, &"type".into())
+        let kind = Reflect::get(&data, &"type".into())
             .ok()
             .and_then(|t| t.as_string())
-            .is_some_and(|t| t == "connect");
-        if !is_connect {
+            .unwrap_or_default();
+        if kind == "control" {
+            // A connector for a client that opens its own connections (one in the page's
+            // client worker, reconnecting): it speaks this same protocol.
+            if let Ok(port) = ports.get(0).dyn_into::<MessagePort>() {
+                serve_tab(&host, port);
+            }
+            return;
+        }
+        if kind != "connect" {
             let answer = crate::inspect::answer(&mut host.borrow_mut().broker, &data, now());
             if answer.as_ref().is_some_and(|a| a.changed) {
                 host.borrow_mut().dirty = true;

@@ -22,6 +22,8 @@ pub const END: u8 = 4;
 pub const RECONNECT: u8 = 5;
 /// Page to worker: report packets (body `[1]`) or stop (`[0]`).
 pub const TRACE: u8 = 6;
+/// Page to worker: change the faults (see `host::handle_fault`).
+pub const FAULT: u8 = 7;
 
 /// Worker to page: a command completed; the body is its reason codes.
 pub const DONE: u8 = 16;
@@ -47,6 +49,9 @@ pub const PACKET_RECEIVED: u8 = 25;
 pub const ENDED: u8 = 26;
 /// Worker to page: the broker sent DISCONNECT (MQTT 5); the body is its reason code.
 pub const DISCONNECTED: u8 = 27;
+/// Worker to page: a fault was applied; the body is `[action, packet type]` (action 1
+/// dropped, 2 duplicated, 3 delayed).
+pub const FAULT_APPLIED: u8 = 28;
 
 const HEADER: usize = 9;
 

@@ -3,12 +3,12 @@
 
 use super::frames::{self, push_frame, Frame};
 use super::options_from_js;
-use crate::browser::{bytes_of, now, to_array_buffer};
-use crate::client::{Client, Listener};
+use crate::browser::{bytes_of, to_array_buffer};
+use crate::client::Listener;
 use crate::coalesce::{Coalescer, Sink};
 use crate::completion::CommandError;
+use crate::faults::{FaultAction, FaultPlan};
 use crate::in_tab::READY_MESSAGE;
-use crate::port::{attach_port, PortClient};
 use crate::reconnect::{Lifecycle, ResilientClient};
 use crate::session_store::IdbSessionStore;
 use js_sys::Reflect;
@@ -23,26 +23,13 @@ use tabmq_core::{
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, MessagePort};
 
-/// A hosted client's connection: over WebSocket it reconnects by itself; over a port to
-/// the in-tab broker it lives as long as the port.
-enum Conn {
-    WebSocket(ResilientClient),
-    InTab(PortClient),
-}
-
-impl Conn {
-    fn client(&self) -> &Client {
-        match self {
-            Conn::WebSocket(r) => &r.client,
-            Conn::InTab(p) => &p.client,
-        }
-    }
-}
-
 struct Hosted {
     out: Coalescer,
     version: ProtocolVersion,
-    conn: Option<Conn>,
+    /// Over WebSocket, or over ports to the in-tab broker; reconnecting either way.
+    conn: Option<ResilientClient>,
+    /// The faults in force, changed one command at a time.
+    faults: FaultPlan,
     /// Whether a dropped connection is made again.
     reconnect: bool,
     /// Commands that came before the connection was set up (the session loads first).
@@ -106,7 +93,7 @@ fn on_event(weak: &Weak<RefCell<Hosted>>, event: ClientEvent) {
     let Some(hosted) = weak.upgrade() else { return };
     let (out, version, ending, reconnects) = {
         let h = hosted.borrow();
-        let reconnects = h.reconnect && matches!(h.conn, Some(Conn::WebSocket(_)) | None);
+        let reconnects = h.reconnect;
         (h.out.clone(), h.version, h.ending, reconnects)
     };
     match event {
@@ -131,7 +118,7 @@ fn on_event(weak: &Weak<RefCell<Hosted>>, event: ClientEvent) {
                 send(&out, frames::ENDED, 0, &[]);
             } else if reconnects {
                 send(&out, frames::OFFLINE, 0, &[]);
-            } else if let Some(Conn::WebSocket(r)) = &hosted.borrow().conn {
+            } else if let Some(r) = &hosted.borrow().conn {
                 // Not reconnecting: stop the timer that would.
                 r.stop();
             }
@@ -148,7 +135,7 @@ fn socket_failed(weak: &Weak<RefCell<Hosted>>, out: &Coalescer) {
     send(out, frames::CLOSED, 0, b"the WebSocket could not be opened");
     let h = hosted.borrow();
     match &h.conn {
-        Some(Conn::WebSocket(r)) if !h.reconnect => r.stop(),
+        Some(r) if !h.reconnect => r.stop(),
         _ => send(out, frames::OFFLINE, 0, &[]),
     }
 }
@@ -177,12 +164,42 @@ fn codes(codes: Vec<ReasonCode>) -> Vec<u8> {
     codes.into_iter().map(|c| c.0).collect()
 }
 
-fn handle_frame(hosted: &Shared, frame: Frame<'_>) {
-    let h = hosted.borrow();
-    let (Some(conn), out, version) = (h.conn.as_ref(), h.out.clone(), h.version) else {
-        return;
+fn u32_at(body: &[u8], at: usize) -> u32 {
+    let mut b = [0u8; 4];
+    if let Some(slice) = body.get(at..at + 4) {
+        b.copy_from_slice(slice);
+    }
+    u32::from_le_bytes(b)
+}
+
+/// A FAULT command: `[0]` clears, `[1, type, n: u32]` drops the next n of a type, `[2,
+/// type, n]` duplicates, `[3, ms: u32]` delays everything, `[4]` cuts the connection.
+fn handle_fault(hosted: &Shared, r: &ResilientClient, body: &[u8]) {
+    let plan = {
+        let mut h = hosted.borrow_mut();
+        match body {
+            [0, ..] => h.faults = FaultPlan::default(),
+            [1, t, ..] => h.faults.drop.push((*t, u32_at(body, 2))),
+            [2, t, ..] => h.faults.duplicate.push((*t, u32_at(body, 2))),
+            [3, ..] => h.faults.delay_ms = u32_at(body, 1),
+            [4, ..] => {
+                drop(h);
+                return r.cut();
+            }
+            _ => return,
+        }
+        h.faults.clone()
     };
-    let client = conn.client().clone();
+    r.set_faults(plan);
+}
+
+fn handle_frame(hosted: &Shared, frame: Frame<'_>) {
+    let (r, out, version) = {
+        let h = hosted.borrow();
+        let Some(r) = h.conn.clone() else { return };
+        (r, h.out.clone(), h.version)
+    };
+    let client = r.client.clone();
     let packet = || decode_packet(Bytes::copy_from_slice(frame.body), version).ok();
     let refuse = |out: &Coalescer| {
         if frame.req != 0 {
@@ -196,82 +213,50 @@ fn handle_frame(hosted: &Shared, frame: Frame<'_>) {
     };
     match frame.kind {
         frames::PUBLISH => match packet() {
+            Some(Packet::Publish(p)) if frame.req == 0 => {
+                // Nobody waits: no future to keep, which matters for floods of QoS 0.
+                let _ = client.publish_with(p);
+            }
             Some(Packet::Publish(p)) => {
-                drop(h);
-                if frame.req == 0 {
-                    // Nobody waits: no future to keep, which matters for floods of QoS 0.
-                    let _ = client.publish_with(p);
-                } else {
-                    reply(&out, frame.req, client.publish_with_async(p), |c| vec![c.0]);
-                }
+                reply(&out, frame.req, client.publish_with_async(p), |c| vec![c.0])
             }
             _ => refuse(&out),
         },
         frames::SUBSCRIBE => match packet() {
-            Some(Packet::Subscribe(s)) => match conn {
-                Conn::WebSocket(r) => {
-                    let done = r.subscribe_with_async(s.filters, s.properties);
-                    drop(h);
-                    reply(&out, frame.req, done, codes);
-                }
-                Conn::InTab(_) => {
-                    drop(h);
-                    let done = client.subscribe_with_async(s.filters, s.properties);
-                    reply(&out, frame.req, done, codes);
-                }
-            },
+            Some(Packet::Subscribe(s)) => {
+                let done = r.subscribe_with_async(s.filters, s.properties);
+                reply(&out, frame.req, done, codes);
+            }
             _ => refuse(&out),
         },
         frames::UNSUBSCRIBE => match packet() {
             Some(Packet::Unsubscribe(u)) => {
-                if let Conn::WebSocket(r) = conn {
-                    r.forget(&u.filters);
-                }
-                drop(h);
-                reply(
-                    &out,
-                    frame.req,
-                    client.unsubscribe_filters_async(u.filters),
-                    |()| Vec::new(),
-                );
+                r.forget(&u.filters);
+                let done = client.unsubscribe_filters_async(u.filters);
+                reply(&out, frame.req, done, |()| Vec::new());
             }
             _ => refuse(&out),
         },
         frames::END => {
-            let resilient = match conn {
-                Conn::WebSocket(r) => Some(r.clone()),
-                Conn::InTab(_) => None,
-            };
-            drop(h);
             hosted.borrow_mut().ending = true;
             let was_down = client.state() == ConnectionState::Disconnected;
-            let abrupt = frame.body.first() == Some(&1);
-            match resilient {
-                Some(r) if abrupt => {
-                    r.stop();
-                    client.abort();
-                }
-                Some(r) => r.close(),
-                None if abrupt => client.abort(),
-                None => client.disconnect(),
+            if frame.body.first() == Some(&1) {
+                r.stop();
+                client.abort();
+            } else {
+                r.close();
             }
             if was_down {
                 // No Closed event follows a connection that was not up.
                 send(&out, frames::ENDED, 0, &[]);
             }
         }
-        frames::TRACE => {
-            drop(h);
-            client.set_trace_packets(frame.body.first() == Some(&1));
-        }
+        frames::TRACE => client.set_trace_packets(frame.body.first() == Some(&1)),
         frames::RECONNECT => {
-            if let Conn::WebSocket(r) = conn {
-                let r = r.clone();
-                drop(h);
-                hosted.borrow_mut().ending = false;
-                r.reconnect();
-            }
+            hosted.borrow_mut().ending = false;
+            r.reconnect();
         }
+        frames::FAULT => handle_fault(hosted, &r, frame.body),
         _ => {}
     }
 }
@@ -326,48 +311,48 @@ async fn open_connection(
     let session = session.unwrap_or_else(ClientSession::new);
     let weak = Rc::downgrade(&hosted);
     let listener: Listener = Box::new(move |_client, event| on_event(&weak, event));
+    let backoff = Backoff::new(
+        read_millis(&open, "backoffMinMs", Duration::from_secs(1)),
+        read_millis(&open, "backoffMaxMs", Duration::from_secs(60)),
+    );
     let conn = match broker_port {
-        Some(port) => {
-            let client = Client::new(options, session, Box::new(now), listener);
-            if let Some(store) = store {
-                client.set_session_store(Rc::new(store));
-            }
-            attach_port(port, client)
-                .map(Conn::InTab)
-                .map_err(|e| e.to_string())
+        Some(connector) => {
+            ResilientClient::connect_in_tab(connector, options, session, backoff, listener)
         }
-        None => {
-            let backoff = Backoff::new(
-                read_millis(&open, "backoffMinMs", Duration::from_secs(1)),
-                read_millis(&open, "backoffMaxMs", Duration::from_secs(60)),
-            );
-            ResilientClient::connect(&url, options, session, backoff, listener)
-                .map(|r| {
-                    if let Some(store) = store {
-                        r.client.set_session_store(Rc::new(store));
-                    }
-                    let timeout = Reflect::get(&open, &"connectTimeoutMs".into())
-                        .ok()
-                        .and_then(|v| v.as_f64())
-                        .filter(|ms| *ms > 0.0)
-                        .map(|ms| Duration::from_millis(ms as u64));
-                    r.set_connect_timeout(timeout);
-                    let resubscribe = Reflect::get(&open, &"resubscribe".into())
-                        .ok()
-                        .and_then(|v| v.as_bool())
-                        .unwrap_or(true);
-                    r.set_resubscribe(resubscribe);
-                    let out = out.clone();
-                    let weak = Rc::downgrade(&hosted);
-                    r.set_lifecycle_listener(Box::new(move |change| match change {
-                        Lifecycle::Reconnecting => send(&out, frames::RECONNECTING, 0, &[]),
-                        Lifecycle::SocketFailed => socket_failed(&weak, &out),
-                    }));
-                    Conn::WebSocket(r)
-                })
-                .map_err(|e| e.to_string())
-        }
+        None => ResilientClient::connect(&url, options, session, backoff, listener),
     };
+    let conn = conn
+        .inspect(|r| {
+            if let Some(store) = store {
+                r.client.set_session_store(Rc::new(store));
+            }
+            let timeout = Reflect::get(&open, &"connectTimeoutMs".into())
+                .ok()
+                .and_then(|v| v.as_f64())
+                .filter(|ms| *ms > 0.0)
+                .map(|ms| Duration::from_millis(ms as u64));
+            r.set_connect_timeout(timeout);
+            let resubscribe = Reflect::get(&open, &"resubscribe".into())
+                .ok()
+                .and_then(|v| v.as_bool())
+                .unwrap_or(true);
+            r.set_resubscribe(resubscribe);
+            let out = out.clone();
+            let weak = Rc::downgrade(&hosted);
+            r.set_lifecycle_listener(Box::new(move |change| match change {
+                Lifecycle::Reconnecting => send(&out, frames::RECONNECTING, 0, &[]),
+                Lifecycle::SocketFailed => socket_failed(&weak, &out),
+                Lifecycle::Fault(action, packet_type) => {
+                    let code = match action {
+                        FaultAction::Dropped => 1,
+                        FaultAction::Duplicated => 2,
+                        _ => 3,
+                    };
+                    send(&out, frames::FAULT_APPLIED, 0, &[code, packet_type]);
+                }
+            }));
+        })
+        .map_err(|e| e.to_string());
     match conn {
         Ok(conn) => {
             let early = {
@@ -409,6 +394,7 @@ fn host(port: MessagePort, open: JsValue, broker_port: Option<MessagePort>) {
         version: options.protocol,
         conn: None,
         early: Vec::new(),
+        faults: FaultPlan::default(),
         ending: false,
         reconnect: Reflect::get(&open, &"reconnect".into())
             .ok()

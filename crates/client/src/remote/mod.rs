@@ -12,7 +12,7 @@ mod host;
 mod page;
 
 pub use host::serve_clients;
-pub use page::{RemoteEvent, RemoteListener, WorkerClient, WorkerClientOptions};
+pub use page::{FaultCommand, RemoteEvent, RemoteListener, WorkerClient, WorkerClientOptions};
 
 use js_sys::{Object, Reflect};
 use std::time::Duration;

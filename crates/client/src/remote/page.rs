@@ -7,6 +7,7 @@ use crate::browser::describe;
 use crate::browser::{bytes_of, to_array_buffer};
 use crate::coalesce::{Coalescer, Sink};
 use crate::completion::CommandError;
+use crate::faults::FaultAction;
 use crate::in_tab::{await_ready, InTabBroker};
 use crate::url::ConnectError;
 use futures_channel::oneshot;
@@ -88,6 +89,28 @@ pub enum RemoteEvent {
     PacketReceived(Packet),
     /// The client ended after [`WorkerClient::end`]; nothing follows.
     Ended,
+    /// A fault was applied to an outgoing packet of this type (see
+    /// [`WorkerClient::set_fault`]).
+    Fault {
+        action: FaultAction,
+        packet_type: u8,
+    },
+}
+
+/// A change to a [`WorkerClient`]'s faults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FaultCommand {
+    /// No more faults.
+    Clear,
+    /// Drop the next `count` outgoing packets of `packet_type` (4 PUBACK, 5 PUBREC, ...).
+    Drop { packet_type: u8, count: u32 },
+    /// Send the next `count` outgoing packets of `packet_type` twice.
+    Duplicate { packet_type: u8, count: u32 },
+    /// Hold every outgoing packet back this long; 0 stops.
+    Delay { millis: u32 },
+    /// Cut the connection now, without DISCONNECT; it reconnects after the backoff.
+    Cut,
 }
 
 /// Hears a [`WorkerClient`]'s events.
@@ -186,7 +209,7 @@ impl WorkerClient {
             let broker = InTabBroker::for_url(url, worker_script)
                 .await
                 .map_err(ConnectError::InTab)?;
-            Some(broker.open_port().map_err(ConnectError::InTab)?)
+            Some(broker.open_connector().map_err(ConnectError::InTab)?)
         } else if url.starts_with("ws://") || url.starts_with("wss://") {
             None
         } else {
@@ -394,6 +417,30 @@ impl WorkerClient {
         let _ = self.inner.out.push(&frame);
     }
 
+    /// Injects a fault (for the lab).
+    pub fn set_fault(&self, fault: FaultCommand) {
+        let mut body = Vec::with_capacity(6);
+        match fault {
+            FaultCommand::Clear => body.push(0),
+            FaultCommand::Drop { packet_type, count } => {
+                body.extend([1, packet_type]);
+                body.extend(count.to_le_bytes());
+            }
+            FaultCommand::Duplicate { packet_type, count } => {
+                body.extend([2, packet_type]);
+                body.extend(count.to_le_bytes());
+            }
+            FaultCommand::Delay { millis } => {
+                body.push(3);
+                body.extend(millis.to_le_bytes());
+            }
+            FaultCommand::Cut => body.push(4),
+        }
+        let mut frame = Vec::new();
+        push_frame(&mut frame, frames::FAULT, 0, &body);
+        let _ = self.inner.out.push(&frame);
+    }
+
     /// Connects again at once: after the connection dropped (skipping the backoff's
     /// wait), or after [`WorkerClient::end`].
     pub fn reconnect(&self) {
@@ -442,6 +489,14 @@ fn receive(weak: &Weak<Inner>, bytes: &[u8]) {
                 }
             }
             frames::RECONNECTING => RemoteEvent::Reconnecting,
+            frames::FAULT_APPLIED => RemoteEvent::Fault {
+                action: match frame.body.first() {
+                    Some(1) => FaultAction::Dropped,
+                    Some(2) => FaultAction::Duplicated,
+                    _ => FaultAction::Delayed,
+                },
+                packet_type: frame.body.get(1).copied().unwrap_or(0),
+            },
             frames::DISCONNECTED => RemoteEvent::Disconnected {
                 reason_code: ReasonCode(frame.body.first().copied().unwrap_or(0)),
             },
