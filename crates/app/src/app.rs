@@ -1,9 +1,13 @@
-use crate::components::{PublisherCard, StatusBadge, SubscriberCard};
+use crate::components::{
+    BenchPanel, BrokerInspector, ConnectionsPanel, FaultPanel, HandshakeView, PublisherCard,
+    StatusBadge, SubscriberCard,
+};
 use crate::connect::start_lab;
 use crate::state::Lab;
 use leptos::prelude::*;
 
-/// The whole page: the in-tab broker's status, a publisher and a subscriber.
+/// The whole lab: the broker's status, publishers and subscribers, the handshake view,
+/// faults, the broker inspector and the benchmark.
 #[component]
 pub fn App() -> impl IntoView {
     let lab = Lab::new();
@@ -14,13 +18,30 @@ pub fn App() -> impl IntoView {
             <header class="top">
                 <h1>"tabmq lab"</h1>
                 <p>
-                    "Broker in this tab (Web Worker): "
+                    "Broker: "
+                    <code data-testid="broker-url">{lab.broker_url.get_value()}</code>
+                    " "
                     <StatusBadge who="broker" status=lab.broker_status />
                 </p>
             </header>
             <div class="cards">
-                <PublisherCard />
-                <SubscriberCard />
+                <For
+                    each=move || lab.publishers.get()
+                    key=|slot| slot.name()
+                    children=|slot| view! { <PublisherCard client=slot /> }
+                />
+                <For
+                    each=move || lab.subscribers.get()
+                    key=|slot| slot.name()
+                    children=|slot| view! { <SubscriberCard client=slot /> }
+                />
+            </div>
+            <HandshakeView />
+            <div class="cards">
+                <ConnectionsPanel />
+                <FaultPanel />
+                <BrokerInspector />
+                <BenchPanel />
             </div>
         </main>
     }

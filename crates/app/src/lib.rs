@@ -1,11 +1,17 @@
-//! The tabmq lab: a Leptos page with a publisher, a subscriber and the broker in the tab.
+//! The tabmq lab: a Leptos page with publishers, subscribers, the QoS handshakes drawn as
+//! they happen, faults on demand, the in-tab broker's inspector and a QoS benchmark.
 
 mod app;
 mod components;
 mod connect;
+mod handshake;
+mod inbox;
+mod settings;
 mod state;
+mod timers;
 
 pub use app::{mount, App};
 pub use components::{PublisherCard, StatusBadge, SubscriberCard};
-pub use connect::{start_lab, DEFAULT_FILTER, WORKER_URL};
+pub use connect::{start_lab, DEFAULT_BROKER, DEFAULT_FILTER, WORKER_URL};
+pub use settings::ConnectionSettings;
 pub use state::{ActiveSubscription, ClientSlot, Lab, Received, Status, HISTORY_LIMIT};

@@ -1,8 +1,11 @@
 //! The lab's state, shared through context. Everything here is `Copy`: signals and
 //! local stored values, so components take it by value.
 
+use crate::handshake::Flow;
+use crate::settings::ConnectionSettings;
 use leptos::prelude::*;
-use tabmq_client::{CommandError, Connection, WorkerClient};
+use std::collections::{HashSet, VecDeque};
+use tabmq_client::{CommandError, Connection, FaultCommand, WorkerClient};
 use tabmq_core::{Properties, Publish, QoS, SubscribeFilter};
 
 /// Where one connection stands, as the page shows it.
@@ -31,10 +34,12 @@ pub struct Received {
     /// Arrival order, the list's key.
     pub seq: u64,
     pub topic: String,
-    pub payload: String,
+    pub payload: Vec<u8>,
     pub qos: QoS,
     pub retain: bool,
     pub dup: bool,
+    /// Seen before on this card (same topic and payload): the seeds' dedup subscriber.
+    pub repeat: bool,
     /// Arrival time, `HH:MM:SS.mmm`.
     pub time: String,
 }
@@ -53,7 +58,7 @@ impl std::fmt::Display for ActiveSubscription {
 }
 
 /// How many messages a subscriber card keeps; older ones fall off the top.
-pub const HISTORY_LIMIT: usize = 500;
+pub const HISTORY_LIMIT: usize = 2_000;
 
 /// A lab client: in the client worker (the default, whose timers the page's main thread
 /// cannot stall), or on the page's main thread (`?client=page`, to compare).
@@ -68,38 +73,21 @@ fn report(what: &'static str) -> impl FnOnce(CommandError) {
 
 impl LabConnection {
     /// Publishes; a QoS 1/2 flow completes in the background.
-    pub fn publish(
-        &self,
-        topic: &str,
-        payload: Vec<u8>,
-        qos: QoS,
-        retain: bool,
-    ) -> Result<(), String> {
+    pub fn publish(&self, message: Publish) -> Result<(), String> {
         match self {
-            LabConnection::Worker(c) => c
-                .publish_and_forget(Publish {
-                    topic: topic.to_owned(),
-                    payload: payload.into(),
-                    qos,
-                    retain,
-                    ..Publish::default()
-                })
-                .map_err(|e| e.to_string()),
+            LabConnection::Worker(c) => c.publish_and_forget(message).map_err(|e| e.to_string()),
             LabConnection::Page(c) => c
                 .client()
-                .publish(topic, payload, qos, retain)
+                .publish_with(message)
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
         }
     }
 
-    pub fn subscribe(&self, filter: &str, qos: QoS) -> Result<(), String> {
+    pub fn subscribe(&self, filter: SubscribeFilter, properties: Properties) -> Result<(), String> {
         match self {
             LabConnection::Worker(c) => {
-                let done = c.subscribe(
-                    vec![SubscribeFilter::new(filter, qos)],
-                    Properties::default(),
-                );
+                let done = c.subscribe(vec![filter], properties);
                 wasm_bindgen_futures::spawn_local(async move {
                     let _ = done.await.map_err(report("subscribe"));
                 });
@@ -107,7 +95,7 @@ impl LabConnection {
             }
             LabConnection::Page(c) => c
                 .client()
-                .subscribe(filter, qos)
+                .subscribe_filters(vec![filter])
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
         }
@@ -129,26 +117,125 @@ impl LabConnection {
                 .map_err(|e| e.to_string()),
         }
     }
+
+    /// A fault (worker clients only: the page's main-thread client has no fault layer).
+    pub fn fault(&self, fault: FaultCommand) -> Result<(), String> {
+        match self {
+            LabConnection::Worker(c) => {
+                c.set_fault(fault);
+                Ok(())
+            }
+            LabConnection::Page(_) => Err("faults need the client worker".to_owned()),
+        }
+    }
+
+    /// Ends the connection with DISCONNECT.
+    pub fn end(self) {
+        match self {
+            LabConnection::Worker(c) => c.end(),
+            LabConnection::Page(c) => c.close(),
+        }
+    }
+
+    /// The worker client, for what only it can do (futures of each flow).
+    pub fn worker(&self) -> Option<&WorkerClient> {
+        match self {
+            LabConnection::Worker(c) => Some(c),
+            LabConnection::Page(_) => None,
+        }
+    }
 }
 
-/// One client of the page: its status and its connection, once it has one.
+/// Which card a client belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Publisher,
+    Subscriber,
+}
+
+/// One client of the page: its settings, status and connection.
 #[derive(Clone, Copy)]
 pub struct ClientSlot {
-    pub name: &'static str,
+    /// `publisher`, `subscriber`, `publisher-2`, ...: names its test ids and storage key.
+    pub name: StoredValue<String>,
+    pub role: Role,
+    pub settings: RwSignal<ConnectionSettings>,
     pub status: RwSignal<Status>,
     /// Connections made so far; more than one means it reconnected.
     pub connects: RwSignal<u32>,
     pub client: StoredValue<Option<LabConnection>, LocalStorage>,
+    /// Faults applied to its packets, newest last (bounded).
+    pub faults: RwSignal<Vec<String>>,
+    /// Messages received (subscriber cards; publishers ignore theirs).
+    pub inbox: SubscriberInbox,
+    /// Bumped by every (re)connect from the form: events of an older connection are
+    /// ignored.
+    pub generation: StoredValue<u64>,
 }
 
 impl ClientSlot {
-    pub fn new(name: &'static str) -> Self {
+    pub fn new(name: &str, role: Role, settings: ConnectionSettings) -> Self {
         ClientSlot {
-            name,
+            name: StoredValue::new(name.to_owned()),
+            role,
+            settings: RwSignal::new(settings),
             status: RwSignal::new(Status::Connecting),
             connects: RwSignal::new(0),
             client: StoredValue::new_local(None),
+            faults: RwSignal::new(Vec::new()),
+            inbox: SubscriberInbox::new(),
+            generation: StoredValue::new(0),
         }
+    }
+
+    pub fn name(&self) -> String {
+        self.name.get_value()
+    }
+
+    /// Runs `f` on the connection, or says there is none.
+    pub fn with_client<T>(
+        &self,
+        f: impl FnOnce(&LabConnection) -> Result<T, String>,
+    ) -> Result<T, String> {
+        self.client
+            .with_value(|c| c.as_ref().map(f))
+            .unwrap_or_else(|| Err("not connected yet".to_owned()))
+    }
+}
+
+/// A subscriber card's messages: arrivals gather in `pending` and reach the list once per
+/// animation frame, so a flood costs one render a frame, not one per message.
+#[derive(Clone, Copy)]
+pub struct SubscriberInbox {
+    pub messages: RwSignal<VecDeque<Received>>,
+    pub pending: StoredValue<Vec<Received>, LocalStorage>,
+    pub flush_scheduled: StoredValue<bool>,
+    pub next_seq: StoredValue<u64>,
+    /// Every message received, including those the bounded history dropped.
+    pub total: RwSignal<u64>,
+    pub active: RwSignal<Option<ActiveSubscription>>,
+    /// Hashes of topic and payload of what arrived, to mark repeats, with their order so
+    /// the oldest go first (bounded like the history).
+    pub seen: StoredValue<(HashSet<u64>, VecDeque<u64>), LocalStorage>,
+}
+
+impl SubscriberInbox {
+    pub fn new() -> Self {
+        SubscriberInbox {
+            messages: RwSignal::new(VecDeque::new()),
+            pending: StoredValue::new_local(Vec::new()),
+            flush_scheduled: StoredValue::new(false),
+            next_seq: StoredValue::new(0),
+            total: RwSignal::new(0),
+            active: RwSignal::new(None),
+            seen: StoredValue::new_local((HashSet::new(), VecDeque::new())),
+        }
+    }
+}
+
+impl Default for SubscriberInbox {
+    fn default() -> Self {
+        SubscriberInbox::new()
     }
 }
 
@@ -156,13 +243,17 @@ impl ClientSlot {
 #[derive(Clone, Copy)]
 pub struct Lab {
     pub broker_status: RwSignal<Status>,
-    /// The broker the lab connects to: `tab://lab` unless the page's `?broker=` says.
+    /// The broker the lab starts with: `tab://lab` unless the page's `?broker=` says.
     pub broker_url: StoredValue<String>,
-    pub publisher: ClientSlot,
-    pub subscriber: ClientSlot,
-    pub active: RwSignal<Option<ActiveSubscription>>,
-    pub messages: RwSignal<Vec<Received>>,
-    pub next_seq: StoredValue<u64>,
+    pub publishers: RwSignal<Vec<ClientSlot>>,
+    pub subscribers: RwSignal<Vec<ClientSlot>>,
+    /// The latest message flows, drawn by the handshake view (bounded).
+    pub flows: RwSignal<VecDeque<Flow>>,
+    pub next_flow: StoredValue<u64>,
+    /// Whether the handshake view records flows.
+    pub recording: RwSignal<bool>,
+    /// Faults applied to packets not yet reported sent: `(client, packet type, what)`.
+    pub pending_faults: StoredValue<Vec<(String, u8, &'static str)>>,
 }
 
 impl Lab {
@@ -170,26 +261,20 @@ impl Lab {
         Lab {
             broker_status: RwSignal::new(Status::Connecting),
             broker_url: StoredValue::new(crate::connect::broker_url()),
-            publisher: ClientSlot::new("publisher"),
-            subscriber: ClientSlot::new("subscriber"),
-            active: RwSignal::new(None),
-            messages: RwSignal::new(Vec::new()),
-            next_seq: StoredValue::new(0),
+            publishers: RwSignal::new(Vec::new()),
+            subscribers: RwSignal::new(Vec::new()),
+            flows: RwSignal::new(VecDeque::new()),
+            next_flow: StoredValue::new(0),
+            recording: RwSignal::new(true),
+            pending_faults: StoredValue::new(Vec::new()),
         }
     }
 
-    /// Appends a message to the subscriber's bounded history.
-    pub fn record(&self, mut message: Received) {
-        let seq = self.next_seq.get_value();
-        self.next_seq.set_value(seq + 1);
-        message.seq = seq;
-        self.messages.update(|list| {
-            list.push(message);
-            if list.len() > HISTORY_LIMIT {
-                let excess = list.len() - HISTORY_LIMIT;
-                list.drain(..excess);
-            }
-        });
+    /// Every client on the page.
+    pub fn clients(&self) -> Vec<ClientSlot> {
+        let mut all = self.publishers.get_untracked();
+        all.extend(self.subscribers.get_untracked());
+        all
     }
 }
 

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 use tabmq_core::{
     decode, encode, Ack, Bytes, BytesMut, DecodeError, Disconnect, Inbound, Instant, LastWill,
-    Packet, Properties, ProtocolVersion, PubRecOutcome, ReasonCode, SessionDecodeError,
+    Packet, Properties, ProtocolVersion, PubRecOutcome, Publish, ReasonCode, SessionDecodeError,
 };
 
 /// One network connection (a TCP socket, a WebSocket, a MessagePort), as the broker knows it.
@@ -339,6 +339,21 @@ impl Broker {
         };
         let was_empty = c.outbox.is_empty();
         let before = c.outbox.len();
+        // A 3.1.1 client gets a 5.0 publisher's message without its properties, which its
+        // version cannot carry.
+        let stripped;
+        let packet = match packet {
+            Packet::Publish(p)
+                if c.version == ProtocolVersion::V311 && !p.properties.is_empty() =>
+            {
+                stripped = Packet::Publish(Publish {
+                    properties: Properties::default(),
+                    ..p.clone()
+                });
+                &stripped
+            }
+            other => other,
+        };
         // Packets the broker builds are valid by construction; one that is not is dropped
         // rather than sent malformed.
         if encode(packet, c.version, &mut c.outbox).is_ok() {

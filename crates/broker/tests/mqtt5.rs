@@ -37,6 +37,45 @@ fn v311_and_v5_clients_share_one_broker() {
 }
 
 #[test]
+fn a_v5_message_with_properties_reaches_a_v311_subscriber_without_them() {
+    let mut sim = Sim::new();
+    let old = sim.connect(Sim::client("old"));
+    let new = sim.connect(v5("new"));
+    sim.subscribe(old, "t/#", QoS::ExactlyOnce);
+    sim.subscribe(new, "t/#", QoS::ExactlyOnce);
+    for qos in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce] {
+        let publish = Publish {
+            topic: format!("t/{}", qos.as_u8()),
+            payload: Bytes::from_static(b"with properties"),
+            qos,
+            properties: Properties::with(|p| {
+                p.content_type = Some("text/plain".into());
+                p.user_properties.push(("room".into(), "kitchen".into()));
+            }),
+            ..Publish::default()
+        };
+        let now = sim.now;
+        sim.clients[new].engine.publish_with(publish, now).unwrap();
+        sim.run();
+    }
+    // Dropped for failing to encode as 3.1.1, they would never arrive, nor complete.
+    assert_eq!(sim.clients[old].payloads(), ["with properties"; 3]);
+    assert!(sim.clients[old]
+        .messages()
+        .iter()
+        .all(|m| m.properties.is_empty()));
+    let kept = sim.clients[new].messages();
+    assert!(kept
+        .iter()
+        .all(|m| m.properties.content_type.as_deref() == Some("text/plain")));
+    assert_eq!(
+        sim.broker.session_pending("old"),
+        Some((0, 0)),
+        "every flow completed"
+    );
+}
+
+#[test]
 fn no_local_skips_the_publishers_own_messages() {
     let mut sim = Sim::new();
     let c = sim.connect(v5("echo"));

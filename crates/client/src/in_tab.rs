@@ -111,6 +111,8 @@ thread_local! {
     /// Brokers this page started or joined, by URL name and kind: `tab://NAME` is started
     /// on first use and reused after.
     static BROKERS: RefCell<HashMap<(String, bool), InTabBroker>> = RefCell::new(HashMap::new());
+    /// Brokers being started, so that callers asking meanwhile share the start.
+    static STARTING: RefCell<HashMap<(String, bool), Promise>> = RefCell::new(HashMap::new());
 }
 
 /// Waits for the first message (or error) that `listen` wires up, and checks it is ready.
@@ -198,20 +200,38 @@ impl InTabBroker {
     }
 
     /// The broker a `tab://` URL names: started on first use in this page, then reused.
-    /// `script_url` is the worker's entry script (the lab's `broker-worker.js`).
+    /// `script_url` is the worker's entry script (the lab's `broker-worker.js`). Callers
+    /// that ask while it starts wait for the same start: one URL, one broker.
     pub async fn for_url(url: &str, script_url: &str) -> Result<InTabBroker, InTabError> {
         let tab = TabUrl::parse(url)?;
         let key = (tab.worker_name(), tab.shared);
         if let Some(existing) = BROKERS.with(|b| b.borrow().get(&key).cloned()) {
             return Ok(existing);
         }
-        let broker = if tab.shared {
-            InTabBroker::start_shared(script_url, &tab.worker_name()).await?
-        } else {
-            InTabBroker::start_named(script_url, &tab.worker_name()).await?
-        };
-        BROKERS.with(|b| b.borrow_mut().insert(key, broker.clone()));
-        Ok(broker)
+        let starting = STARTING.with(|s| {
+            s.borrow_mut()
+                .entry(key.clone())
+                .or_insert_with(|| {
+                    let (key, script_url) = (key.clone(), script_url.to_owned());
+                    wasm_bindgen_futures::future_to_promise(async move {
+                        let broker = if key.1 {
+                            InTabBroker::start_shared(&script_url, &key.0).await
+                        } else {
+                            InTabBroker::start_named(&script_url, &key.0).await
+                        }
+                        .map_err(|e| JsValue::from(e.to_string()))?;
+                        BROKERS.with(|b| b.borrow_mut().insert(key, broker));
+                        Ok(JsValue::TRUE)
+                    })
+                })
+                .clone()
+        });
+        let started = JsFuture::from(starting).await;
+        STARTING.with(|s| s.borrow_mut().remove(&key));
+        started.map_err(|e| InTabError::WorkerFailed(describe(&e)))?;
+        BROKERS
+            .with(|b| b.borrow().get(&key).cloned())
+            .ok_or_else(|| InTabError::NotReady("the broker went away".into()))
     }
 
     /// Whether this is the origin's shared broker.

@@ -55,3 +55,53 @@ export class LabPage {
     });
   }
 }
+
+/** The lab's other panels: clients, faults, handshakes, the inspector, the benchmark. */
+export class LabPanels {
+  /** @param {import('playwright-core').Page} page */
+  constructor(page) {
+    this.page = page;
+    this.clients = page.getByTestId('connections');
+    this.faults = page.getByTestId('faults');
+    this.handshakes = page.getByTestId('handshakes');
+    this.inspector = page.getByTestId('inspector');
+    this.bench = page.getByTestId('bench');
+  }
+
+  /** The connection form of client `name`, unfolded. */
+  async connection(name) {
+    const form = this.page.getByTestId(`connection-${name}`);
+    if (!(await form.evaluate((d) => d.open))) await form.locator('summary').click();
+    return form;
+  }
+
+  card(name) {
+    return this.page.getByTestId(name);
+  }
+
+  status(name) {
+    return this.page.getByTestId(`status-${name}`);
+  }
+
+  async waitConnected(name, timeout = 15_000) {
+    await this.page.locator(`[data-testid="status-${name}"][data-state="connected"]`).waitFor({ timeout });
+  }
+
+  /** Messages in subscriber card `name` whose payload is exactly `payload`. */
+  messages(name, payload) {
+    return this.card(name).getByRole('log').getByTestId('message').filter({
+      has: this.page.getByTestId('message-payload').getByText(payload, { exact: true }),
+    });
+  }
+
+  /** The newest flow of the handshake view whose topic is `topic`. */
+  flow(topic) {
+    return this.handshakes.locator(`[data-testid="flow"][data-topic="${topic}"]`).first();
+  }
+
+  /** `side packet direction` of each step of `flow`, in order. */
+  async steps(flow) {
+    return flow.getByTestId('step').evaluateAll((steps) =>
+      steps.map((s) => `${s.dataset.side} ${s.dataset.packet} ${s.dataset.direction}${s.dataset.fault ? ` ${s.dataset.fault}` : ''}`));
+  }
+}

@@ -1,64 +1,185 @@
-use crate::components::{CardHeader, QosSelect, TextField};
-use crate::state::{Lab, Status};
+use crate::components::{CardHeader, CheckField, ChoiceField, QosSelect, TextField};
+use crate::state::{ClientSlot, Status};
 use leptos::prelude::*;
-use tabmq_core::QoS;
+use tabmq_core::{from_hex, Bytes, Properties, Publish, QoS};
+use wasm_bindgen::prelude::*;
 
-/// A publisher: topic, payload, QoS, retain and how many, sent with "Publish". More than
-/// one message numbers the payloads (`payload #1`, `#2`, ...), all in one go.
+/// The payload's bytes as the chosen format reads the text.
+fn encode_payload(text: &str, format: &str) -> Result<Vec<u8>, String> {
+    match format {
+        "json" => serde_json::from_str::<serde_json::Value>(text)
+            .map(|_| text.as_bytes().to_vec())
+            .map_err(|e| format!("Payload is not JSON: {e}")),
+        "hex" => from_hex(text).map_err(|e| format!("Payload is not hex: {e}")),
+        _ => Ok(text.as_bytes().to_vec()),
+    }
+}
+
+/// The v5 properties the card sets; empty fields are left out.
+fn properties(content_type: &str, expiry: &str, user: &str) -> Result<Properties, String> {
+    let mut p = Properties::default();
+    if !content_type.is_empty() {
+        p.content_type = Some(content_type.to_owned());
+    }
+    if !expiry.trim().is_empty() {
+        p.message_expiry_interval = Some(
+            expiry
+                .trim()
+                .parse()
+                .map_err(|_| "Message expiry: a number of seconds".to_owned())?,
+        );
+    }
+    if let Some((name, value)) = user.split_once('=') {
+        p.user_properties
+            .push((name.trim().to_owned(), value.trim().to_owned()));
+    } else if !user.trim().is_empty() {
+        return Err("User property: name=value".to_owned());
+    }
+    Ok(p)
+}
+
+/// A repeating publish: the interval's id and callback, dropped to stop.
+struct Repeat {
+    id: i32,
+    _tick: Closure<dyn FnMut()>,
+}
+
+impl Drop for Repeat {
+    fn drop(&mut self) {
+        if let Some(w) = web_sys::window() {
+            w.clear_interval_with_handle(self.id);
+        }
+    }
+}
+
+/// A publisher: topic, payload (text, JSON or hex), QoS, retain, a count, repeating at a
+/// rate, and MQTT 5 properties.
 #[component]
-pub fn PublisherCard() -> impl IntoView {
-    let lab = expect_context::<Lab>();
-    let slot = lab.publisher;
+pub fn PublisherCard(
+    /// The client this card publishes with.
+    client: ClientSlot,
+) -> impl IntoView {
+    let slot = client;
     let topic = RwSignal::new("sensor/temperature".to_owned());
     let payload = RwSignal::new("Temperature: 22°C".to_owned());
+    let format = RwSignal::new("text".to_owned());
     let qos = RwSignal::new(QoS::AtMostOnce);
     let retain = RwSignal::new(false);
     let count = RwSignal::new("1".to_owned());
+    let every = RwSignal::new("1000".to_owned());
+    let content_type = RwSignal::new(String::new());
+    let expiry = RwSignal::new(String::new());
+    let user_property = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
-    let publish = move |_| {
-        let Ok(n @ 1..=10_000) = count.get_untracked().trim().parse::<u32>() else {
-            return error.set(Some("Count is a number from 1 to 10000".to_owned()));
+    let sent = RwSignal::new(0u64);
+    let repeat = StoredValue::new_local(None::<Repeat>);
+    let repeating = RwSignal::new(false);
+    // One press: `count` messages, numbered when more than one.
+    let publish_once = move || -> Result<(), String> {
+        let Ok(n @ 1..=100_000) = count.get_untracked().trim().parse::<u32>() else {
+            return Err("Count is a number from 1 to 100000".to_owned());
         };
-        let result = slot.client.with_value(|client| {
-            let Some(c) = client else {
-                return Err("not connected yet".to_owned());
-            };
-            let text = payload.get_untracked();
+        let body = encode_payload(&payload.get_untracked(), &format.get_untracked())?;
+        let props = properties(
+            &content_type.get_untracked(),
+            &expiry.get_untracked(),
+            &user_property.get_untracked(),
+        )?;
+        let text = payload.get_untracked();
+        slot.with_client(|c| {
             for i in 1..=n {
-                let body = if n == 1 {
-                    text.clone()
+                let payload = if n == 1 || format.get_untracked() != "text" {
+                    body.clone()
                 } else {
-                    format!("{text} #{i}")
+                    format!("{text} #{i}").into_bytes()
                 };
-                c.publish(
-                    &topic.get_untracked(),
-                    body.into_bytes(),
-                    qos.get_untracked(),
-                    retain.get_untracked(),
-                )?;
+                c.publish(Publish {
+                    topic: topic.get_untracked(),
+                    payload: Bytes::from(payload),
+                    qos: qos.get_untracked(),
+                    retain: retain.get_untracked(),
+                    properties: props.clone(),
+                    ..Publish::default()
+                })?;
             }
             Ok(())
-        });
-        error.set(result.err());
+        })?;
+        sent.update(|s| *s += u64::from(n));
+        Ok(())
     };
+    let publish = move |_| error.set(publish_once().err());
+    let toggle_repeat = move |_| {
+        if repeating.get_untracked() {
+            repeat.set_value(None);
+            repeating.set(false);
+            return;
+        }
+        let Ok(ms @ 10..=3_600_000) = every.get_untracked().trim().parse::<i32>() else {
+            return error.set(Some(
+                "Every is a number of milliseconds, 10 or more".to_owned(),
+            ));
+        };
+        let tick = Closure::<dyn FnMut()>::new(move || {
+            if let Err(e) = publish_once() {
+                error.set(Some(e));
+            }
+        });
+        let id = web_sys::window().and_then(|w| {
+            w.set_interval_with_callback_and_timeout_and_arguments_0(
+                tick.as_ref().unchecked_ref(),
+                ms,
+            )
+            .ok()
+        });
+        if let Some(id) = id {
+            repeat.set_value(Some(Repeat { id, _tick: tick }));
+            repeating.set(true);
+            error.set(None);
+        }
+    };
+    on_cleanup(move || repeat.set_value(None));
     let connected = move || slot.status.get() == Status::Connected;
+    let v5 = move || slot.settings.get().version == 5;
+    let name = slot.name();
+    let title = if name == "publisher" {
+        "Publisher".to_owned()
+    } else {
+        format!("Publisher {}", name.trim_start_matches("publisher-"))
+    };
     view! {
-        <section class="card" data-testid="publisher" aria-label="Publisher">
-            <CardHeader title="Publisher" who="publisher" status=slot.status connects=slot.connects />
+        <section class="card" data-testid=name.clone() aria-label=title.clone()>
+            <CardHeader title=title.clone() who=name.clone() status=slot.status connects=slot.connects />
             <TextField label="Topic" value=topic />
             <TextField label="Payload" value=payload />
-            <TextField label="Count" value=count />
             <div class="row">
+                <ChoiceField
+                    label="Format"
+                    options=&[("text", "Text"), ("json", "JSON"), ("hex", "Hex")]
+                    value=format
+                />
                 <QosSelect qos=qos />
-                <label class="check">
-                    <input
-                        type="checkbox"
-                        prop:checked=move || retain.get()
-                        on:change=move |ev| retain.set(event_target_checked(&ev))
-                    />
-                    "Retain"
-                </label>
+                <CheckField label="Retain" value=retain />
+                <TextField label="Count" value=count kind="number" />
+            </div>
+            <Show when=v5>
+                <fieldset>
+                    <legend>"MQTT 5 properties"</legend>
+                    <div class="row">
+                        <TextField label="Content type" value=content_type />
+                        <TextField label="Message expiry (s)" value=expiry kind="number" />
+                        <TextField label="User property" value=user_property />
+                    </div>
+                </fieldset>
+            </Show>
+            <div class="row">
                 <button on:click=publish prop:disabled=move || !connected()>"Publish"</button>
+                <TextField label="Every (ms)" value=every kind="number" />
+                <button class="secondary" on:click=toggle_repeat aria-pressed=move || repeating.get().to_string()>
+                    {move || if repeating.get() { "Stop repeating" } else { "Repeat" }}
+                </button>
+                <span class="hint" data-testid="sent-count">
+                    {move || format!("{} sent", sent.get())}
+                </span>
             </div>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </section>

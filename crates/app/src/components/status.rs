@@ -5,7 +5,8 @@ use leptos::prelude::*;
 #[component]
 pub fn StatusBadge(
     /// Whose status this is; also names the badge's `data-testid` (`status-{who}`).
-    who: &'static str,
+    #[prop(into)]
+    who: String,
     /// The status to show.
     status: RwSignal<Status>,
     /// Connections made so far, shown as `data-connects` (a client's badge only).
@@ -34,9 +35,11 @@ pub fn StatusBadge(
 #[component]
 pub fn CardHeader(
     /// The card's title.
-    title: &'static str,
+    #[prop(into)]
+    title: String,
     /// Whose status this is; names the badge's `data-testid` (`status-{who}`).
-    who: &'static str,
+    #[prop(into)]
+    who: String,
     /// The status to show.
     status: RwSignal<Status>,
     /// Connections made so far.

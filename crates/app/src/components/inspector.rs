@@ -1,0 +1,218 @@
+//! The broker inspector, for the in-tab broker: sessions with their subscriptions and
+//! queues, retained messages (with delete), the counters, and messages per second.
+
+use crate::connect::WORKER_URL;
+use crate::state::Lab;
+use js_sys::{Reflect, Uint8Array};
+use leptos::prelude::*;
+use serde::Deserialize;
+use std::collections::VecDeque;
+use tabmq_client::InTabBroker;
+use wasm_bindgen::prelude::*;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Subscription {
+    topic: String,
+    qos: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Session {
+    client_id: String,
+    connected: bool,
+    protocol_version: u8,
+    subscriptions: Vec<Subscription>,
+    in_flight: f64,
+    queued: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Counters {
+    connections: f64,
+    messages_received: f64,
+    messages_sent: f64,
+    publish_received: f64,
+    publish_sent: f64,
+    publish_dropped: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Retained {
+    topic: String,
+    qos: u8,
+    payload: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+struct View {
+    sessions: Vec<Session>,
+    retained: Vec<Retained>,
+    counters: Counters,
+}
+
+/// Reads the worker's answer to `inspect`.
+fn read(value: &JsValue) -> Option<View> {
+    let field = |name: &str| Reflect::get(value, &name.into()).ok();
+    let json = |v: JsValue| js_sys::JSON::stringify(&v).ok()?.as_string();
+    let sessions = serde_json::from_str(&json(field("sessions")?)?).ok()?;
+    let counters = serde_json::from_str(&json(field("counters")?)?).ok()?;
+    let retained = js_sys::Array::from(&field("retained")?)
+        .iter()
+        .map(|r| {
+            let get = |k: &str| Reflect::get(&r, &k.into()).unwrap_or_default();
+            let payload = get("payload")
+                .dyn_into::<Uint8Array>()
+                .map(|a| String::from_utf8_lossy(&a.to_vec()).into_owned())
+                .unwrap_or_default();
+            Retained {
+                topic: get("topic").as_string().unwrap_or_default(),
+                qos: get("qos").as_f64().unwrap_or(0.0) as u8,
+                payload,
+            }
+        })
+        .collect();
+    Some(View {
+        sessions,
+        retained,
+        counters,
+    })
+}
+
+/// Samples of messages per second for the chart.
+const SAMPLES: usize = 60;
+
+/// The chart's polyline points for `rates`, scaled to a 300×80 box.
+fn chart_points(rates: &VecDeque<f64>) -> String {
+    let top = rates.iter().copied().fold(1.0f64, f64::max);
+    rates
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            format!(
+                "{:.1},{:.1}",
+                i as f64 * 300.0 / SAMPLES as f64,
+                80.0 - r / top * 76.0
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The inspector; it polls the broker once a second while the lab uses an in-tab one.
+#[component]
+pub fn BrokerInspector() -> impl IntoView {
+    let lab = expect_context::<Lab>();
+    let view_now = RwSignal::new(None::<View>);
+    let rates = RwSignal::new(VecDeque::<f64>::new());
+    let last = StoredValue::new(None::<f64>);
+    let error = RwSignal::new(None::<String>);
+    let url = lab.broker_url.get_value();
+    let in_tab = url.starts_with("tab://");
+    let poll_url = url.clone();
+    let poll = move || {
+        let url = poll_url.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let answer = match InTabBroker::for_url(&url, WORKER_URL).await {
+                Ok(broker) => broker.inspect().await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match answer.ok().as_ref().and_then(read) {
+                Some(v) => {
+                    let received = v.counters.publish_received;
+                    if let Some(before) = last.get_value() {
+                        rates.update(|r| {
+                            r.push_back((received - before).max(0.0));
+                            while r.len() > SAMPLES {
+                                r.pop_front();
+                            }
+                        });
+                    }
+                    last.set_value(Some(received));
+                    view_now.set(Some(v));
+                    error.set(None);
+                }
+                None => error.set(Some("the broker did not answer".into())),
+            }
+        });
+    };
+    if in_tab {
+        let tick = poll.clone();
+        let handle = set_interval_with_handle(tick, std::time::Duration::from_secs(1)).ok();
+        on_cleanup(move || {
+            if let Some(h) = handle {
+                h.clear();
+            }
+        });
+        poll();
+    }
+    let delete_url = url.clone();
+    let delete = move |topic: String| {
+        let url = delete_url.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Ok(broker) = InTabBroker::for_url(&url, WORKER_URL).await {
+                let _ = broker.delete_retained(&topic).await;
+            }
+        });
+    };
+    view! {
+        <section class="card" data-testid="inspector" aria-label="Broker inspector">
+            <header><h2>"Broker inspector"</h2></header>
+            {(!in_tab).then(|| view! { <p class="hint">"The inspector shows the broker in this tab; this lab uses " {url.clone()} "."</p> })}
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || view_now.get().map(|v| {
+                let delete = delete.clone();
+                let c = v.counters.clone();
+                view! {
+                    <dl class="counters" data-testid="counters">
+                        <div><dt>"Connections"</dt><dd data-testid="counter-connections">{c.connections}</dd></div>
+                        <div><dt>"Messages received"</dt><dd>{c.messages_received}</dd></div>
+                        <div><dt>"Messages sent"</dt><dd>{c.messages_sent}</dd></div>
+                        <div><dt>"PUBLISH received"</dt><dd data-testid="counter-publish-received">{c.publish_received}</dd></div>
+                        <div><dt>"PUBLISH sent"</dt><dd>{c.publish_sent}</dd></div>
+                        <div><dt>"Dropped"</dt><dd>{c.publish_dropped}</dd></div>
+                    </dl>
+                    <h3>"Sessions"</h3>
+                    <table data-testid="sessions">
+                        <thead><tr><th>"Client"</th><th>"State"</th><th>"Subscriptions"</th><th>"In flight"</th><th>"Queued"</th></tr></thead>
+                        <tbody>
+                            {v.sessions.into_iter().map(|s| view! {
+                                <tr data-testid="session" data-client=s.client_id.clone()>
+                                    <td>{s.client_id.clone()}" (v"{if s.protocol_version == 5 { "5" } else { "3.1.1" }}")"</td>
+                                    <td>{if s.connected { "online" } else { "offline" }}</td>
+                                    <td>{s.subscriptions.iter().map(|x| format!("{} (QoS {})", x.topic, x.qos)).collect::<Vec<_>>().join(", ")}</td>
+                                    <td>{s.in_flight}</td>
+                                    <td data-testid="session-queued">{s.queued}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                    <h3>"Retained messages"</h3>
+                    <ul data-testid="retained">
+                        {v.retained.into_iter().map(|r| {
+                            let delete = delete.clone();
+                            let topic = r.topic.clone();
+                            view! {
+                                <li data-testid="retained-message">
+                                    <code>{r.topic.clone()}</code>" (QoS "{r.qos}") "{r.payload.clone()}
+                                    <button class="secondary" aria-label=format!("Delete retained {}", r.topic) on:click=move |_| delete(topic.clone())>"Delete"</button>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }
+            })}
+            {in_tab.then(|| view! {
+                <figure class="rate">
+                    <figcaption>"Messages per second"</figcaption>
+                    <svg viewBox="0 0 300 80" width="100%" role="img" aria-label="Messages per second over the last minute" data-testid="rate-chart">
+                        <polyline fill="none" stroke="#3767e8" stroke-width="2" points=move || chart_points(&rates.get()) />
+                    </svg>
+                    <span class="hint" data-testid="rate-now">{move || format!("{} msg/s", rates.get().back().copied().unwrap_or(0.0))}</span>
+                </figure>
+            })}
+        </section>
+    }
+}

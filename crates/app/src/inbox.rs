@@ -1,0 +1,98 @@
+//! Messages into a subscriber card: gathered as they come, and moved into the card's
+//! bounded history once per animation frame, so a flood of thousands a second costs one
+//! render a frame.
+
+use crate::state::{Received, SubscriberInbox, HISTORY_LIMIT};
+use leptos::prelude::*;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use tabmq_core::Publish;
+use wasm_bindgen::prelude::*;
+
+/// `HH:MM:SS.mmm`, now.
+pub fn clock_label() -> String {
+    let date = js_sys::Date::new_0();
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        date.get_hours(),
+        date.get_minutes(),
+        date.get_seconds(),
+        date.get_milliseconds()
+    )
+}
+
+/// Takes a message for `inbox`.
+pub fn deliver(inbox: SubscriberInbox, publish: Publish) {
+    let payload = publish.payload.to_vec();
+    let mut hasher = DefaultHasher::new();
+    (&publish.topic, &payload).hash(&mut hasher);
+    let key = hasher.finish();
+    // A hash per message, in a set: a flood must not scan the history for each arrival.
+    let repeat = inbox
+        .seen
+        .try_update_value(|(set, order)| {
+            let repeat = !set.insert(key);
+            if !repeat {
+                order.push_back(key);
+                if order.len() > HISTORY_LIMIT {
+                    if let Some(old) = order.pop_front() {
+                        set.remove(&old);
+                    }
+                }
+            }
+            repeat
+        })
+        .unwrap_or(false);
+    let message = Received {
+        seq: 0,
+        topic: publish.topic,
+        payload,
+        qos: publish.qos,
+        retain: publish.retain,
+        dup: publish.dup,
+        repeat,
+        time: clock_label(),
+    };
+    inbox.pending.update_value(|p| p.push(message));
+    if !inbox.flush_scheduled.get_value() {
+        inbox.flush_scheduled.set_value(true);
+        schedule_flush(inbox);
+    }
+}
+
+fn schedule_flush(inbox: SubscriberInbox) {
+    let callback = Closure::once_into_js(move || flush(inbox));
+    let requested = web_sys::window()
+        .map(|w| w.request_animation_frame(callback.unchecked_ref()))
+        .is_some_and(|r| r.is_ok());
+    if !requested {
+        flush(inbox);
+    }
+}
+
+/// Moves what arrived into the history, numbering it, and drops the oldest beyond the
+/// limit.
+fn flush(inbox: SubscriberInbox) {
+    inbox.flush_scheduled.set_value(false);
+    let arrived = inbox
+        .pending
+        .try_update_value(std::mem::take)
+        .unwrap_or_default();
+    if arrived.is_empty() {
+        return;
+    }
+    let mut seq = inbox.next_seq.get_value();
+    let count = arrived.len() as u64;
+    inbox.messages.update(|list| {
+        for mut m in arrived {
+            m.seq = seq;
+            seq += 1;
+            list.push_back(m);
+        }
+        while list.len() > HISTORY_LIMIT {
+            list.pop_front();
+        }
+    });
+    inbox.next_seq.set_value(seq);
+    inbox.total.update(|t| *t += count);
+}
