@@ -444,10 +444,11 @@ impl ResilientClient {
         self.state.borrow_mut().lifecycle = Some(listener);
     }
 
-    /// Replaces the fault plan (see [`FaultPlan`]); an empty plan ends the faults.
-    pub fn set_faults(&self, plan: FaultPlan) {
+    /// Changes the fault plan in force (see [`FaultPlan`]); rules already used up stay
+    /// used up.
+    pub fn change_faults(&self, change: impl FnOnce(&mut FaultPlan)) {
         let faults = self.state.borrow().faults.clone();
-        *faults.borrow_mut() = plan;
+        change(&mut faults.borrow_mut());
     }
 
     /// Cuts the connection now, without DISCONNECT, as a network failure would: the

@@ -28,8 +28,6 @@ struct Hosted {
     version: ProtocolVersion,
     /// Over WebSocket, or over ports to the in-tab broker; reconnecting either way.
     conn: Option<ResilientClient>,
-    /// The faults in force, changed one command at a time.
-    faults: FaultPlan,
     /// Whether a dropped connection is made again.
     reconnect: bool,
     /// Commands that came before the connection was set up (the session loads first).
@@ -174,23 +172,15 @@ fn u32_at(body: &[u8], at: usize) -> u32 {
 
 /// A FAULT command: `[0]` clears, `[1, type, n: u32]` drops the next n of a type, `[2,
 /// type, n]` duplicates, `[3, ms: u32]` delays everything, `[4]` cuts the connection.
-fn handle_fault(hosted: &Shared, r: &ResilientClient, body: &[u8]) {
-    let plan = {
-        let mut h = hosted.borrow_mut();
-        match body {
-            [0, ..] => h.faults = FaultPlan::default(),
-            [1, t, ..] => h.faults.drop.push((*t, u32_at(body, 2))),
-            [2, t, ..] => h.faults.duplicate.push((*t, u32_at(body, 2))),
-            [3, ..] => h.faults.delay_ms = u32_at(body, 1),
-            [4, ..] => {
-                drop(h);
-                return r.cut();
-            }
-            _ => return,
-        }
-        h.faults.clone()
-    };
-    r.set_faults(plan);
+fn handle_fault(r: &ResilientClient, body: &[u8]) {
+    match body {
+        [0, ..] => r.change_faults(|f| *f = FaultPlan::default()),
+        [1, t, ..] => r.change_faults(|f| f.drop.push((*t, u32_at(body, 2)))),
+        [2, t, ..] => r.change_faults(|f| f.duplicate.push((*t, u32_at(body, 2)))),
+        [3, ..] => r.change_faults(|f| f.delay_ms = u32_at(body, 1)),
+        [4, ..] => r.cut(),
+        _ => {}
+    }
 }
 
 fn handle_frame(hosted: &Shared, frame: Frame<'_>) {
@@ -256,7 +246,7 @@ fn handle_frame(hosted: &Shared, frame: Frame<'_>) {
             hosted.borrow_mut().ending = false;
             r.reconnect();
         }
-        frames::FAULT => handle_fault(hosted, &r, frame.body),
+        frames::FAULT => handle_fault(&r, frame.body),
         _ => {}
     }
 }
@@ -394,7 +384,6 @@ fn host(port: MessagePort, open: JsValue, broker_port: Option<MessagePort>) {
         version: options.protocol,
         conn: None,
         early: Vec::new(),
-        faults: FaultPlan::default(),
         ending: false,
         reconnect: Reflect::get(&open, &"reconnect".into())
             .ok()
