@@ -67,7 +67,7 @@ test('a real Mosquitto over WebSocket: messages flow, and a cut publisher\'s wil
     const form = await panels.connection('publisher');
     assert.equal(await form.getByLabel('Broker URL').inputValue(), broker);
     await form.getByLabel('Will topic').fill('lab/will/publisher');
-    await form.getByLabel('Will payload').fill('the publisher is gone');
+    await form.getByLabel('Will message').fill('the publisher is gone');
     await form.getByLabel('Will QoS').selectOption('1');
     await form.getByRole('button', { name: 'Connect', exact: true }).click();
     await panels.waitConnected('publisher');

@@ -83,7 +83,7 @@ pub fn ConnectionForm(
                 <legend>"Will"</legend>
                 <div class="row">
                     <TextField label="Will topic" value=will_topic />
-                    <TextField label="Will payload" value=will_payload />
+                    <TextField label="Will message" value=will_payload />
                     <QosSelect qos=will_qos label="Will QoS" />
                     <CheckField label="Will retain" value=will_retain />
                 </div>
