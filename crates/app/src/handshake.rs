@@ -97,7 +97,9 @@ pub fn record(lab: Lab, client: &str, side: Side, sent: bool, packet: &Packet) {
     } else {
         None
     };
-    lab.flows.update(|flows| {
+    // Changed quietly, and shown once a frame: a flood reports thousands of packets a
+    // second, and the view need not redraw for each.
+    lab.flows.update_untracked(|flows| {
         let mut s = step(side, sent, packet);
         s.fault = fault;
         match (side, packet) {
@@ -179,6 +181,13 @@ pub fn record(lab: Lab, client: &str, side: Side, sent: bool, packet: &Packet) {
     });
     if created {
         lab.next_flow.set_value(id + 1);
+    }
+    if !lab.flows_redraw.get_value() {
+        lab.flows_redraw.set_value(true);
+        crate::timers::next_frame(move || {
+            lab.flows_redraw.set_value(false);
+            lab.flows.notify();
+        });
     }
 }
 

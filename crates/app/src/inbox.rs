@@ -7,7 +7,6 @@ use leptos::prelude::*;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use tabmq_core::Publish;
-use wasm_bindgen::prelude::*;
 
 /// `HH:MM:SS.mmm`, now.
 pub fn clock_label() -> String {
@@ -56,17 +55,7 @@ pub fn deliver(inbox: SubscriberInbox, publish: Publish) {
     inbox.pending.update_value(|p| p.push(message));
     if !inbox.flush_scheduled.get_value() {
         inbox.flush_scheduled.set_value(true);
-        schedule_flush(inbox);
-    }
-}
-
-fn schedule_flush(inbox: SubscriberInbox) {
-    let callback = Closure::once_into_js(move || flush(inbox));
-    let requested = web_sys::window()
-        .map(|w| w.request_animation_frame(callback.unchecked_ref()))
-        .is_some_and(|r| r.is_ok());
-    if !requested {
-        flush(inbox);
+        crate::timers::next_frame(move || flush(inbox));
     }
 }
 

@@ -250,6 +250,8 @@ pub struct Lab {
     /// The latest message flows, drawn by the handshake view (bounded).
     pub flows: RwSignal<VecDeque<Flow>>,
     pub next_flow: StoredValue<u64>,
+    /// Whether a redraw of the flows is already asked for this frame.
+    pub flows_redraw: StoredValue<bool>,
     /// Whether the handshake view records flows.
     pub recording: RwSignal<bool>,
     /// Faults applied to packets not yet reported sent: `(client, packet type, what)`.
@@ -265,6 +267,7 @@ impl Lab {
             subscribers: RwSignal::new(Vec::new()),
             flows: RwSignal::new(VecDeque::new()),
             next_flow: StoredValue::new(0),
+            flows_redraw: StoredValue::new(false),
             recording: RwSignal::new(true),
             pending_faults: StoredValue::new(Vec::new()),
         }

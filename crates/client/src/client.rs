@@ -2,6 +2,7 @@
 
 use crate::completion::{outcome, CommandError, Outcome, Waiters};
 use crate::transport::{Transport, TransportError};
+use futures_channel::oneshot;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
@@ -260,12 +261,7 @@ impl Client {
         filters: Vec<SubscribeFilter>,
         properties: Properties,
     ) -> impl Future<Output = Result<Vec<ReasonCode>, CommandError>> {
-        let result =
-            self.with_engine(|engine, now| engine.subscribe_with(filters, properties, now));
-        self.flush();
-        let waiter = result
-            .map(|id| self.waiters.wait(id))
-            .map_err(CommandError::Refused);
+        let waiter = self.request(|engine, now| engine.subscribe_with(filters, properties, now));
         async move {
             match outcome(waiter?).await? {
                 Outcome::Subscribed(codes) => Ok(codes),
@@ -287,11 +283,7 @@ impl Client {
         &self,
         filters: Vec<String>,
     ) -> impl Future<Output = Result<(), CommandError>> {
-        let result = self.with_engine(|engine, now| engine.unsubscribe(filters, now));
-        self.flush();
-        let waiter = result
-            .map(|id| self.waiters.wait(id))
-            .map_err(CommandError::Refused);
+        let waiter = self.request(|engine, now| engine.unsubscribe(filters, now));
         async move {
             match outcome(waiter?).await? {
                 Outcome::Unsubscribed => Ok(()),
@@ -347,6 +339,18 @@ impl Client {
         inner.transport = None;
         drop(inner);
         self.flush();
+    }
+
+    /// Sends a request (SUBSCRIBE, UNSUBSCRIBE) the engine makes, and waits on its answer.
+    fn request(
+        &self,
+        make: impl FnOnce(&mut ClientEngine, Instant) -> Result<PacketId, ClientError>,
+    ) -> Result<oneshot::Receiver<Outcome>, CommandError> {
+        let result = self.with_engine(make);
+        self.flush();
+        result
+            .map(|id| self.waiters.wait(id))
+            .map_err(CommandError::Refused)
     }
 
     fn with_engine<R>(&self, f: impl FnOnce(&mut ClientEngine, Instant) -> R) -> R {

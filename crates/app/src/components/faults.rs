@@ -31,13 +31,18 @@ fn arrivals(sub: ClientSlot, payload: &str) -> (usize, usize) {
     })
 }
 
+/// (Re)connects `slot` with its settings; whether it connected within 5 s.
+async fn connect_and_wait(lab: Lab, slot: ClientSlot) -> bool {
+    let before = slot.connects.get_untracked();
+    connect_slot(lab, slot).await;
+    until(5_000, || slot.connects.get_untracked() > before).await
+}
+
 /// Connects the subscriber with a persistent session and subscribes it to the scenario's
 /// topics at QoS 2.
 async fn prepare(lab: Lab, sub: ClientSlot, topic: &str) -> Result<(), String> {
     sub.settings.update(|s| s.clean = false);
-    let before = sub.connects.get_untracked();
-    connect_slot(lab, sub).await;
-    if !until(5_000, || sub.connects.get_untracked() > before).await {
+    if !connect_and_wait(lab, sub).await {
         return Err("the subscriber did not connect".into());
     }
     let filter = format!("{topic}/#");
@@ -104,9 +109,7 @@ async fn offline_scenario(
         &[QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce],
     )?;
     sleep(400).await;
-    let before = sub.connects.get_untracked();
-    connect_slot(lab, sub).await;
-    until(5_000, || sub.connects.get_untracked() > before).await;
+    connect_and_wait(lab, sub).await;
     sleep(800).await;
     for q in 0..3u8 {
         let (n, _) = arrivals(sub, &format!("offline #{run} q{q}"));

@@ -17,8 +17,8 @@ use std::future::Future;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 use tabmq_core::{
-    decode_packet, encode_to_vec, Backoff, Bytes, ClientEvent, ClientOptions, ClientSession,
-    CloseReason, ConnectionState, Packet, ProtocolVersion, ReasonCode,
+    decode_packet, Backoff, Bytes, ClientEvent, ClientOptions, ClientSession, CloseReason,
+    ConnectionState, Packet, ProtocolVersion, ReasonCode,
 };
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, MessagePort};
@@ -45,8 +45,8 @@ fn send(out: &Coalescer, kind: u8, req: u32, body: &[u8]) {
 }
 
 fn send_packet(out: &Coalescer, kind: u8, packet: &Packet, version: ProtocolVersion) {
-    if let Ok(bytes) = encode_to_vec(packet, version) {
-        send(out, kind, 0, &bytes);
+    if let Ok(frame) = frames::packet_frame(kind, 0, packet, version) {
+        let _ = out.push(&frame);
     }
 }
 

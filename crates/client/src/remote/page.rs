@@ -18,9 +18,9 @@ use std::future::Future;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 use tabmq_core::{
-    decode_packet, encode_to_vec, validate_topic_filter, validate_topic_name, Bytes, ClientError,
-    ClientOptions, Packet, PacketId, Properties, ProtocolVersion, Publish, QoS, ReasonCode,
-    Subscribe, SubscribeFilter, Unsubscribe,
+    decode_packet, validate_topic_filter, validate_topic_name, Bytes, ClientError, ClientOptions,
+    Packet, PacketId, Properties, ProtocolVersion, Publish, QoS, ReasonCode, Subscribe,
+    SubscribeFilter, Unsubscribe,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -301,25 +301,25 @@ impl WorkerClient {
         if self.inner.ended.get() {
             return Err(CommandError::Refused(ClientError::NotConnected));
         }
-        let body = encode_to_vec(packet, self.inner.version)
-            .map_err(|e| CommandError::Refused(ClientError::Encode(e)))?;
-        let (req, rx) = if wait {
+        let req = if wait {
             let req = self.inner.next_req.get();
             // 0 means "no reply wanted", so skip it when the counter wraps.
             self.inner.next_req.set(req.checked_add(1).unwrap_or(1));
-            let (tx, rx) = oneshot::channel();
-            self.inner.replies.borrow_mut().insert(req, tx);
-            (req, Some(rx))
+            req
         } else {
-            (0, None)
+            0
         };
-        let mut frame = Vec::with_capacity(9 + body.len());
-        push_frame(&mut frame, kind, req, &body);
+        let frame = frames::packet_frame(kind, req, packet, self.inner.version)
+            .map_err(|e| CommandError::Refused(ClientError::Encode(e)))?;
         if self.inner.out.push(&frame).is_err() {
-            self.inner.replies.borrow_mut().remove(&req);
             return Err(CommandError::Dropped);
         }
-        Ok(rx)
+        // Registered before any answer can come: replies arrive in a later task.
+        Ok(wait.then(|| {
+            let (tx, rx) = oneshot::channel();
+            self.inner.replies.borrow_mut().insert(req, tx);
+            rx
+        }))
     }
 
     fn publish_packet(publish: Publish) -> Result<Packet, CommandError> {
