@@ -22,15 +22,21 @@ function parse(url) {
   return { name: match[1], shared, persist };
 }
 
-/** The broker's control target: a dedicated Worker, or this tab's port to the SharedWorker. */
-function broker(url, workerUrl) {
+/** A module worker for the broker: `shared` picks a SharedWorker. */
+export const brokerWorkerAt = (workerUrl) => (shared, name) => (shared
+  ? new SharedWorker(workerUrl, { type: 'module', name })
+  : new Worker(workerUrl, { type: 'module', name }));
+
+/** The broker `url` names, started once per page (or joined, if shared), as its control
+ *  target: the dedicated Worker, or this tab's port to the SharedWorker. `makeWorker(shared,
+ *  name)` starts its worker; the worker's name tells it the broker's name. */
+export function tabBroker(url, makeWorker) {
   const { name, shared, persist } = parse(url);
   const workerName = `tabmq:${name}${persist ? ':persist' : ''}`;
   const key = `${shared ? 'shared' : 'own'}:${workerName}`;
   if (!brokers.has(key)) {
-    brokers.set(key, new Promise((resolve, reject) => {
-      const options = { type: 'module', name: workerName };
-      const worker = shared ? new SharedWorker(workerUrl, options) : new Worker(workerUrl, options);
+    const started = new Promise((resolve, reject) => {
+      const worker = makeWorker(shared, workerName);
       const control = shared ? worker.port : worker;
       control.onmessage = (event) => {
         control.onmessage = null;
@@ -38,9 +44,26 @@ function broker(url, workerUrl) {
         else reject(Object.assign(new Error(`the broker worker said ${String(event.data)}`), { code: 'TABMQ_NOT_READY' }));
       };
       worker.onerror = (event) => reject(Object.assign(new Error(`the broker worker failed: ${event.message ?? event}`), { code: 'TABMQ_WORKER_FAILED' }));
-    }));
+    });
+    // A failed start is not kept: the next call tries again.
+    started.catch(() => brokers.delete(key));
+    brokers.set(key, started);
   }
   return brokers.get(key);
+}
+
+/** Forgets the broker `url` names, so that the next use starts it again. */
+export function forgetTabBroker(url) {
+  const { name, shared, persist } = parse(url);
+  brokers.delete(`${shared ? 'shared' : 'own'}:tabmq:${name}${persist ? ':persist' : ''}`);
+}
+
+/** A new MQTT connection to `control`'s broker, as a port (`kind` 'control' instead gives a
+ *  connector, on which each `{type: 'connect'}` with a port opens a connection). */
+export function openBrokerPort(control, kind = 'connect') {
+  const channel = new MessageChannel();
+  control.postMessage({ type: kind }, [channel.port2]);
+  return channel.port1;
 }
 
 function toArrayBuffer(data) {
@@ -55,9 +78,9 @@ export class TabSocket extends EventTarget {
   static CLOSING = 2;
   static CLOSED = 3;
 
-  /** `openPort(url)` may give the port to the broker instead (the npm package does, so
-   *  that bundlers see its worker); by default the worker at `workerUrl` is started. */
-  constructor(url, { workerUrl = './broker-worker.js', openPort = null } = {}) {
+  /** The broker's worker is the module at `workerUrl`, or what `makeWorker(shared, name)`
+   *  starts (the npm package passes one, so that bundlers see its worker). */
+  constructor(url, { workerUrl = './broker-worker.js', makeWorker = brokerWorkerAt(workerUrl) } = {}) {
     super();
     this.url = url;
     this.protocol = 'mqtt';
@@ -66,13 +89,7 @@ export class TabSocket extends EventTarget {
     this.readyState = TabSocket.CONNECTING;
     this.onopen = this.onmessage = this.onclose = this.onerror = null;
     this._port = null;
-    const open = openPort ?? (async () => {
-      const control = await broker(url, workerUrl);
-      const channel = new MessageChannel();
-      control.postMessage({ type: 'connect' }, [channel.port2]);
-      return channel.port1;
-    });
-    Promise.resolve().then(() => open(url)).then(
+    Promise.resolve().then(() => tabBroker(url, makeWorker)).then((control) => openBrokerPort(control)).then(
       (port) => {
         if (this.readyState !== TabSocket.CONNECTING) {
           port.postMessage('close');

@@ -2,36 +2,149 @@
 //
 // Every connection runs in a Web Worker (client-worker.js), so keepalive and reconnect
 // timers keep running when Chrome throttles a background tab's main thread. The page keeps
-// this API and talks to the worker over a MessagePort.
+// this API, talks to the worker over a MessagePort, and loads no wasm itself.
 //
 // The one difference from MQTT.js: payloads are Uint8Array, not Buffer.
 
-import initWasm, { RawBroker, RawClient, setWorkerFactory } from './wasm/tabmq_client.js';
-import { TabSocket } from './tab-socket.js';
+import { TabSocket, forgetTabBroker, openBrokerPort, tabBroker } from './tab-socket.js';
 
 // Written out in full so that bundlers (Vite, webpack 5) find and bundle the workers.
-function makeWorker(shared, name, role) {
-  if (role === 'broker') {
-    return shared
-      ? new SharedWorker(new URL('./broker-worker.js', import.meta.url), { type: 'module', name })
-      : new Worker(new URL('./broker-worker.js', import.meta.url), { type: 'module', name });
-  }
-  return new Worker(new URL('./client-worker.js', import.meta.url), { type: 'module', name });
+function makeBrokerWorker(shared, name) {
+  return shared
+    ? new SharedWorker(new URL('./broker-worker.js', import.meta.url), { type: 'module', name })
+    : new Worker(new URL('./broker-worker.js', import.meta.url), { type: 'module', name });
 }
 
+let worker = null;
 let ready = null;
 
-/** Loads the wasm; `connect` calls it. Pass a URL (or a `WebAssembly.Module`) when the
- *  page's wasm is served from somewhere else. */
+/** Starts the client worker and loads its wasm; `connect` calls it. Pass a URL (or a
+ *  `WebAssembly.Module`) when the package's `wasm/tabmq_client_bg.wasm` is served from
+ *  somewhere else. Rejects with code `WASM_FAILED` if the wasm does not load. */
 export function init(wasm) {
-  ready ??= initWasm(wasm === undefined ? undefined : { module_or_path: wasm }).then(() => {
-    setWorkerFactory(makeWorker);
+  ready ??= new Promise((resolve, reject) => {
+    worker = new Worker(new URL('./client-worker.js', import.meta.url), { type: 'module', name: 'tabmq-clients' });
+    const { port1, port2 } = new MessageChannel();
+    port1.onmessage = ({ data }) => {
+      port1.close();
+      if (data === true) resolve();
+      else reject(error('WASM_FAILED', `the client worker could not load its wasm: ${data.message}`));
+    };
+    worker.onerror = (event) => reject(error('WORKER_FAILED', `the client worker failed: ${event.message ?? event}`));
+    const source = wasm instanceof URL ? wasm.href : wasm;
+    worker.postMessage({ wasm: source, ready: port2 }, [port2]);
   });
   return ready;
 }
 
 function error(code, message) {
   return Object.assign(new Error(message), { code });
+}
+
+/** An `Error` from the worker's plain `{code, message, reasonCode}`. */
+function revive(e) {
+  return Object.assign(error(e.code, e.message), e.reasonCode === undefined ? {} : { reasonCode: e.reasonCode });
+}
+
+// Options that cross to the worker; the rest (functions, streams) stay in the page.
+const SENT_OPTIONS = ['clientId', 'clean', 'keepalive', 'reconnectPeriod', 'reconnectPeriodMax', 'connectTimeout', 'username', 'password', 'will', 'protocolVersion', 'properties', 'resubscribe', 'queueQoSZero', 'maxInflight', 'persist', 'trace'];
+
+/** A connection in the client worker, seen from the page. Messages go in arrays, one per
+ *  turn, both ways (see client-worker.js). */
+class Remote {
+  static async open(url, options, onEvent) {
+    await init();
+    let connector;
+    if (url.startsWith('tab://')) {
+      const control = await tabBroker(url, makeBrokerWorker).catch((e) => {
+        throw error('IN_TAB_BROKER_FAILED', e.message);
+      });
+      connector = openBrokerPort(control, 'control');
+    }
+    const { port1, port2 } = new MessageChannel();
+    worker.postMessage({ port: port2 }, [port2]);
+    const remote = new Remote(port1, onEvent);
+    const sent = {};
+    for (const key of SENT_OPTIONS) if (options[key] !== undefined) sent[key] = options[key];
+    remote._post({ op: 'open', url: connector ? undefined : url, options: sent, connector }, connector ? [connector] : []);
+    await remote._answer(0);
+    return remote;
+  }
+
+  constructor(port, onEvent) {
+    this._port = port;
+    this._out = null;
+    this._transfer = [];
+    this._waiting = new Map();
+    this._next = 0;
+    port.onmessage = ({ data }) => {
+      for (const m of data) {
+        if (m.ev !== undefined) {
+          onEvent(m.ev, ...(m.ev === 'error' ? [revive(m.args[0])] : m.args));
+        } else {
+          const waiter = this._waiting.get(m.re);
+          this._waiting.delete(m.re);
+          if (m.err) waiter?.reject(revive(m.err));
+          else waiter?.resolve(m.ok);
+        }
+      }
+    };
+  }
+
+  _post(message, transfer = []) {
+    if (this._out === null) {
+      this._out = [];
+      queueMicrotask(() => {
+        this._port.postMessage(this._out, this._transfer);
+        this._out = null;
+        this._transfer = [];
+      });
+    }
+    this._out.push(message);
+    this._transfer.push(...transfer);
+  }
+
+  _answer(id) {
+    return new Promise((resolve, reject) => this._waiting.set(id, { resolve, reject }));
+  }
+
+  _request(message) {
+    this._next += 1;
+    this._post({ ...message, id: this._next });
+    return this._answer(this._next);
+  }
+
+  /** Throws for bad arguments; with `wait`, a promise of the broker's reason code. */
+  publish(topic, payload, qos, retain, properties, wait) {
+    const binary = payload == null || typeof payload === 'string' || ArrayBuffer.isView(payload) || payload instanceof ArrayBuffer;
+    if (!binary) throw error('INVALID_ARGUMENT', 'the message must be a string or a Uint8Array');
+    if (qos !== 0 && qos !== 1 && qos !== 2) throw error('INVALID_ARGUMENT', 'qos must be 0, 1 or 2');
+    if (typeof topic !== 'string' || /[+#]/.test(topic)) throw error('INVALID_TOPIC', `invalid topic name ${topic}`);
+    const message = { op: 'publish', topic, payload, qos, retain, properties };
+    if (wait) return this._request(message);
+    this._post(message);
+    return undefined;
+  }
+
+  subscribe(subs, properties) {
+    return this._request({ op: 'subscribe', subs, properties });
+  }
+
+  unsubscribe(topics) {
+    return this._request({ op: 'unsubscribe', topics });
+  }
+
+  end(force) {
+    this._post({ op: 'end', force });
+  }
+
+  reconnect() {
+    this._post({ op: 'reconnect' });
+  }
+
+  setTrace(on) {
+    this._post({ op: 'trace', on });
+  }
 }
 
 const REASONS = {
@@ -196,11 +309,7 @@ export class MqttClient extends Emitter {
     this._waiting = [];
     this._pending = 0;
     this._onIdle = [];
-    init()
-      .then(() => {
-        const options = { ...this.options, trace: this._traced() };
-        return RawClient.connect(this.options.href, options, (type, ...args) => this._event(type, ...args));
-      })
+    Remote.open(this.options.href, { ...this.options, trace: this._traced() }, (type, ...args) => this._event(type, ...args))
       .then(
         (raw) => {
           this._raw = raw;
@@ -442,24 +551,39 @@ export function connectAsync(url, options) {
 
 /** The in-tab broker, to inspect or stop. */
 export class Broker {
-  constructor(raw, url) {
-    this._raw = raw;
+  constructor(control, url) {
+    this._control = control;
     this.url = url;
+    this.shared = !(control instanceof Worker);
+  }
+
+  /** Asks the broker's worker; its answer comes on a port of its own. */
+  _ask(message) {
+    return new Promise((resolve) => {
+      const { port1, port2 } = new MessageChannel();
+      port1.onmessage = ({ data }) => {
+        port1.close();
+        resolve(data);
+      };
+      this._control.postMessage(message, [port2]);
+    });
   }
 
   /** `{ sessions, retained, counters }`. */
   inspect() {
-    return this._raw.inspect();
+    return this._ask({ type: 'inspect' });
   }
 
   /** Deletes the retained message on `topic`; resolves with whether there was one. */
-  deleteRetained(topic) {
-    return this._raw.deleteRetained(topic);
+  async deleteRetained(topic) {
+    return (await this._ask({ type: 'deleteRetained', topic })) === true;
   }
 
   /** Stops this page's broker; a shared one runs on for the other tabs. */
   stop() {
-    this._raw.stop();
+    forgetTabBroker(this.url);
+    if (this.shared) this._control.close();
+    else this._control.terminate();
   }
 }
 
@@ -468,19 +592,17 @@ export class Broker {
 export async function startBroker({ name = 'default', shared = false, persist } = {}) {
   const params = [shared ? 'shared' : null, persist ? `persist=${persist}` : null].filter(Boolean);
   const url = `tab://${name}${params.length ? `?${params.join('&')}` : ''}`;
-  await init();
-  return new Broker(await RawBroker.start(url), url);
+  try {
+    return new Broker(await tabBroker(url, makeBrokerWorker), url);
+  } catch (e) {
+    throw error('IN_TAB_BROKER_FAILED', e.message);
+  }
 }
 
 /** A WebSocket-compatible connection to the in-tab broker `url` names, for MQTT.js's
  *  `createWebsocket` option. */
 export function tabSocket(url) {
-  return new TabSocket(url, {
-    openPort: async () => {
-      await init();
-      return (await RawBroker.start(url)).openPort();
-    },
-  });
+  return new TabSocket(url, { makeWorker: makeBrokerWorker });
 }
 
 export { TabSocket };

@@ -1,8 +1,8 @@
 //! `cargo xtask npm`: the npm package `tabmq`, built into `target/npm/tabmq` and packed
 //! into `target/npm/tabmq-<version>.tgz`, with the gzip sizes of what a page loads.
 //!
-//! Two wasm builds ship: `tabmq_client` (the page and the client worker) and
-//! `tabmq_broker` (the in-tab broker's worker). The package's own files are hand-written
+//! Two wasm builds ship: `tabmq_client` (the client worker's engine) and `tabmq_broker`
+//! (the in-tab broker's worker). The package's own files are hand-written
 //! in `web/npm/`.
 
 use crate::cmd;
@@ -12,11 +12,13 @@ use std::path::{Path, PathBuf};
 /// Above this, the client entry fails the build (the limit; the target is 35 KB).
 pub const CLIENT_LIMIT_BYTES: u64 = 60 * 1024;
 
-/// What a page fetches for a `ws://` client: the entry, its worker, and the client wasm.
-pub const CLIENT_ENTRY: [&str; 5] = [
+/// What a page fetches for a `ws://` client: the entry, and its worker with the driver
+/// and the client wasm.
+pub const CLIENT_ENTRY: [&str; 6] = [
     "index.js",
     "tab-socket.js",
     "client-worker.js",
+    "connection.js",
     "wasm/tabmq_client.js",
     "wasm/tabmq_client_bg.wasm",
 ];

@@ -87,10 +87,10 @@ pub(crate) fn save(broker: &Broker) -> Vec<u8> {
 
 pub(crate) fn load(broker: &mut Broker, bytes: &[u8]) -> Result<(), SessionDecodeError> {
     let Some((&FORMAT, body)) = bytes.split_first() else {
-        return Err(SessionDecodeError("unknown broker snapshot format".into()));
+        return Err(SessionDecodeError("unknown broker snapshot format"));
     };
-    let stored: Stored =
-        postcard::from_bytes(body).map_err(|e| SessionDecodeError(e.to_string()))?;
+    let stored: Stored = postcard::from_bytes(body)
+        .map_err(|_| SessionDecodeError("the broker snapshot does not parse"))?;
     for s in stored.sessions {
         let protocol = if s.mqtt5 {
             ProtocolVersion::V5
@@ -118,9 +118,7 @@ pub(crate) fn load(broker: &mut Broker, bytes: &[u8]) -> Result<(), SessionDecod
         let Ok(Packet::Publish(mut publish)) =
             decode_packet(Bytes::from(bytes), ProtocolVersion::V5)
         else {
-            return Err(SessionDecodeError(
-                "a retained message does not decode".into(),
-            ));
+            return Err(SessionDecodeError("a retained message does not decode"));
         };
         publish.packet_id = None;
         let message = RetainedMessage {

@@ -20,6 +20,7 @@
 use crate::decode::decode;
 use crate::encode::encode;
 use crate::error::{DecodeError, EncodeError, Violation};
+use crate::id_map::IdMap;
 use crate::packet::*;
 use crate::packet_id::PacketIdsExhausted;
 use crate::properties::Properties;
@@ -28,7 +29,7 @@ use crate::session::{ClientSession, Inbound, PubRecOutcome};
 use crate::time::Instant;
 use crate::topic::{validate_topic_filter, validate_topic_name};
 use bytes::{Bytes, BytesMut};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Duration;
 
 /// What a client asks for.
@@ -221,14 +222,14 @@ pub struct ClientEngine {
     inbox: BytesMut,
     outbox: BytesMut,
     events: VecDeque<ClientEvent>,
-    requests: HashMap<PacketId, Request>,
+    requests: IdMap<Request>,
     last_sent: Instant,
     ping_sent_at: Option<Instant>,
     /// How many QoS 1/2 messages may be in flight: our window, lowered by the broker's
     /// Receive Maximum (5.0).
     send_quota: usize,
     /// When each in-flight message was last sent on this connection (for retransmission).
-    sent_at: HashMap<u16, Instant>,
+    sent_at: IdMap<Instant>,
 }
 
 impl ClientEngine {
@@ -241,11 +242,11 @@ impl ClientEngine {
             inbox: BytesMut::new(),
             outbox: BytesMut::new(),
             events: VecDeque::new(),
-            requests: HashMap::new(),
+            requests: IdMap::default(),
             last_sent: Instant::default(),
             ping_sent_at: None,
             send_quota: usize::MAX,
-            sent_at: HashMap::new(),
+            sent_at: IdMap::default(),
         }
         .with_window()
     }
@@ -479,7 +480,7 @@ impl ClientEngine {
                 .sent_at
                 .iter()
                 .filter(|(_, &at)| now.saturating_duration_since(at) >= after)
-                .filter_map(|(&id, _)| PacketId::new(id))
+                .filter_map(|(id, _)| PacketId::new(id))
                 .collect();
             for id in due {
                 self.resend(id, now);
@@ -542,7 +543,7 @@ impl ClientEngine {
     ) -> Result<PacketId, ClientError> {
         match self.send(packet, now) {
             Ok(()) => {
-                self.requests.insert(packet_id, kind);
+                self.requests.insert(packet_id.get(), kind);
                 Ok(packet_id)
             }
             Err(e) => {
@@ -577,8 +578,11 @@ impl ClientEngine {
         self.state = ConnectionState::Disconnected;
         self.ping_sent_at = None;
         self.sent_at.clear();
-        let mut lost: Vec<PacketId> = self.requests.drain().map(|(id, _)| id).collect();
-        lost.sort();
+        let lost: Vec<PacketId> = self
+            .requests
+            .drain()
+            .filter_map(|(id, _)| PacketId::new(id))
+            .collect();
         for packet_id in lost {
             self.session.free_id(packet_id);
             self.events.push_back(ClientEvent::Lost {
@@ -613,7 +617,7 @@ impl ClientEngine {
 
     /// A QoS 1/2 flow ended (the session has already let go of it).
     fn completed(&mut self, id: PacketId, reason_code: ReasonCode, now: Instant) {
-        self.sent_at.remove(&id.get());
+        self.sent_at.remove(id.get());
         self.events.push_back(ClientEvent::Published {
             packet_id: id,
             reason_code,
@@ -701,8 +705,8 @@ impl ClientEngine {
                 let _ = self.send(Packet::PubComp(Ack::new(ack.packet_id)), now);
             }
             Packet::SubAck(ack) => {
-                if self.requests.get(&ack.packet_id) == Some(&Request::Subscribe) {
-                    self.requests.remove(&ack.packet_id);
+                if self.requests.get(ack.packet_id.get()) == Some(&Request::Subscribe) {
+                    self.requests.remove(ack.packet_id.get());
                     self.session.free_id(ack.packet_id);
                     self.events.push_back(ClientEvent::Subscribed {
                         packet_id: ack.packet_id,
@@ -711,8 +715,8 @@ impl ClientEngine {
                 }
             }
             Packet::UnsubAck(ack) => {
-                if self.requests.get(&ack.packet_id) == Some(&Request::Unsubscribe) {
-                    self.requests.remove(&ack.packet_id);
+                if self.requests.get(ack.packet_id.get()) == Some(&Request::Unsubscribe) {
+                    self.requests.remove(ack.packet_id.get());
                     self.session.free_id(ack.packet_id);
                     self.events.push_back(ClientEvent::Unsubscribed {
                         packet_id: ack.packet_id,

@@ -83,7 +83,7 @@ impl DecodeError {
     pub fn reason_code(&self) -> ReasonCode {
         match self {
             DecodeError::Malformed(v)
-                if v.reason.contains("more than once")
+                if v.reason == crate::properties::DUPLICATE
                     || STATED_AS_PROTOCOL_ERRORS.contains(&v.statement) =>
             {
                 ReasonCode::PROTOCOL_ERROR

@@ -9,6 +9,7 @@ mod client;
 mod decode;
 mod encode;
 mod error;
+mod id_map;
 #[cfg(feature = "json")]
 mod json;
 mod packet;
@@ -16,6 +17,7 @@ mod packet_id;
 mod properties;
 mod reason;
 mod session;
+mod session_bytes;
 mod time;
 mod topic;
 mod varint;
@@ -37,7 +39,8 @@ pub use packet::{
 pub use packet_id::{PacketIdAllocator, PacketIdsExhausted};
 pub use properties::{property_allowed, Properties, PropertyContext, PropertyValues};
 pub use reason::{reason_code_allowed, ConnectReturnCode, ReasonCode, ReasonContext};
-pub use session::{ClientSession, Inbound, PubRecOutcome, SessionDecodeError, SessionState};
+pub use session::{ClientSession, Inbound, PubRecOutcome, SessionState};
+pub use session_bytes::SessionDecodeError;
 pub use time::Instant;
 pub use topic::{
     topic_matches, validate_shared_filter, validate_topic_filter, validate_topic_name,

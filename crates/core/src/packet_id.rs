@@ -2,13 +2,14 @@
 //! operations in flight ever carry the same id.
 
 use crate::packet::PacketId;
-use std::collections::HashSet;
 
 /// Hands out packet ids in turn, skipping those still in use.
 #[derive(Debug, Clone, Default)]
 pub struct PacketIdAllocator {
     last: u16,
-    in_use: HashSet<u16>,
+    /// Sorted. Ids are taken in rising order and mostly freed oldest first, so inserts
+    /// land at the end; a sorted vector is the smallest code for it in wasm.
+    in_use: Vec<u16>,
 }
 
 /// All 65,535 packet ids are in flight.
@@ -30,10 +31,16 @@ impl PacketIdAllocator {
 
     /// An allocator that continues after `last`, with `in_use` taken.
     pub fn resume(last: u16, in_use: impl IntoIterator<Item = PacketId>) -> Self {
-        PacketIdAllocator {
+        let mut allocator = PacketIdAllocator {
             last,
-            in_use: in_use.into_iter().map(|id| id.get()).collect(),
+            in_use: Vec::new(),
+        };
+        for id in in_use {
+            if let Err(at) = allocator.in_use.binary_search(&id.get()) {
+                allocator.in_use.insert(at, id.get());
+            }
         }
+        allocator
     }
 
     /// The id handed out last.
@@ -48,7 +55,8 @@ impl PacketIdAllocator {
         }
         loop {
             self.last = self.last.checked_add(1).unwrap_or(1);
-            if self.in_use.insert(self.last) {
+            if let Err(at) = self.in_use.binary_search(&self.last) {
+                self.in_use.insert(at, self.last);
                 if let Some(id) = PacketId::new(self.last) {
                     return Ok(id);
                 }
@@ -58,12 +66,14 @@ impl PacketIdAllocator {
 
     /// Marks `id` free again; freeing a free id does nothing.
     pub fn free(&mut self, id: PacketId) {
-        self.in_use.remove(&id.get());
+        if let Ok(at) = self.in_use.binary_search(&id.get()) {
+            self.in_use.remove(at);
+        }
     }
 
     /// Whether `id` is in flight.
     pub fn is_in_use(&self, id: PacketId) -> bool {
-        self.in_use.contains(&id.get())
+        self.in_use.binary_search(&id.get()).is_ok()
     }
 
     /// How many ids are in flight.

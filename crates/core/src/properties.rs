@@ -182,7 +182,7 @@ pub fn property_allowed(id: u8, ctx: Ctx) -> bool {
 }
 
 const NOT_ALLOWED: &str = "property not allowed in this packet";
-const DUPLICATE: &str = "property appears more than once";
+pub(crate) const DUPLICATE: &str = "property appears more than once";
 
 fn malformed(reason: &'static str) -> DecodeError {
     violation("§2.2.2.2", reason)

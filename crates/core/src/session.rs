@@ -6,15 +6,15 @@
 
 use crate::decode::decode_packet;
 use crate::encode::encode_to_vec;
+use crate::id_map::IdMap;
 use crate::packet::{Ack, Packet, PacketId, ProtocolVersion, Publish, QoS};
 use crate::packet_id::{PacketIdAllocator, PacketIdsExhausted};
 use crate::time::Instant;
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 /// Where an outbound QoS 1/2 message stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Stage {
     /// PUBLISH sent (QoS 1: waiting for PUBACK; QoS 2: waiting for PUBREC).
     Published,
@@ -24,10 +24,8 @@ pub(crate) enum Stage {
 }
 
 /// One outbound QoS 1/2 message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Outbound {
-    /// Order of first sending: resends keep it [MQTT-4.6.0-1].
-    pub seq: u64,
     pub stage: Stage,
     /// 1 or 2.
     pub qos: u8,
@@ -37,24 +35,22 @@ pub(crate) struct Outbound {
 }
 
 /// Durable session state of one side of a session: the QoS 1/2 flows and the queue.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct SessionState {
     pub(crate) last_packet_id: u16,
-    pub(crate) next_seq: u64,
-    pub(crate) outbound: BTreeMap<u16, Outbound>,
-    pub(crate) inbound_qos2: BTreeSet<u16>,
+    /// In the order of first sending, which resends keep [MQTT-4.6.0-1].
+    pub(crate) outbound: IdMap<Outbound>,
+    pub(crate) inbound_qos2: IdMap<()>,
     /// Waiting for a connection, or for room in the in-flight window.
     pub(crate) queued: VecDeque<Queued>,
     /// Ids taken by messages in flight and queued, and by requests; rebuilt on load.
-    #[serde(skip)]
-    ids: PacketIdAllocator,
+    pub(crate) ids: PacketIdAllocator,
     /// Encoded bytes of the queued messages; rebuilt on load.
-    #[serde(skip)]
-    queued_bytes: usize,
+    pub(crate) queued_bytes: usize,
 }
 
 /// One message waiting to be sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Queued {
     /// v5-encoded PUBLISH.
     pub publish: Vec<u8>,
@@ -68,7 +64,6 @@ pub type ClientSession = SessionState;
 impl PartialEq for SessionState {
     fn eq(&self, other: &SessionState) -> bool {
         self.last_packet_id == other.last_packet_id
-            && self.next_seq == other.next_seq
             && self.outbound == other.outbound
             && self.inbound_qos2 == other.inbound_qos2
             && self.queued == other.queued
@@ -99,21 +94,6 @@ pub enum PubRecOutcome {
     Unknown,
 }
 
-/// Bytes that are not a session this version wrote. Whoever stored them is at fault.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionDecodeError(pub String);
-
-impl std::fmt::Display for SessionDecodeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "not a stored session: {}", self.0)
-    }
-}
-
-impl std::error::Error for SessionDecodeError {}
-
-/// Format version, first byte of every stored session.
-const FORMAT: u8 = 2;
-
 pub(crate) fn store(publish: &Publish) -> Vec<u8> {
     // Packets in a session were validated when they were made, so they encode.
     encode_to_vec(&Packet::Publish(publish.clone()), ProtocolVersion::V5).unwrap_or_default()
@@ -130,51 +110,6 @@ impl SessionState {
     /// A new, empty session.
     pub fn new() -> SessionState {
         SessionState::default()
-    }
-
-    /// The session as bytes, to keep.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = vec![FORMAT];
-        // Serializing plain integers, vectors and maps into memory cannot fail.
-        out.extend(postcard::to_allocvec(self).unwrap_or_default());
-        out
-    }
-
-    /// A session from [`SessionState::to_bytes`]. Every stored message is checked.
-    pub fn from_bytes(bytes: &[u8]) -> Result<SessionState, SessionDecodeError> {
-        let Some((&FORMAT, body)) = bytes.split_first() else {
-            return Err(SessionDecodeError("unknown format version".into()));
-        };
-        let mut session: SessionState =
-            postcard::from_bytes(body).map_err(|e| SessionDecodeError(e.to_string()))?;
-        let stored = session
-            .outbound
-            .values()
-            .map(|o| &o.publish)
-            .chain(session.queued.iter().map(|q| &q.publish));
-        for bytes in stored {
-            if load(bytes).is_none() {
-                return Err(SessionDecodeError(
-                    "a stored message does not decode".into(),
-                ));
-            }
-        }
-        if session.outbound.contains_key(&0) || session.inbound_qos2.contains(&0) {
-            return Err(SessionDecodeError("packet id 0".into()));
-        }
-        let queued_ids = session
-            .queued
-            .iter()
-            .filter_map(|q| load(&q.publish).and_then(|p| p.packet_id));
-        let in_use: Vec<PacketId> = session
-            .outbound
-            .keys()
-            .filter_map(|&id| PacketId::new(id))
-            .chain(queued_ids)
-            .collect();
-        session.ids = PacketIdAllocator::resume(session.last_packet_id, in_use);
-        session.queued_bytes = session.queued.iter().map(|q| q.publish.len()).sum();
-        Ok(session)
     }
 
     /// QoS 1/2 messages sent and not yet acknowledged.
@@ -291,12 +226,9 @@ impl SessionState {
                 if expires_at.is_some() && now.is_some() {
                     stored = store(&publish);
                 }
-                let seq = self.next_seq;
-                self.next_seq += 1;
                 self.outbound.insert(
                     id.get(),
                     Outbound {
-                        seq,
                         stage: Stage::Published,
                         qos: publish.qos.as_u8(),
                         publish: stored,
@@ -311,7 +243,7 @@ impl SessionState {
 
     /// The packet that resends in-flight message `id`: its PUBLISH with DUP, or its PUBREL.
     pub fn resend(&self, id: PacketId) -> Option<Packet> {
-        let outbound = self.outbound.get(&id.get())?;
+        let outbound = self.outbound.get(id.get())?;
         Some(match outbound.stage {
             Stage::Published => Packet::Publish(Publish {
                 dup: true,
@@ -332,22 +264,16 @@ impl SessionState {
 
     /// Ids of the messages in flight, in sending order.
     pub fn in_flight_ids(&self) -> Vec<PacketId> {
-        let mut pending: Vec<(u64, u16)> =
-            self.outbound.iter().map(|(&id, o)| (o.seq, id)).collect();
-        pending.sort();
-        pending
-            .into_iter()
-            .filter_map(|(_, id)| PacketId::new(id))
-            .collect()
+        self.outbound.keys().filter_map(PacketId::new).collect()
     }
 
     fn finish(&mut self, id: PacketId) {
-        self.outbound.remove(&id.get());
+        self.outbound.remove(id.get());
         self.ids.free(id);
     }
 
     fn stage(&self, id: PacketId) -> Option<(Stage, u8)> {
-        self.outbound.get(&id.get()).map(|o| (o.stage, o.qos))
+        self.outbound.get(id.get()).map(|o| (o.stage, o.qos))
     }
 
     /// PUBACK: completes a QoS 1 message. False if no QoS 1 message has that id.
@@ -367,7 +293,7 @@ impl SessionState {
                 PubRecOutcome::Completed
             }
             Some((_, 2)) => {
-                if let Some(o) = self.outbound.get_mut(&id.get()) {
+                if let Some(o) = self.outbound.get_mut(id.get()) {
                     o.stage = Stage::Released;
                 }
                 PubRecOutcome::Release
@@ -387,19 +313,19 @@ impl SessionState {
 
     /// An inbound QoS 2 PUBLISH, against our `receive_maximum`.
     pub fn on_inbound_qos2(&mut self, id: PacketId, receive_maximum: u16) -> Inbound {
-        if self.inbound_qos2.contains(&id.get()) {
+        if self.inbound_qos2.contains_key(id.get()) {
             return Inbound::Duplicate;
         }
         if self.inbound_qos2.len() >= usize::from(receive_maximum) {
             return Inbound::OverReceiveMaximum;
         }
-        self.inbound_qos2.insert(id.get());
+        self.inbound_qos2.insert(id.get(), ());
         Inbound::Deliver
     }
 
     /// PUBREL: the QoS 2 id is released (known or not; PUBCOMP answers either way).
     pub fn on_pubrel(&mut self, id: PacketId) {
-        self.inbound_qos2.remove(&id.get());
+        self.inbound_qos2.remove(id.get());
     }
 
     /// The other side has no session: every message in flight ends, and its id is freed.

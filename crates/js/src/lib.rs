@@ -1,23 +1,26 @@
-//! wasm-bindgen glue for the npm package `tabmq` (see `web/npm/`): the worker client
-//! (`RawClient`), the in-tab broker (`RawBroker`), the workers' entry point, and, with the
-//! `bench` feature, the codec benchmark's entry points.
+//! wasm-bindgen glue for the npm package `tabmq` (see `web/npm/`): the client engine
+//! (`Engine`, driven by the package's JavaScript), the reconnect `Backoff`, and, with the
+//! `broker` feature, the in-tab broker's worker entry (`serveWorker`); with the `bench`
+//! feature, the codec benchmark's entry points.
 //!
-//! Two builds ship: the client build, and the `broker` build that adds the broker core for
-//! the in-tab broker's worker. A page using only `ws://` brokers loads the client build.
+//! Two builds ship. The client build holds only the core's codec and engine: sockets,
+//! timers and workers are JavaScript's, which costs the page no wasm for them. The
+//! `broker` build adds the broker core for the in-tab broker's worker.
 
-mod broker;
-mod client;
 #[cfg(feature = "bench")]
 mod codec_bench;
+mod engine;
 mod errors;
 mod options;
 mod packets;
+#[cfg(feature = "broker")]
 mod worker;
 
-pub use broker::RawBroker;
-pub use client::RawClient;
 #[cfg(feature = "bench")]
 pub use codec_bench::CodecBench;
-pub use errors::{command_error, js_error};
+pub use engine::{Engine, JsBackoff};
+pub use errors::{client_error, invalid, js_error};
+pub use options::read_client_options;
 pub use packets::{packet_to_js, properties_from_js, properties_to_js};
-pub use worker::{serve_worker, set_worker_factory};
+#[cfg(feature = "broker")]
+pub use worker::serve_worker;

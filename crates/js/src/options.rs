@@ -1,12 +1,11 @@
-//! MQTT.js's connect options, read into ours. Defaults are MQTT.js's: protocol 4,
-//! keepalive 60 s, clean session, reconnect every 1 s (we back off from there, with
-//! jitter, up to 60 s), connect timeout 30 s, resubscribe, queue QoS 0.
+//! MQTT.js's connect options, read into the engine's. Defaults are MQTT.js's: protocol 4,
+//! keepalive 60 s, clean session, queue QoS 0. The driver (`web/npm/connection.js`) reads
+//! the options about sockets and timers itself: reconnectPeriod, connectTimeout,
+//! resubscribe.
 
 use crate::errors::js_error;
 use crate::packets::{bytes_of, properties_from_js, qos_of};
 use js_sys::Reflect;
-use std::time::Duration;
-use tabmq_client::WorkerClientOptions;
 use tabmq_core::{Bytes, ClientOptions, LastWill, ProtocolVersion, QoS};
 use wasm_bindgen::JsValue;
 
@@ -71,8 +70,8 @@ fn will(o: &JsValue) -> Result<Option<LastWill>, JsValue> {
     }))
 }
 
-/// `options` (MQTT.js's `IClientOptions`) as a worker client's options.
-pub fn read_options(options: &JsValue) -> Result<WorkerClientOptions, JsValue> {
+/// `options` (MQTT.js's `IClientOptions`) as the engine's options.
+pub fn read_client_options(options: &JsValue) -> Result<ClientOptions, JsValue> {
     let protocol = match number(options, "protocolVersion")?.map(|n| n as u8) {
         None | Some(4) | Some(3) => ProtocolVersion::V311,
         Some(5) => ProtocolVersion::V5,
@@ -107,20 +106,5 @@ pub fn read_options(options: &JsValue) -> Result<WorkerClientOptions, JsValue> {
     if let Some(n) = number(options, "maxInflight")? {
         client.max_inflight = (n as u16).max(1);
     }
-    let reconnect_ms = number(options, "reconnectPeriod")?.unwrap_or(1_000.0);
-    let connect_timeout = number(options, "connectTimeout")?.unwrap_or(30_000.0);
-    Ok(WorkerClientOptions {
-        client,
-        backoff_min: Duration::from_millis(reconnect_ms.max(1.0) as u64),
-        backoff_max: Duration::from_millis(
-            number(options, "reconnectPeriodMax")?.unwrap_or(60_000.0) as u64,
-        ),
-        persist_session: get(options, "persist")
-            .and_then(|v| v.as_string())
-            .is_some_and(|p| p == "indexeddb"),
-        reconnect: reconnect_ms > 0.0,
-        connect_timeout: (connect_timeout > 0.0)
-            .then(|| Duration::from_millis(connect_timeout as u64)),
-        resubscribe: flag(options, "resubscribe", true),
-    })
+    Ok(client)
 }
