@@ -317,7 +317,10 @@ export class Connection {
     clearTimeout(this.connectTimer);
     this.deadline = Infinity;
     if (e.byBroker) this.emit('disconnect', { cmd: 'disconnect', reasonCode: e.reasonCode });
-    if (e.error) this.emit('error', fail(e.error, e.reason, e.reasonCode === undefined ? {} : { reasonCode: e.reasonCode }));
+    if (e.error) {
+      const coded = e.reasonCode !== undefined;
+      this.emit('error', fail(e.error, coded ? `${e.reason} with code ${e.reasonCode}` : e.reason, coded ? { reasonCode: e.reasonCode } : {}));
+    }
     const link = this.link;
     this.link = null;
     // A DISCONNECT waiting for a save leaves first.

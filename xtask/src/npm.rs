@@ -30,6 +30,42 @@ pub const BROKER_ENTRY: [&str; 3] = [
     "wasm/tabmq_broker_bg.wasm",
 ];
 
+/// The package's JavaScript modules. They ship minified, with source maps; their sources
+/// are `web/npm/`, `web/tab-socket.js` and wasm-bindgen's output.
+const MODULES: [&str; 7] = [
+    "index.js",
+    "tab-socket.js",
+    "client-worker.js",
+    "connection.js",
+    "broker-worker.js",
+    "wasm/tabmq_client.js",
+    "wasm/tabmq_broker.js",
+];
+
+/// Minifies the ES module `module` of the package in `dir` (imports, exports and `new
+/// URL(..., import.meta.url)` stay as they are, for bundlers), with a source map that
+/// holds the source. The unminified file is kept under `sources`, outside the package.
+fn minify(env: &Env, dir: &Path, sources: &Path, module: &str) -> Result<(), String> {
+    let file = dir.join(module);
+    let source = sources.join(module);
+    if let Some(parent) = source.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    }
+    std::fs::rename(&file, &source).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut esbuild = env.command(&crate::setup::esbuild(env).to_string_lossy());
+    esbuild
+        .arg(&source)
+        .args([
+            "--minify",
+            "--format=esm",
+            "--target=es2022",
+            "--sourcemap",
+            "--log-level=warning",
+        ])
+        .arg(format!("--outfile={}", file.display()));
+    cmd::run(&mut esbuild)
+}
+
 pub struct Built {
     pub dir: PathBuf,
     pub tarball: PathBuf,
@@ -151,6 +187,13 @@ pub fn build(env: &Env) -> Result<Built, String> {
         dir.join("tab-socket.js"),
     )
     .map_err(|e| format!("tab-socket.js: {e}"))?;
+    let sources = npm_dir.join("src");
+    if sources.exists() {
+        std::fs::remove_dir_all(&sources).map_err(|e| format!("{}: {e}", sources.display()))?;
+    }
+    for module in MODULES {
+        minify(env, &dir, &sources, module)?;
+    }
     println!("xtask: the client entry (a page with ws:// clients):");
     let client_gzip = total_gzip(env, &dir, &CLIENT_ENTRY)?;
     println!(

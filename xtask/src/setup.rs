@@ -8,6 +8,8 @@ use std::process::Command;
 pub const TRUNK_VERSION: &str = "0.21.14";
 /// npm's binaryen; Debian's wasm-opt 108 builds Rust 1.95 wasm that fails in the browser.
 pub const BINARYEN_VERSION: &str = "132.0.0";
+/// npm's esbuild, which minifies the npm package's modules as they ship.
+pub const ESBUILD_VERSION: &str = "0.25.12";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// Debian packages: the browser and its driver for the tests, and the reference broker.
 const APT_PACKAGES: [(&str, &str); 4] = [
@@ -74,6 +76,7 @@ pub fn setup(needs: Needs) -> Result<Env, String> {
     ensure_wasm_bindgen(&env)?;
     ensure_trunk(&env)?;
     ensure_wasm_opt(&env)?;
+    ensure_esbuild(&env)?;
     if needs == Needs::All {
         ensure_apt_packages()?;
         ensure_test_npm_deps(&env)?;
@@ -176,6 +179,26 @@ fn ensure_wasm_opt(env: &Env) -> Result<(), String> {
         &env.tools,
         &["install", "--no-save", "--prefix", ".", &spec],
     )
+}
+
+/// esbuild in a folder of its own: an npm install beside binaryen would prune it.
+pub fn esbuild(env: &Env) -> PathBuf {
+    env.tools
+        .join("esbuild")
+        .join("node_modules")
+        .join(".bin")
+        .join("esbuild")
+}
+
+fn ensure_esbuild(env: &Env) -> Result<(), String> {
+    let current = cmd::output(Command::new(esbuild(env)).arg("--version"));
+    if current.is_some_and(|v| v.trim() == ESBUILD_VERSION) {
+        return Ok(());
+    }
+    let dir = env.tools.join("esbuild");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let spec = format!("esbuild@{ESBUILD_VERSION}");
+    npm_install(env, &dir, &["install", "--no-save", "--prefix", ".", &spec])
 }
 
 fn ensure_test_npm_deps(env: &Env) -> Result<(), String> {

@@ -7,7 +7,7 @@
 //! `unsubscribe`), send what `pollTransmit` gives, then handle what `pollEvent` gives, then
 //! re-arm its timer at `pollTimeout`: the order of quinn-proto's endpoints.
 
-use crate::errors::{client_error, invalid};
+use crate::errors::{client_error, decode_error_text, invalid};
 use crate::options::read_client_options;
 use crate::packets::{bytes_of, packet_to_js, properties_from_js, publish_fields, qos_of};
 use js_sys::{Array, Object, Reflect};
@@ -62,22 +62,20 @@ fn close_event(reason: &CloseReason) -> Object {
         CloseReason::ConnectionLost => ("connection lost".to_owned(), None, None),
         CloseReason::KeepAliveTimeout => ("no PINGRESP in time".to_owned(), None, None),
         CloseReason::Refused(code) => (
-            format!("the broker refused CONNECT with code {}", code.0),
+            "the broker refused CONNECT".to_owned(),
             Some("CONNECT_REFUSED"),
             Some(code.0),
         ),
-        CloseReason::DisconnectedByBroker(code) => (
-            format!("the broker sent DISCONNECT with reason code {}", code.0),
-            None,
-            Some(code.0),
-        ),
+        CloseReason::DisconnectedByBroker(code) => {
+            ("the broker sent DISCONNECT".to_owned(), None, Some(code.0))
+        }
         CloseReason::ProtocolError(e) => (
-            format!("the broker broke the protocol: {e}"),
+            ["the broker broke the protocol: ", &decode_error_text(e)].concat(),
             Some("PROTOCOL_ERROR"),
             None,
         ),
         CloseReason::UnexpectedPacket(what) => (
-            format!("the broker sent an unexpected {what}"),
+            ["the broker sent an unexpected ", what].concat(),
             Some("PROTOCOL_ERROR"),
             None,
         ),
@@ -120,8 +118,9 @@ impl Engine {
     pub fn new(options: &JsValue, session: Option<Vec<u8>>) -> Result<Engine, JsValue> {
         let options = read_client_options(options)?;
         let session = match session {
-            Some(bytes) => ClientSession::from_bytes(&bytes)
-                .map_err(|e| crate::js_error("INVALID_SESSION", &e.to_string()))?,
+            Some(bytes) => ClientSession::from_bytes(&bytes).map_err(|e| {
+                crate::js_error("INVALID_SESSION", &["not a stored session: ", e.0].concat())
+            })?,
             None => ClientSession::new(),
         };
         Ok(Engine {

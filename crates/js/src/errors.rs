@@ -1,6 +1,6 @@
 //! JavaScript `Error`s with a stable `code`, as Node and MQTT.js users expect to switch on.
 
-use tabmq_core::ClientError;
+use tabmq_core::{ClientError, DecodeError, EncodeError, Violation};
 use wasm_bindgen::JsValue;
 
 /// An `Error` with `message` and `code`.
@@ -15,16 +15,44 @@ pub fn invalid(message: &str) -> JsValue {
     js_error("INVALID_ARGUMENT", message)
 }
 
+/// `[statement] reason`, as `Violation` displays, built without `core::fmt` (whose
+/// machinery the client wasm otherwise leaves out).
+pub fn violation_text(prefix: &str, v: &Violation) -> String {
+    [prefix, "[", v.statement, "] ", v.reason].concat()
+}
+
+/// What a decode error says, without `core::fmt`.
+pub fn decode_error_text(e: &DecodeError) -> String {
+    match e {
+        DecodeError::Malformed(v) => violation_text("malformed packet: ", v),
+        DecodeError::PacketTooLarge { .. } => "packet larger than the maximum".to_owned(),
+        _ => "[MQTT-3.1.2-2] unsupported protocol level".to_owned(),
+    }
+}
+
 /// A command the engine refused; the caller is at fault.
 pub fn client_error(e: &ClientError) -> JsValue {
-    let code = match e {
-        ClientError::NotConnected => "NOT_CONNECTED",
-        ClientError::AlreadyConnected => "ALREADY_CONNECTED",
-        ClientError::QueueFull => "QUEUE_FULL",
-        ClientError::InvalidTopic(_) => "INVALID_TOPIC",
-        ClientError::PacketIdsExhausted => "PACKET_IDS_EXHAUSTED",
-        ClientError::Encode(_) => "INVALID_PACKET",
-        _ => "REFUSED",
+    let (code, message) = match e {
+        ClientError::NotConnected => ("NOT_CONNECTED", "not connected".to_owned()),
+        ClientError::AlreadyConnected => ("ALREADY_CONNECTED", "already connected".to_owned()),
+        ClientError::QueueFull => ("QUEUE_FULL", "the offline queue is full".to_owned()),
+        ClientError::InvalidTopic(v) => ("INVALID_TOPIC", violation_text("invalid topic: ", v)),
+        ClientError::PacketIdsExhausted => (
+            "PACKET_IDS_EXHAUSTED",
+            "all 65535 packet identifiers are in use".to_owned(),
+        ),
+        ClientError::Encode(EncodeError::Invalid(v)) => {
+            ("INVALID_PACKET", violation_text("invalid packet: ", v))
+        }
+        ClientError::Encode(EncodeError::FieldTooLong { field, .. }) => (
+            "INVALID_PACKET",
+            [field, " is longer than the 65535 bytes that fit"].concat(),
+        ),
+        ClientError::Encode(_) => (
+            "INVALID_PACKET",
+            "the packet is over the protocol's size limit".to_owned(),
+        ),
+        _ => ("REFUSED", "refused".to_owned()),
     };
-    js_error(code, &e.to_string())
+    js_error(code, &message)
 }

@@ -11,6 +11,8 @@
 mod codec_bench;
 mod engine;
 mod errors;
+#[cfg(all(target_arch = "wasm32", not(feature = "broker")))]
+mod heap;
 mod options;
 mod packets;
 #[cfg(feature = "broker")]
@@ -24,3 +26,7 @@ pub use options::read_client_options;
 pub use packets::{packet_to_js, properties_from_js, properties_to_js};
 #[cfg(feature = "broker")]
 pub use worker::serve_worker;
+
+#[cfg(all(target_arch = "wasm32", not(feature = "broker")))]
+#[global_allocator]
+static ALLOCATOR: heap::ClassAllocator = heap::ClassAllocator::new();

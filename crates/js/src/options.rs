@@ -25,7 +25,7 @@ fn number(o: &JsValue, key: &str) -> Result<Option<f64>, JsValue> {
             Some(n) if n.is_finite() && n >= 0.0 => Ok(Some(n)),
             _ => Err(js_error(
                 "INVALID_OPTION",
-                &format!("options.{key} must be a non-negative number"),
+                &["options.", key, " must be a non-negative number"].concat(),
             )),
         },
     }
@@ -33,14 +33,6 @@ fn number(o: &JsValue, key: &str) -> Result<Option<f64>, JsValue> {
 
 fn flag(o: &JsValue, key: &str, default: bool) -> bool {
     get(o, key).and_then(|v| v.as_bool()).unwrap_or(default)
-}
-
-/// A client id like MQTT.js's `mqttjs_` + 8 hex digits.
-fn random_client_id() -> String {
-    format!(
-        "tabmq_{:08x}",
-        (js_sys::Math::random() * 4_294_967_296.0) as u32
-    )
 }
 
 fn will(o: &JsValue) -> Result<Option<LastWill>, JsValue> {
@@ -75,10 +67,10 @@ pub fn read_client_options(options: &JsValue) -> Result<ClientOptions, JsValue> 
     let protocol = match number(options, "protocolVersion")?.map(|n| n as u8) {
         None | Some(4) | Some(3) => ProtocolVersion::V311,
         Some(5) => ProtocolVersion::V5,
-        Some(other) => {
+        Some(_) => {
             return Err(js_error(
                 "INVALID_OPTION",
-                &format!("protocolVersion {other} is not supported; use 4 or 5"),
+                "this protocolVersion is not supported; use 4 or 5",
             ))
         }
     };
@@ -87,7 +79,8 @@ pub fn read_client_options(options: &JsValue) -> Result<ClientOptions, JsValue> 
         protocol,
         client_id: get(options, "clientId")
             .and_then(|v| v.as_string())
-            .unwrap_or_else(random_client_id),
+            // index.js always gives one; without, the broker assigns one.
+            .unwrap_or_default(),
         clean_session: flag(options, "clean", true),
         keep_alive: number(options, "keepalive")?.map_or(60, |k| k.min(65_535.0) as u16),
         username: get(options, "username").and_then(|v| v.as_string()),
