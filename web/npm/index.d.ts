@@ -230,6 +230,8 @@ export interface BrokerView {
 
 export class Broker {
   readonly url: string;
+  /** Whether this is the origin's SharedWorker broker. */
+  readonly shared: boolean;
   inspect(): Promise<BrokerView>;
   deleteRetained(topic: string): Promise<boolean>;
   stop(): void;

@@ -1,7 +1,7 @@
 /** A WebSocket-compatible connection to the in-tab broker, for MQTT.js's
  *  `createWebsocket` option. */
 export class TabSocket extends EventTarget {
-  constructor(url: string, options?: { workerUrl?: string; openPort?: (url: string) => Promise<MessagePort> });
+  constructor(url: string, options?: { workerUrl?: string; makeWorker?: (shared: boolean, name: string) => Worker | SharedWorker });
   readonly url: string;
   readonly protocol: 'mqtt';
   binaryType: 'arraybuffer';
@@ -14,4 +14,7 @@ export class TabSocket extends EventTarget {
   close(code?: number, reason?: string): void;
 }
 
-export function tabSocket(url: string, options?: { workerUrl?: string }): TabSocket;
+export function tabSocket(url: string, options?: { workerUrl?: string; makeWorker?: (shared: boolean, name: string) => Worker | SharedWorker }): TabSocket;
+
+/** Starts (once per page) or joins the broker `url` names; its control target. */
+export function tabBroker(url: string, makeWorker: (shared: boolean, name: string) => Worker | SharedWorker): Promise<Worker | MessagePort>;
