@@ -1,0 +1,149 @@
+// What tabmq's npm package adds to MQTT.js's API, in headless Chromium against real
+// Mosquitto: a session kept in IndexedDB, reconnects that back off with jitter, and the
+// shared broker in the tab. The drop-in suite cannot cover these: MQTT.js has none of them.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+import { serveStatic } from '../e2e/support/static-server.mjs';
+import { launchChromium } from '../e2e/support/browser.mjs';
+import { freePort, startMosquitto } from '../interop/support/brokers.mjs';
+
+const npmDir = process.env.TABMQ_NPM_DIR;
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+let server;
+let browser;
+let mosquitto;
+
+before(async () => {
+  assert.ok(npmDir && existsSync(`${npmDir}/index.js`), `TABMQ_NPM_DIR must hold the built package (${npmDir})`);
+  mosquitto = await startMosquitto();
+  server = await serveStatic(here('./suite'), { '/tabmq/': npmDir });
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  await mosquitto?.stop();
+});
+
+async function openPage(context) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${server.url}index.html`);
+  return { page, errors };
+}
+
+/** Publishes at QoS 1 while no broker is reachable, so the message waits in the session,
+ *  then closes the page. */
+async function publishOffline(context, clientId, persist) {
+  const { page, errors } = await openPage(context);
+  await page.evaluate(async ({ url, clientId, persist }) => {
+    const { connect } = await import('/tabmq/index.js');
+    const client = connect(url, { clientId, clean: false, reconnectPeriod: 200, ...(persist ? { persist: 'indexeddb' } : {}) });
+    client.on('error', () => {});
+    client.publish('extras/kept', `kept by ${clientId}`, { qos: 1 });
+    // Long enough for the session to be written (it is written before anything is sent).
+    await new Promise((resolve) => setTimeout(resolve, 700));
+  }, { url: `ws://127.0.0.1:${await freePort()}`, clientId, persist });
+  await page.close();
+  assert.deepEqual(errors, []);
+}
+
+/** Connects again with the same client id, now to Mosquitto, and leaves it a moment. */
+async function resume(context, clientId, persist) {
+  const { page, errors } = await openPage(context);
+  await page.evaluate(async ({ url, clientId, persist }) => {
+    const { connectAsync } = await import('/tabmq/index.js');
+    const client = await connectAsync(url, { clientId, clean: false, ...(persist ? { persist: 'indexeddb' } : {}) });
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    await client.endAsync();
+  }, { url: `ws://127.0.0.1:${mosquitto.ws}`, clientId, persist });
+  await page.close();
+  assert.deepEqual(errors, []);
+}
+
+test('a session kept in IndexedDB carries a QoS 1 message published offline across a reload', { timeout: 60_000 }, async () => {
+  const watcher = await mqtt.connectAsync(`mqtt://127.0.0.1:${mosquitto.tcp}`, { clientId: 'extras-watcher' });
+  const got = [];
+  watcher.on('message', (_topic, payload) => got.push(payload.toString()));
+  await watcher.subscribeAsync('extras/kept', { qos: 1 });
+  const context = await browser.newContext();
+  try {
+    await publishOffline(context, 'extras-kept', true);
+    await publishOffline(context, 'extras-forgotten', false);
+    await resume(context, 'extras-kept', true);
+    await resume(context, 'extras-forgotten', false);
+  } finally {
+    await context.close();
+    await watcher.endAsync();
+  }
+  // Without persistence the page's session died with it: that message is gone.
+  assert.deepEqual(got, ['kept by extras-kept']);
+});
+
+test('reconnects back off with jitter while the broker is down, and resume when it is back', { timeout: 60_000 }, async () => {
+  const context = await browser.newContext();
+  try {
+    const { page, errors } = await openPage(context);
+    await page.evaluate(async ({ url }) => {
+      const { connectAsync } = await import('/tabmq/index.js');
+      const client = await connectAsync(url, { clientId: 'extras-backoff', reconnectPeriod: 100, reconnectPeriodMax: 800 });
+      window.__events = [];
+      for (const type of ['offline', 'reconnect', 'connect', 'close']) {
+        client.on(type, () => window.__events.push([type, performance.now()]));
+      }
+      client.on('error', () => {});
+    }, { url: `ws://127.0.0.1:${mosquitto.ws}` });
+    await mosquitto.stop();
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    await mosquitto.start();
+    await page.waitForFunction(() => window.__events.some(([type]) => type === 'connect'), null, { timeout: 10_000 });
+    const events = await page.evaluate(() => window.__events);
+    const attempts = events.filter(([type]) => type === 'reconnect').map(([, at]) => at);
+    const gaps = attempts.slice(1).map((at, i) => at - attempts[i]);
+    // At a fixed 100 ms, 4 s would hold some 40 attempts; doubling up to 800 ms, a dozen.
+    assert.ok(attempts.length >= 3 && attempts.length <= 25, `attempts: ${attempts.length}`);
+    // Each wait is random below a ceiling of at most 800 ms (plus a connect's own time).
+    assert.ok(gaps.every((g) => g <= 800 + 300), `gaps: ${gaps.map(Math.round)}`);
+    assert.ok(new Set(gaps.map((g) => Math.round(g / 10))).size > 1, `jittered gaps: ${gaps.map(Math.round)}`);
+    assert.equal(events[0][0], 'close');
+    assert.equal(events.at(-1)[0], 'connect');
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('tab://NAME?shared: two tabs reach one broker, which startBroker inspects', { timeout: 60_000 }, async () => {
+  const context = await browser.newContext();
+  try {
+    const a = await openPage(context);
+    const b = await openPage(context);
+    await a.page.evaluate(async () => {
+      const { connectAsync } = await import('/tabmq/index.js');
+      const client = await connectAsync('tab://extras?shared', { clientId: 'tab-a' });
+      window.__got = [];
+      client.on('message', (topic, payload, packet) => window.__got.push([topic, new TextDecoder().decode(payload), packet.qos]));
+      await client.subscribeAsync('shared/#', { qos: 2 });
+    });
+    const view = await b.page.evaluate(async () => {
+      const { connectAsync, startBroker } = await import('/tabmq/index.js');
+      const client = await connectAsync('tab://extras?shared', { clientId: 'tab-b' });
+      await client.publishAsync('shared/hello', 'from tab b', { qos: 2 });
+      const broker = await startBroker({ name: 'extras', shared: true });
+      const seen = await broker.inspect();
+      return { shared: broker.shared, sessions: seen.sessions.map((s) => s.clientId).sort() };
+    });
+    await a.page.waitForFunction(() => window.__got.length > 0, null, { timeout: 5000 });
+    assert.deepEqual(await a.page.evaluate(() => window.__got), [['shared/hello', 'from tab b', 2]]);
+    assert.deepEqual(view, { shared: true, sessions: ['tab-a', 'tab-b'] });
+    assert.deepEqual([...a.errors, ...b.errors], []);
+  } finally {
+    await context.close();
+  }
+});
