@@ -1,10 +1,11 @@
-// The packaging test: `npm pack`'s tarball installed into a fresh Vite 7 app (a copy of
-// vite-app/), built with no plugin and no polyfill, loaded in headless Chromium, where it
-// exchanges messages through the in-tab broker and through real Mosquitto.
+// The packaging test: `npm pack`'s tarball installed into fresh apps (copies of vite-app/),
+// built by Vite 7 and by webpack 5 with no plugin, no polyfill and no bundler config,
+// loaded in headless Chromium, where each exchanges messages through the in-tab broker and
+// through real Mosquitto.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -14,36 +15,40 @@ import { startMosquitto } from '../interop/support/brokers.mjs';
 
 const tarball = process.env.TABMQ_NPM_TARBALL;
 const VITE = '7.3.8';
+const WEBPACK = ['webpack@5.102.1', 'webpack-cli@6.0.1'];
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
-let app;
-let server;
+const apps = [];
+const servers = [];
 let browser;
 let mosquitto;
 
+/** A fresh app of its own under tests/ (removed after), with `deps` and tabmq installed
+ *  as a user would: the bundler from the registry, tabmq from the tarball. */
+function freshApp(deps) {
+  const app = mkdtempSync(path.join(here('.'), '.vite-app-'));
+  apps.push(app);
+  cpSync(here('./vite-app'), app, { recursive: true });
+  execFileSync('npm', ['install', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error', ...deps, tarball], { cwd: app, stdio: 'inherit', timeout: 240_000 });
+  return app;
+}
+
 before(async () => {
   assert.ok(tarball && existsSync(tarball), `TABMQ_NPM_TARBALL must name the packed tarball (${tarball})`);
-  // A fresh app of its own, with Vite and tabmq installed as a user would (Vite from the
-  // registry, tabmq from the tarball); under tests/, removed after.
-  app = mkdtempSync(path.join(here('.'), '.vite-app-'));
-  cpSync(here('./vite-app'), app, { recursive: true });
-  execFileSync('npm', ['install', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error', `vite@${VITE}`, tarball], { cwd: app, stdio: 'inherit', timeout: 240_000 });
   mosquitto = await startMosquitto();
   browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  await server?.close();
+  for (const server of servers) await server.close();
   await mosquitto?.stop();
-  if (app) rmSync(app, { recursive: true, force: true });
+  for (const app of apps) rmSync(app, { recursive: true, force: true });
 });
 
-test('a Vite 7 app built with tabmq from its tarball talks MQTT in the tab and to Mosquitto', { timeout: 180_000 }, async () => {
-  // Vite's defaults: no config file, no plugin.
-  const log = execFileSync('node', [path.join(app, 'node_modules/vite/bin/vite.js'), 'build'], { cwd: app, encoding: 'utf8', timeout: 120_000 });
-  assert.doesNotMatch(log, /polyfill|externalized for browser compatibility|Buffer is not defined/i, 'no polyfill is asked for');
-  assert.match(log, /built in/);
-  server = await serveStatic(path.join(app, 'dist'));
+/** Loads the built app from `dist` and checks what it did. */
+async function runApp(dist) {
+  const server = await serveStatic(dist);
+  servers.push(server);
   const context = await browser.newContext();
   try {
     const page = await context.newPage();
@@ -63,4 +68,26 @@ test('a Vite 7 app built with tabmq from its tarball talks MQTT in the tab and t
   } finally {
     await context.close();
   }
+}
+
+const NO_POLYFILL = /polyfill|externalized for browser compatibility|Buffer is not defined|Module not found|fallback/i;
+
+test('a Vite 7 app built with tabmq from its tarball talks MQTT in the tab and to Mosquitto', { timeout: 300_000 }, async () => {
+  const app = freshApp([`vite@${VITE}`]);
+  // Vite's defaults: no config file, no plugin.
+  const log = execFileSync('node', [path.join(app, 'node_modules/vite/bin/vite.js'), 'build'], { cwd: app, encoding: 'utf8', timeout: 120_000 });
+  assert.doesNotMatch(log, NO_POLYFILL, 'no polyfill is asked for');
+  assert.match(log, /built in/);
+  await runApp(path.join(app, 'dist'));
+});
+
+test('a webpack 5 app built with tabmq from its tarball talks MQTT in the tab and to Mosquitto', { timeout: 300_000 }, async () => {
+  const app = freshApp(WEBPACK);
+  // No webpack.config.js: the entry and the mode on the command line, the rest webpack's defaults.
+  const log = execFileSync('node', [path.join(app, 'node_modules/webpack-cli/bin/cli.js'), '--mode', 'production', '--entry', './main.js', '--output-path', 'dist'], { cwd: app, encoding: 'utf8', timeout: 120_000 });
+  assert.doesNotMatch(log, NO_POLYFILL, 'no polyfill is asked for');
+  assert.match(log, /compiled/);
+  assert.doesNotMatch(log, /ERROR/);
+  writeFileSync(path.join(app, 'dist', 'index.html'), '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>tabmq under webpack</title></head><body><script src="./main.js"></script></body></html>\n');
+  await runApp(path.join(app, 'dist'));
 });

@@ -221,7 +221,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     });
     step(
         &mut results,
-        "npm: drop-in suite against MQTT.js, Vite 7 packaging",
+        "npm: drop-in, extras, packaging, size",
         || {
             let Some(built) = &package else {
                 return Err("skipped: the package did not build".into());
