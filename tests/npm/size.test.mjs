@@ -6,39 +6,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import { clientEntry } from './entry.mjs';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 
 const dir = process.env.TABMQ_NPM_DIR;
 const LIMIT = 60 * 1024;
 
-/** The files `file` pulls in: imports and URLs relative to it. */
-function references(file) {
-  const text = readFileSync(file, 'utf8');
-  const found = new Set();
-  for (const m of text.matchAll(/(?:from|import)\s*["'](\.{1,2}\/[^"']+)["']/g)) found.add(m[1]);
-  for (const m of text.matchAll(/new URL\(\s*["']([^"']+)["']\s*,\s*import\.meta\.url\s*\)/g)) found.add(m[1]);
-  return [...found]
-    .filter((ref) => !ref.includes('broker-worker'))
-    .map((ref) => path.resolve(path.dirname(file), ref));
-}
-
-function clientEntry() {
-  const seen = new Set();
-  const queue = [path.join(dir, 'index.js')];
-  while (queue.length > 0 && seen.size < 50) {
-    const file = queue.shift();
-    if (seen.has(file)) continue;
-    assert.ok(existsSync(file), `${file} is referenced but not in the package`);
-    seen.add(file);
-    if (file.endsWith('.js')) queue.push(...references(file));
-  }
-  return [...seen];
-}
-
 test('the client entry, as a page fetches it, is at most 60 KB gzip', () => {
   assert.ok(dir && existsSync(path.join(dir, 'package.json')), `TABMQ_NPM_DIR must name the built package (${dir})`);
-  const files = clientEntry();
+  const files = clientEntry(dir);
   const sizes = files.map((f) => [path.relative(dir, f), gzipSync(readFileSync(f), { level: 9 }).length]);
   for (const [file, size] of sizes) console.log(`# ${file.padEnd(28)} ${(size / 1024).toFixed(1).padStart(6)} KB gzip`);
   const total = sizes.reduce((sum, [, size]) => sum + size, 0);

@@ -3,7 +3,10 @@
 use crate::cmd;
 use crate::setup::{setup, Needs};
 
-const CASES: [&str; 1] = ["codec"];
+/// The cases, in the order a full run takes them.
+const CASES: [&str; 5] = ["codec", "size", "client", "intab", "broker"];
+/// The peer of the in-tab case, from crates.io.
+const MQTT5_WASM_VERSION: &str = "1.4.6";
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let cases: Vec<&str> = if args.is_empty() {
@@ -15,8 +18,82 @@ pub fn run(args: &[String]) -> Result<(), String> {
         return Err(format!("unknown bench case {unknown:?}; known: {CASES:?}"));
     }
     let env = setup(Needs::All)?;
-    // Only the codec case exists so far.
-    let _ = cases;
+    let needs_package = cases
+        .iter()
+        .any(|c| matches!(*c, "size" | "client" | "intab"));
+    let package = if needs_package {
+        Some(crate::npm::build(&env)?)
+    } else {
+        None
+    };
+    if cases.contains(&"client") {
+        cmd::run(
+            env.command("cargo")
+                .args(["build", "-p", "tabmq-cli", "--release"]),
+        )?;
+    }
+    for case in cases {
+        println!("xtask: ── bench {case} ──");
+        match case {
+            "codec" => codec(&env)?,
+            "broker" => crate::bench_broker::run(&env)?,
+            script => {
+                let dir = package.as_ref().map(|p| p.dir.clone()).unwrap_or_default();
+                let mut node = env.command("node");
+                if script == "intab" {
+                    node.env("TABMQ_MQTT5_WASM", mqtt5_wasm(&env)?)
+                        .env("TABMQ_MQTT5_WASM_VERSION", MQTT5_WASM_VERSION);
+                }
+                node.current_dir(env.root.join("tests"))
+                    .arg(format!("bench/{script}.mjs"))
+                    .env("TABMQ_NPM_DIR", dir)
+                    .env("TABMQ_BENCH_OUT", env.root.join("bench"))
+                    .env("TABMQ_BENCH_WORK", &env.tools)
+                    .env("TABMQ_BIN", env.root.join("target/release/tabmq"))
+                    .env("TABMQ_CHROMIUM_ARGS", crate::test::CHROMIUM_ARGS.join(" "));
+                cmd::run(&mut node)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// mqtt5-wasm from crates.io with its `broker` feature, built for the web with our
+/// wasm-bindgen (pinned to the CLI's version); the folder of its JavaScript and wasm.
+fn mqtt5_wasm(env: &crate::setup::Env) -> Result<std::path::PathBuf, String> {
+    let dir = env.tools.join("mqtt5-wasm");
+    let pkg = dir.join("pkg");
+    if pkg.join("mqtt5_wasm_bg.wasm").exists() {
+        return Ok(pkg);
+    }
+    std::fs::create_dir_all(dir.join("src")).map_err(|e| e.to_string())?;
+    let bindgen = crate::setup::locked_wasm_bindgen_version(&env.root)?;
+    // A workspace of its own: it is not part of ours.
+    let manifest = format!(
+        "[package]\nname = \"mqtt5-wasm-bench\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n[dependencies]\nmqtt5-wasm = {{ version = \"={MQTT5_WASM_VERSION}\", features = [\"broker\"] }}\nwasm-bindgen = \"={bindgen}\"\n\n[profile.release]\nopt-level = 3\nlto = true\n\n[workspace]\n"
+    );
+    std::fs::write(dir.join("Cargo.toml"), manifest).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("src/lib.rs"), "pub use mqtt5_wasm::*;\n")
+        .map_err(|e| e.to_string())?;
+    cmd::run(env.command("cargo").current_dir(&dir).args([
+        "build",
+        "--release",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]))?;
+    let wasm = dir.join("target/wasm32-unknown-unknown/release/mqtt5_wasm_bench.wasm");
+    cmd::run(
+        env.command("wasm-bindgen")
+            .args(["--target", "web", "--out-name", "mqtt5_wasm", "--out-dir"])
+            .arg(&pkg)
+            .arg(&wasm),
+    )?;
+    Ok(pkg)
+}
+
+/// Our wasm build against mqtt-packet in one Node process, and our native build against a
+/// plain copy of the same bytes.
+fn codec(env: &crate::setup::Env) -> Result<(), String> {
     let pkg = env.tools.join("bench-pkg");
     cmd::run(env.command("cargo").args([
         "build",

@@ -7,8 +7,10 @@
 //! - `cargo xtask setup`: only install what is missing.
 
 mod bench;
+mod bench_broker;
 mod brokers;
 mod cmd;
+mod loadgen;
 mod npm;
 mod setup;
 mod test;

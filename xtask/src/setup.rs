@@ -98,7 +98,7 @@ fn ensure_wasm_target(env: &Env) -> Result<(), String> {
 }
 
 /// The `wasm-bindgen` version in Cargo.lock: the CLI must match it exactly.
-fn locked_wasm_bindgen_version(root: &Path) -> Result<String, String> {
+pub fn locked_wasm_bindgen_version(root: &Path) -> Result<String, String> {
     let lock = std::fs::read_to_string(root.join("Cargo.lock"))
         .map_err(|e| format!("reading Cargo.lock: {e}"))?;
     let mut lines = lock.lines();

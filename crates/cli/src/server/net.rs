@@ -45,6 +45,43 @@ async fn open(
     Some((id_rx.await.ok()?, out_rx))
 }
 
+/// Most bytes one write gathers: enough to batch a burst, little enough to stay fair.
+const BATCH_LIMIT: usize = 256 * 1024;
+
+/// The next buffer to write, with whatever else is already waiting appended into `batch`
+/// (left empty when only one buffer was there): under load, the packets of many broker
+/// turns leave in one write, or one WebSocket frame. `None` once the connection is to end.
+async fn next_batch(
+    out_rx: &mut mpsc::UnboundedReceiver<Out>,
+    batch: &mut Vec<u8>,
+) -> Option<Bytes> {
+    batch.clear();
+    let Out::Bytes(first) = out_rx.recv().await? else {
+        return None;
+    };
+    let mut ending = false;
+    while batch.len() + first.len() < BATCH_LIMIT {
+        match out_rx.try_recv() {
+            Ok(Out::Bytes(more)) => {
+                if batch.is_empty() {
+                    batch.extend_from_slice(&first);
+                }
+                batch.extend_from_slice(&more);
+            }
+            Ok(Out::Close) => {
+                ending = true;
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    if ending {
+        // Written first; the next call sees the channel closed or empty and ends.
+        out_rx.close();
+    }
+    Some(first)
+}
+
 pub async fn serve_tcp(stream: TcpStream, events: mpsc::UnboundedSender<Event>) {
     let peer = stream
         .peer_addr()
@@ -55,8 +92,10 @@ pub async fn serve_tcp(stream: TcpStream, events: mpsc::UnboundedSender<Event>) 
     };
     let (mut rd, mut wr) = stream.into_split();
     let mut writer = tokio::spawn(async move {
-        while let Some(Out::Bytes(b)) = out_rx.recv().await {
-            if wr.write_all(&b).await.is_err() {
+        let mut batch = Vec::new();
+        while let Some(first) = next_batch(&mut out_rx, &mut batch).await {
+            let bytes: &[u8] = if batch.is_empty() { &first } else { &batch };
+            if wr.write_all(bytes).await.is_err() {
                 break;
             }
         }
@@ -115,8 +154,14 @@ pub async fn serve_websocket(stream: TcpStream, events: mpsc::UnboundedSender<Ev
     };
     let (mut sink, mut stream) = ws.split();
     let mut writer = tokio::spawn(async move {
-        while let Some(Out::Bytes(b)) = out_rx.recv().await {
-            if sink.send(Message::Binary(b)).await.is_err() {
+        let mut batch = Vec::new();
+        while let Some(first) = next_batch(&mut out_rx, &mut batch).await {
+            let frame = if batch.is_empty() {
+                first
+            } else {
+                Bytes::from(std::mem::take(&mut batch))
+            };
+            if sink.send(Message::Binary(frame)).await.is_err() {
                 break;
             }
         }

@@ -1,0 +1,95 @@
+// The in-tab broker against mqtt5-wasm's in-page broker, in the same headless Chromium
+// page (cross-origin isolated): fan-in (10 publishers to 1 subscriber) and fan-out (1 to
+// 10) at each QoS, in alternating rounds; and against the ceiling, a bare MessagePort echo
+// of the same bytes between page and worker. mqtt5-wasm comes from crates.io, built by
+// xtask with its `broker` feature (TABMQ_MQTT5_WASM names its wasm-bindgen output).
+// Run by `cargo xtask bench intab`.
+
+import { fileURLToPath } from 'node:url';
+import { serveStatic } from '../e2e/support/static-server.mjs';
+import { launchChromium } from '../e2e/support/browser.mjs';
+import { median, report, row } from './report.mjs';
+
+const OUT = process.env.TABMQ_BENCH_OUT;
+const NPM_DIR = process.env.TABMQ_NPM_DIR;
+const M5 = process.env.TABMQ_MQTT5_WASM;
+const M5_VERSION = process.env.TABMQ_MQTT5_WASM_VERSION ?? '';
+const ROUNDS = 3;
+const WINDOW = 64;
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+
+const server = await serveStatic(here('./page'), { '/tabmq/': NPM_DIR, '/mqtt5-wasm/': M5 }, { isolated: true });
+const browser = await launchChromium();
+const rows = [];
+let m5Failure = null;
+try {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  const consoleErrors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+  await page.goto(`${server.url}index.html`);
+  if (!(await page.evaluate(() => self.crossOriginIsolated))) throw new Error('the bench page is not cross-origin isolated');
+  await page.evaluate(async () => {
+    const m5 = await import('/mqtt5-wasm/mqtt5_wasm.js');
+    await m5.default();
+    window.m5 = m5;
+    window.tabmq = (await import('/tabmq/index.js')).default;
+    window.cases = await import('/intab-cases.js');
+  });
+  let serial = 0;
+  const run = (lib, args) => {
+    serial += 1;
+    return page.evaluate(({ lib, args, serial, window: w }) => {
+      const broker = lib === 'tabmq'
+        ? window.cases.tabmqBroker(window.tabmq, `bench${serial}`, w)
+        : window.cases.mqtt5WasmBroker(window.m5);
+      return window.cases.fan(broker, { ...args, id: `${lib}${serial}`, window: w }).finally(() => broker.close());
+    }, { lib, args, serial, window: WINDOW });
+  };
+  // mqtt5-wasm must deliver a handful of messages before it is measured.
+  const probe = await run('m5', { publishers: 1, subscribers: 1, qos: 0, count: 10 });
+  const panicked = consoleErrors.find((e) => /panicked at/.test(e));
+  const panic = panicked ? panicked.split('\n').slice(0, 2).join(' ') : errors[0];
+  if (probe.total < probe.expected) {
+    m5Failure = `mqtt5-wasm ${M5_VERSION}, built from crates.io with its \`broker\` feature, delivered ${probe.total} of ${probe.expected} messages in a probe${panic ? `: "${panic.trim()}"` : ''}`;
+    errors.length = 0;
+  }
+  const shapes = [
+    ['fan-in, 10 publishers to 1 subscriber', 10, 1],
+    ['fan-out, 1 publisher to 10 subscribers', 1, 10],
+  ];
+  const ceilings = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    ceilings.push((await page.evaluate(() => window.cases.echo({ count: 20000, window: 64 }))).rate);
+  }
+  const ceiling = median(ceilings);
+  for (const qos of [0, 1, 2]) {
+    for (const [shape, publishers, subscribers] of shapes) {
+      const count = Math.round([3000, 2000, 1200][qos] / publishers);
+      const seen = { tabmq: [], m5: [] };
+      const libs = m5Failure ? ['tabmq'] : ['tabmq', 'm5'];
+      for (let round = 0; round < ROUNDS; round += 1) {
+        for (const lib of round % 2 === 0 ? libs : [...libs].reverse()) {
+          seen[lib].push((await run(lib, { publishers, subscribers, qos, count })).rate);
+        }
+      }
+      const ours = median(seen.tabmq);
+      if (!m5Failure) {
+        rows.push(row(`in-tab broker: ${shape}, QoS ${qos}`, 'msgs/s', ours, `mqtt5-wasm ${M5_VERSION} Broker on the page`, median(seen.m5), true, 2));
+      }
+      const target = qos === 0 && publishers === 10 ? 0.5 : null;
+      rows.push(row(`in-tab broker: ${shape}, QoS ${qos}, against the MessagePort ceiling`, 'msgs/s', ours, 'bare MessagePort echo, page and worker', ceiling, true, target));
+    }
+  }
+  if (errors.length > 0) throw new Error(`page errors: ${errors.join('; ')}`);
+  await context.close();
+} finally {
+  await browser.close();
+  await server.close();
+}
+const notes = {
+  'in-tab broker': `${m5Failure ? `No comparison with mqtt5-wasm: ${m5Failure}. ` : ''}tabmq's clients are the npm package's, through MQTT.js's API: they run in the page's client worker and reach the broker's Worker over MessagePorts (page, client worker, broker worker and back). mqtt5-wasm's broker and clients all run on the page's thread, over its client ports. Publishers keep ${WINDOW} messages between publish and delivery to every subscriber. The ceiling echoes one 32-byte message per postMessage between the page and a worker.`,
+};
+console.log(report(OUT, ['in-tab broker'], rows, notes));

@@ -1,0 +1,92 @@
+// The browser client benchmark's cases, run in a page for either library: the same code
+// through MQTT.js's API, which tabmq also speaks. Every loop is bounded by a count and a
+// time limit; a run that hits the limit reports what it did in that time.
+
+const LIMIT_MS = 15_000;
+// Pipelined runs stop sooner: Mosquitto's WebSocket listener can stall on large frames.
+const PIPELINE_LIMIT_MS = 5_000;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function connect(mqtt, url, clientId, window) {
+  // `maxInflight` is tabmq's window; MQTT.js has none, and the closed loops below keep
+  // both at `window` messages in flight anyway.
+  return mqtt.connectAsync(url, { clientId, reconnectPeriod: 0, maxInflight: window, keepalive: 60 });
+}
+
+/** Pipelined throughput, in a closed loop: a publisher keeps `window` messages between
+ *  publish and delivery to a subscriber of the same library; messages/s delivered. */
+export async function pipelined(mqtt, url, { id, qos, size, count, window }) {
+  const topic = `bench/${id}`;
+  const sub = await connect(mqtt, url, `${id}-s`, window);
+  const pub = await connect(mqtt, url, `${id}-p`, window);
+  await sub.subscribeAsync(topic, { qos });
+  const payload = new Uint8Array(size).fill(0x61);
+  let sent = 0;
+  let got = 0;
+  const t0 = performance.now();
+  await new Promise((resolve) => {
+    const timer = setTimeout(resolve, PIPELINE_LIMIT_MS);
+    const pump = () => {
+      while (sent < count && sent - got < window) {
+        pub.publish(topic, payload, { qos });
+        sent += 1;
+      }
+    };
+    sub.on('message', () => {
+      got += 1;
+      if (got >= count) {
+        clearTimeout(timer);
+        resolve();
+      } else {
+        pump();
+      }
+    });
+    pump();
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  await pub.endAsync(true);
+  await sub.endAsync(true);
+  return { rate: got / seconds, got, sent };
+}
+
+/** The seeds' sequential benchmark: `count` publishes, each waiting for its
+ *  acknowledgement (QoS 1/2; QoS 0 has none and only hands the message over); ms per
+ *  message. */
+export async function sequential(mqtt, url, { id, qos, count }) {
+  const client = await connect(mqtt, url, `${id}-q`, 20);
+  const t0 = performance.now();
+  let done = 0;
+  while (done < count && performance.now() - t0 < LIMIT_MS) {
+    await client.publishAsync('benchmark/test', `message_${done}`, { qos });
+    done += 1;
+  }
+  const ms = (performance.now() - t0) / done;
+  await client.endAsync(true);
+  return { ms, done };
+}
+
+/** Latency from publish to delivery on the client's own subscription, one message at a
+ *  time; the p50 and p99 in ms. */
+export async function latency(mqtt, url, { id, qos, count }) {
+  const topic = `bench/${id}/echo`;
+  const client = await connect(mqtt, url, `${id}-l`, 20);
+  await client.subscribeAsync(topic, { qos });
+  const samples = [];
+  let arrived = null;
+  client.on('message', () => arrived?.());
+  const t0 = performance.now();
+  while (samples.length < count && performance.now() - t0 < LIMIT_MS) {
+    const start = performance.now();
+    await new Promise((resolve) => {
+      arrived = resolve;
+      client.publish(topic, '0123456789abcdef', { qos });
+    });
+    samples.push(performance.now() - start);
+  }
+  await client.endAsync(true);
+  samples.sort((a, b) => a - b);
+  const at = (q) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))];
+  await sleep(50);
+  return { p50: at(0.5), p99: at(0.99), n: samples.length };
+}

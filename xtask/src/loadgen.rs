@@ -1,0 +1,324 @@
+//! The load generator of `cargo xtask bench broker`: MQTT 3.1.1 over loopback TCP with
+//! TCP_NODELAY, the same for every broker. Publishers run closed loops: each keeps at
+//! most `window` messages between its PUBLISH and their delivery to every subscriber.
+//! Subscribers acknowledge as the QoS asks and time each message from the send time in its
+//! first 8 bytes. Every run is bounded by a deadline.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tabmq_core::{
+    decode, encode_to_vec, Ack, BytesMut, Connect, Packet, PacketId, ProtocolVersion, Publish, QoS,
+    Subscribe, SubscribeFilter,
+};
+
+const V: ProtocolVersion = ProtocolVersion::V311;
+const DEADLINE: Duration = Duration::from_secs(20);
+
+/// One run's shape.
+pub struct Load {
+    pub qos: QoS,
+    pub publishers: usize,
+    pub subscribers: usize,
+    pub payload: usize,
+    /// Messages each publisher sends.
+    pub messages: usize,
+    pub window: usize,
+}
+
+/// What a run measured at the subscribers.
+pub struct Outcome {
+    /// Deliveries per second, over all subscribers.
+    pub rate: f64,
+    pub p99_ms: f64,
+}
+
+/// An MQTT connection with its read buffer.
+struct Conn {
+    stream: TcpStream,
+    inbox: BytesMut,
+}
+
+impl Conn {
+    fn open(addr: SocketAddr, client_id: &str, clean: bool) -> Result<Conn, String> {
+        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+            .map_err(|e| format!("connect {addr}: {e}"))?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        let mut conn = Conn {
+            stream,
+            inbox: BytesMut::new(),
+        };
+        conn.send(&Packet::Connect(Connect {
+            protocol: V,
+            client_id: client_id.to_owned(),
+            clean_start: clean,
+            keep_alive: 60,
+            username: None,
+            password: None,
+            will: None,
+            properties: Default::default(),
+        }))?;
+        match conn.next(Instant::now() + Duration::from_secs(5))? {
+            Some(Packet::ConnAck(a)) if a.code.0 == 0 => Ok(conn),
+            other => Err(format!("{client_id}: no CONNACK but {other:?}")),
+        }
+    }
+
+    fn send(&mut self, packet: &Packet) -> Result<(), String> {
+        let bytes = encode_to_vec(packet, V).map_err(|e| e.to_string())?;
+        self.stream.write_all(&bytes).map_err(|e| e.to_string())
+    }
+
+    /// The next packet, or `None` at `deadline`.
+    fn next(&mut self, deadline: Instant) -> Result<Option<Packet>, String> {
+        let mut buf = [0u8; 65536];
+        loop {
+            if let Some(p) = decode(&mut self.inbox, V, 1 << 20).map_err(|e| e.to_string())? {
+                return Ok(Some(p));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            self.stream
+                .set_read_timeout(Some(left.min(Duration::from_millis(2))))
+                .map_err(|e| e.to_string())?;
+            match self.stream.read(&mut buf) {
+                Ok(0) => return Err("the broker closed the connection".into()),
+                Ok(n) => self.inbox.extend_from_slice(&buf[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Ok(None)
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    }
+
+    fn disconnect(mut self) {
+        let _ = self.send(&Packet::disconnect());
+    }
+}
+
+fn id(n: usize) -> PacketId {
+    // 1..=65535 in turn; the windows are far smaller, so an id is free again by then.
+    PacketId::new((n % 65_535 + 1) as u16).unwrap_or(PacketId::MIN)
+}
+
+struct Shared {
+    epoch: Instant,
+    /// Deliveries counted per publisher, over all subscribers.
+    delivered: Vec<AtomicU64>,
+    stop: AtomicBool,
+}
+
+fn subscriber(
+    addr: SocketAddr,
+    tag: &str,
+    index: usize,
+    load: &Load,
+    shared: &Shared,
+    ready: &std::sync::Barrier,
+) -> Result<Vec<f64>, String> {
+    let mut conn = Conn::open(addr, &format!("{tag}-sub-{index}"), true)?;
+    conn.send(&Packet::Subscribe(Subscribe {
+        packet_id: PacketId::MIN,
+        filters: vec![SubscribeFilter::new(format!("bench/{tag}/#"), load.qos)],
+        properties: Default::default(),
+    }))?;
+    match conn.next(Instant::now() + Duration::from_secs(5))? {
+        Some(Packet::SubAck(_)) => {}
+        other => return Err(format!("no SUBACK but {other:?}")),
+    }
+    ready.wait();
+    let expected = load.publishers * load.messages;
+    let mut latencies = Vec::with_capacity(expected);
+    let deadline = Instant::now() + DEADLINE;
+    while latencies.len() < expected && !shared.stop.load(Ordering::Relaxed) {
+        let Some(packet) = conn.next(deadline)? else {
+            if Instant::now() >= deadline {
+                break;
+            }
+            continue;
+        };
+        match packet {
+            Packet::Publish(p) => {
+                let mut stamp = [0u8; 8];
+                stamp.copy_from_slice(&p.payload[..8]);
+                let sent = u64::from_le_bytes(stamp);
+                let now = shared.epoch.elapsed().as_nanos() as u64;
+                latencies.push(now.saturating_sub(sent) as f64 / 1e6);
+                let from = usize::from(p.payload[8]);
+                if let Some(counter) = shared.delivered.get(from) {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+                match (p.qos, p.packet_id) {
+                    (QoS::AtLeastOnce, Some(id)) => conn.send(&Packet::PubAck(Ack::new(id)))?,
+                    (QoS::ExactlyOnce, Some(id)) => conn.send(&Packet::PubRec(Ack::new(id)))?,
+                    _ => {}
+                }
+            }
+            Packet::PubRel(a) => conn.send(&Packet::PubComp(Ack::new(a.packet_id)))?,
+            _ => {}
+        }
+    }
+    conn.disconnect();
+    Ok(latencies)
+}
+
+fn publisher(
+    addr: SocketAddr,
+    tag: &str,
+    index: usize,
+    load: &Load,
+    shared: &Shared,
+    ready: &std::sync::Barrier,
+) -> Result<(), String> {
+    let mut conn = Conn::open(addr, &format!("{tag}-pub-{index}"), true)?;
+    let mut payload = vec![0x61u8; load.payload.max(9)];
+    payload[8] = index as u8;
+    ready.wait();
+    let deadline = Instant::now() + DEADLINE;
+    let (mut sent, mut unacked) = (0usize, 0usize);
+    let subscribers = load.subscribers as u64;
+    while Instant::now() < deadline && !shared.stop.load(Ordering::Relaxed) {
+        let delivered = shared.delivered[index].load(Ordering::Relaxed) / subscribers.max(1);
+        if delivered >= load.messages as u64 {
+            break;
+        }
+        let mut batch = Vec::new();
+        while sent < load.messages
+            && (sent as u64).saturating_sub(delivered) < load.window as u64
+            && unacked < load.window
+        {
+            let stamp = shared.epoch.elapsed().as_nanos() as u64;
+            payload[..8].copy_from_slice(&stamp.to_le_bytes());
+            let publish = Publish {
+                qos: load.qos,
+                topic: format!("bench/{tag}/{index}"),
+                packet_id: (load.qos != QoS::AtMostOnce).then(|| id(sent)),
+                payload: payload.clone().into(),
+                ..Publish::default()
+            };
+            batch.extend(encode_to_vec(&Packet::Publish(publish), V).map_err(|e| e.to_string())?);
+            sent += 1;
+            if load.qos != QoS::AtMostOnce {
+                unacked += 1;
+            }
+        }
+        let idle = batch.is_empty();
+        if !idle {
+            conn.stream.write_all(&batch).map_err(|e| e.to_string())?;
+        }
+        if load.qos == QoS::AtMostOnce {
+            // Nothing comes back at QoS 0: wait a moment for deliveries to open the window,
+            // rather than for a read to time out.
+            if idle {
+                std::thread::sleep(Duration::from_micros(20));
+            }
+            continue;
+        }
+        // Acknowledgements, or a short wait for deliveries to open the window.
+        if let Some(packet) = conn.next(Instant::now() + Duration::from_millis(1))? {
+            match packet {
+                Packet::PubAck(_) | Packet::PubComp(_) => unacked = unacked.saturating_sub(1),
+                Packet::PubRec(a) => conn.send(&Packet::PubRel(Ack::new(a.packet_id)))?,
+                _ => {}
+            }
+        }
+    }
+    // Let the last acknowledgements in before DISCONNECT.
+    let settle = Instant::now() + Duration::from_millis(200);
+    while unacked > 0 && Instant::now() < settle {
+        match conn.next(settle)? {
+            Some(Packet::PubAck(_) | Packet::PubComp(_)) => unacked -= 1,
+            Some(Packet::PubRec(a)) => conn.send(&Packet::PubRel(Ack::new(a.packet_id)))?,
+            _ => {}
+        }
+    }
+    conn.disconnect();
+    Ok(())
+}
+
+/// Runs `load` against the broker at `addr`; `tag` keeps runs' topics and ids apart.
+pub fn run(addr: SocketAddr, load: &Load, tag: &str) -> Result<Outcome, String> {
+    let shared = Arc::new(Shared {
+        epoch: Instant::now(),
+        delivered: (0..load.publishers).map(|_| AtomicU64::new(0)).collect(),
+        stop: AtomicBool::new(false),
+    });
+    let ready = Arc::new(std::sync::Barrier::new(
+        load.publishers + load.subscribers + 1,
+    ));
+    let load = Arc::new(Load { ..*load });
+    let mut subs = Vec::new();
+    for i in 0..load.subscribers {
+        let (shared, ready, load, tag) =
+            (shared.clone(), ready.clone(), load.clone(), tag.to_owned());
+        subs.push(std::thread::spawn(move || {
+            let result = subscriber(addr, &tag, i, &load, &shared, &ready);
+            if result.is_err() {
+                shared.stop.store(true, Ordering::Relaxed);
+            }
+            result
+        }));
+    }
+    let mut pubs = Vec::new();
+    for i in 0..load.publishers {
+        let (shared, ready, load, tag) =
+            (shared.clone(), ready.clone(), load.clone(), tag.to_owned());
+        pubs.push(std::thread::spawn(move || {
+            let result = publisher(addr, &tag, i, &load, &shared, &ready);
+            if result.is_err() {
+                shared.stop.store(true, Ordering::Relaxed);
+            }
+            result
+        }));
+    }
+    ready.wait();
+    let start = Instant::now();
+    let mut latencies = Vec::new();
+    for s in subs {
+        latencies.extend(s.join().map_err(|_| "a subscriber panicked")??);
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    for p in pubs {
+        p.join().map_err(|_| "a publisher panicked")??;
+    }
+    if latencies.is_empty() {
+        return Err("nothing was delivered".into());
+    }
+    latencies.sort_by(f64::total_cmp);
+    let at = |q: f64| latencies[((q * latencies.len() as f64) as usize).min(latencies.len() - 1)];
+    Ok(Outcome {
+        rate: latencies.len() as f64 / seconds,
+        p99_ms: at(0.99),
+    })
+}
+
+/// Opens `count` persistent sessions (clean session off, one QoS 1 subscription each) and
+/// leaves them idle, disconnected.
+pub fn idle_sessions(addr: SocketAddr, count: usize, tag: &str) -> Result<(), String> {
+    for i in 0..count {
+        let mut conn = Conn::open(addr, &format!("{tag}-idle-{i}"), false)?;
+        conn.send(&Packet::Subscribe(Subscribe {
+            packet_id: PacketId::MIN,
+            filters: vec![SubscribeFilter::new(
+                format!("idle/{i}/#"),
+                QoS::AtLeastOnce,
+            )],
+            properties: Default::default(),
+        }))?;
+        match conn.next(Instant::now() + Duration::from_secs(5))? {
+            Some(Packet::SubAck(_)) => conn.disconnect(),
+            other => return Err(format!("no SUBACK but {other:?}")),
+        }
+    }
+    Ok(())
+}
