@@ -96,5 +96,29 @@ export function report(out, groups, rows, notes = {}) {
     writeFileSync(join(out, `${slug(group)}.svg`), `${chart(group, rs)}\n`);
   }
   writeFileSync(join(out, 'results.md'), md.join('\n'));
+  updateReadme(join(out, '..', 'README.md'), merged, machine);
   return md.join('\n');
+}
+
+const START = '<!-- bench-summary:start -->';
+const END = '<!-- bench-summary:end -->';
+
+/** Rewrites the README's summary (between its markers): every row with a target. */
+function updateReadme(readme, rows, machine) {
+  if (!existsSync(readme)) return;
+  const text = readFileSync(readme, 'utf8');
+  const from = text.indexOf(START);
+  const to = text.indexOf(END);
+  if (from < 0 || to < from) return;
+  const targeted = rows.filter((r) => r.target != null);
+  const table = [
+    START,
+    `Measured by \`cargo xtask bench\` on ${machine}; every ratio is against the peer in the same run (above 1× tabmq is ahead). Rows without a target are in [bench/results.md](bench/results.md).`,
+    '',
+    '| case | peer | ratio | target | met |',
+    '| --- | --- | ---: | ---: | :---: |',
+    ...targeted.map((r) => `| ${r.case} | ${r.peer} | ${r.ratio}× | ${r.target}× | ${r.ratio >= r.target ? 'yes' : 'no'} |`),
+    END,
+  ].join('\n');
+  writeFileSync(readme, text.slice(0, from) + table + text.slice(to + END.length));
 }
