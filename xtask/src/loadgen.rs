@@ -88,14 +88,12 @@ impl Conn {
             match self.stream.read(&mut buf) {
                 Ok(0) => return Err("the broker closed the connection".into()),
                 Ok(n) => self.inbox.extend_from_slice(&buf[..n]),
+                // A read timeout: try again until the deadline.
                 Err(e)
                     if matches!(
                         e.kind(),
                         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    return Ok(None)
-                }
+                    ) => {}
                 Err(e) => return Err(e.to_string()),
             }
         }
@@ -126,22 +124,29 @@ fn subscriber(
     shared: &Shared,
     ready: &std::sync::Barrier,
 ) -> Result<Vec<f64>, String> {
-    let mut conn = Conn::open(addr, &format!("{tag}-sub-{index}"), true)?;
-    conn.send(&Packet::Subscribe(Subscribe {
-        packet_id: PacketId::MIN,
-        filters: vec![SubscribeFilter::new(format!("bench/{tag}/#"), load.qos)],
-        properties: Default::default(),
-    }))?;
-    match conn.next(Instant::now() + Duration::from_secs(5))? {
-        Some(Packet::SubAck(_)) => {}
-        other => return Err(format!("no SUBACK but {other:?}")),
-    }
+    let setup = || {
+        let mut conn = Conn::open(addr, &format!("{tag}-sub-{index}"), true)?;
+        conn.send(&Packet::Subscribe(Subscribe {
+            packet_id: PacketId::MIN,
+            filters: vec![SubscribeFilter::new(format!("bench/{tag}/#"), load.qos)],
+            properties: Default::default(),
+        }))?;
+        match conn.next(Instant::now() + Duration::from_secs(5))? {
+            Some(Packet::SubAck(_)) => Ok(conn),
+            other => Err(format!("no SUBACK but {other:?}")),
+        }
+    };
+    let set_up = setup();
+    // Every thread reaches the start line, failed or not, so that no one waits forever.
     ready.wait();
+    let mut conn = set_up?;
     let expected = load.publishers * load.messages;
     let mut latencies = Vec::with_capacity(expected);
     let deadline = Instant::now() + DEADLINE;
     while latencies.len() < expected && !shared.stop.load(Ordering::Relaxed) {
-        let Some(packet) = conn.next(deadline)? else {
+        // Short waits, so that a failed peer's stop is seen.
+        let Some(packet) = conn.next((Instant::now() + Duration::from_millis(50)).min(deadline))?
+        else {
             if Instant::now() >= deadline {
                 break;
             }
@@ -180,10 +185,11 @@ fn publisher(
     shared: &Shared,
     ready: &std::sync::Barrier,
 ) -> Result<(), String> {
-    let mut conn = Conn::open(addr, &format!("{tag}-pub-{index}"), true)?;
+    let set_up = Conn::open(addr, &format!("{tag}-pub-{index}"), true);
+    ready.wait();
+    let mut conn = set_up?;
     let mut payload = vec![0x61u8; load.payload.max(9)];
     payload[8] = index as u8;
-    ready.wait();
     let deadline = Instant::now() + DEADLINE;
     let (mut sent, mut unacked) = (0usize, 0usize);
     let subscribers = load.subscribers as u64;

@@ -12,6 +12,7 @@ mod publish;
 mod retained;
 mod session;
 mod snapshot;
+mod sorted_map;
 mod subscribe;
 mod sys;
 mod tree;

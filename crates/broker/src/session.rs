@@ -2,7 +2,7 @@
 //! the QoS flows to and from that client. A connection only borrows its session while it is
 //! attached; the session outlives it as its expiry allows.
 
-use std::collections::BTreeMap;
+use crate::sorted_map::SortedMap;
 use std::time::Duration;
 use tabmq_core::{Instant, ProtocolVersion, SessionState, SubscribeFilter};
 
@@ -16,7 +16,7 @@ pub(crate) struct Subscription {
 #[derive(Debug)]
 pub(crate) struct Session {
     /// Filter as subscribed (with any `$share/GROUP/`) to its subscription.
-    pub subscriptions: BTreeMap<String, Subscription>,
+    pub subscriptions: SortedMap<Subscription>,
     /// The same QoS state machine the client engine drives.
     pub state: SessionState,
     /// How long it outlives its connection: zero ends it with the connection, `None`
@@ -33,7 +33,7 @@ pub(crate) struct Session {
 impl Session {
     pub fn new(protocol: ProtocolVersion) -> Self {
         Session {
-            subscriptions: BTreeMap::new(),
+            subscriptions: SortedMap::default(),
             state: SessionState::default(),
             expiry: Some(Duration::ZERO),
             disconnected_at: None,

@@ -1,7 +1,7 @@
 //! Subscriptions indexed by topic level, so routing a message walks the levels of its
 //! topic instead of testing every subscription.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 /// Who holds a subscription: the client id and the filter as subscribed (with its
 /// `$share/GROUP/` prefix, if shared), which keys the session's subscription map.
@@ -10,7 +10,8 @@ pub(crate) type Subscriber = (String, String);
 #[derive(Debug, Default)]
 struct Node {
     children: HashMap<String, Node>,
-    subscribers: BTreeSet<Subscriber>,
+    /// In the order they subscribed; a vector, as most filters have one or a few.
+    subscribers: Vec<Subscriber>,
 }
 
 impl Node {
@@ -38,7 +39,8 @@ impl SubscriptionTree {
         for level in filter.split('/') {
             node = node.children.entry(level.to_owned()).or_default();
         }
-        if node.subscribers.insert(subscriber) {
+        if !node.subscribers.contains(&subscriber) {
+            node.subscribers.push(subscriber);
             self.count += 1;
         }
     }
@@ -63,7 +65,11 @@ impl SubscriptionTree {
 
 fn remove_from(node: &mut Node, levels: &[&str], subscriber: &Subscriber) -> bool {
     let Some((first, rest)) = levels.split_first() else {
-        return node.subscribers.remove(subscriber);
+        let Some(at) = node.subscribers.iter().position(|s| s == subscriber) else {
+            return false;
+        };
+        node.subscribers.remove(at);
+        return true;
     };
     let Some(child) = node.children.get_mut(*first) else {
         return false;
