@@ -7,7 +7,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::Barrier;
 use std::time::{Duration, Instant};
 use tabmq_core::{
     decode, encode_to_vec, Ack, BytesMut, Connect, Packet, PacketId, ProtocolVersion, Publish, QoS,
@@ -122,7 +122,7 @@ fn subscriber(
     index: usize,
     load: &Load,
     shared: &Shared,
-    ready: &std::sync::Barrier,
+    ready: &Barrier,
 ) -> Result<Vec<f64>, String> {
     let setup = || {
         let mut conn = Conn::open(addr, &format!("{tag}-sub-{index}"), true)?;
@@ -183,7 +183,7 @@ fn publisher(
     index: usize,
     load: &Load,
     shared: &Shared,
-    ready: &std::sync::Barrier,
+    ready: &Barrier,
 ) -> Result<(), String> {
     let set_up = Conn::open(addr, &format!("{tag}-pub-{index}"), true);
     ready.wait();
@@ -252,51 +252,50 @@ fn publisher(
     Ok(())
 }
 
+/// A party's result; a failure stops the others.
+fn stop_on_error<T>(shared: &Shared, result: Result<T, String>) -> Result<T, String> {
+    if result.is_err() {
+        shared.stop.store(true, Ordering::Relaxed);
+    }
+    result
+}
+
 /// Runs `load` against the broker at `addr`; `tag` keeps runs' topics and ids apart.
 pub fn run(addr: SocketAddr, load: &Load, tag: &str) -> Result<Outcome, String> {
-    let shared = Arc::new(Shared {
+    let shared = Shared {
         epoch: Instant::now(),
         delivered: (0..load.publishers).map(|_| AtomicU64::new(0)).collect(),
         stop: AtomicBool::new(false),
-    });
-    let ready = Arc::new(std::sync::Barrier::new(
-        load.publishers + load.subscribers + 1,
-    ));
-    let load = Arc::new(Load { ..*load });
-    let mut subs = Vec::new();
-    for i in 0..load.subscribers {
-        let (shared, ready, load, tag) =
-            (shared.clone(), ready.clone(), load.clone(), tag.to_owned());
-        subs.push(std::thread::spawn(move || {
-            let result = subscriber(addr, &tag, i, &load, &shared, &ready);
-            if result.is_err() {
-                shared.stop.store(true, Ordering::Relaxed);
-            }
-            result
-        }));
-    }
-    let mut pubs = Vec::new();
-    for i in 0..load.publishers {
-        let (shared, ready, load, tag) =
-            (shared.clone(), ready.clone(), load.clone(), tag.to_owned());
-        pubs.push(std::thread::spawn(move || {
-            let result = publisher(addr, &tag, i, &load, &shared, &ready);
-            if result.is_err() {
-                shared.stop.store(true, Ordering::Relaxed);
-            }
-            result
-        }));
-    }
-    ready.wait();
-    let start = Instant::now();
-    let mut latencies = Vec::new();
-    for s in subs {
-        latencies.extend(s.join().map_err(|_| "a subscriber panicked")??);
-    }
-    let seconds = start.elapsed().as_secs_f64();
-    for p in pubs {
-        p.join().map_err(|_| "a publisher panicked")??;
-    }
+    };
+    let ready = Barrier::new(load.publishers + load.subscribers + 1);
+    let (shared, ready) = (&shared, &ready);
+    let (mut latencies, seconds) = std::thread::scope(|scope| {
+        let subs: Vec<_> = (0..load.subscribers)
+            .map(|i| {
+                scope.spawn(move || {
+                    stop_on_error(shared, subscriber(addr, tag, i, load, shared, ready))
+                })
+            })
+            .collect();
+        let pubs: Vec<_> = (0..load.publishers)
+            .map(|i| {
+                scope.spawn(move || {
+                    stop_on_error(shared, publisher(addr, tag, i, load, shared, ready))
+                })
+            })
+            .collect();
+        ready.wait();
+        let start = Instant::now();
+        let mut latencies = Vec::new();
+        for s in subs {
+            latencies.extend(s.join().map_err(|_| "a subscriber panicked")??);
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        for p in pubs {
+            p.join().map_err(|_| "a publisher panicked")??;
+        }
+        Ok::<_, String>((latencies, seconds))
+    })?;
     if latencies.is_empty() {
         return Err("nothing was delivered".into());
     }

@@ -2,6 +2,8 @@
 // through MQTT.js's API, which tabmq also speaks. Every loop is bounded by a count and a
 // time limit; a run that hits the limit reports what it did in that time.
 
+import { closedLoop } from './closed-loop.js';
+
 const LIMIT_MS = 15_000;
 // Pipelined runs stop sooner: Mosquitto's WebSocket listener can stall on large frames.
 const PIPELINE_LIMIT_MS = 5_000;
@@ -22,29 +24,13 @@ export async function pipelined(mqtt, url, { id, qos, size, count, window }) {
   const pub = await connect(mqtt, url, `${id}-p`, window);
   await sub.subscribeAsync(topic, { qos });
   const payload = new Uint8Array(size).fill(0x61);
-  let sent = 0;
-  let got = 0;
-  const t0 = performance.now();
-  await new Promise((resolve) => {
-    const timer = setTimeout(resolve, PIPELINE_LIMIT_MS);
-    const pump = () => {
-      while (sent < count && sent - got < window) {
-        pub.publish(topic, payload, { qos });
-        sent += 1;
-      }
-    };
-    sub.on('message', () => {
-      got += 1;
-      if (got >= count) {
-        clearTimeout(timer);
-        resolve();
-      } else {
-        pump();
-      }
-    });
-    pump();
+  const { got, sent, seconds } = await closedLoop({
+    count,
+    window,
+    limitMs: PIPELINE_LIMIT_MS,
+    send: () => pub.publish(topic, payload, { qos }),
+    listen: (arrived) => sub.on('message', arrived),
   });
-  const seconds = (performance.now() - t0) / 1000;
   await pub.endAsync(true);
   await sub.endAsync(true);
   return { rate: got / seconds, got, sent };

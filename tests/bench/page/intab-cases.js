@@ -3,6 +3,8 @@
 // mqtt5-wasm's broker on the page; and the ceiling, a bare MessagePort echo between the
 // page and a worker. Every loop is bounded by a count and a time limit.
 
+import { closedLoop } from './closed-loop.js';
+
 const LIMIT_MS = 15_000;
 
 /** tabmq clients of the broker `tab://NAME`, through MQTT.js's API. */
@@ -104,30 +106,19 @@ export async function echo({ count, window, size = 32 }) {
   const worker = new Worker(new URL('./echo-worker.js', import.meta.url), { type: 'module' });
   const { port1, port2 } = new MessageChannel();
   worker.postMessage(port2, [port2]);
-  let sent = 0;
-  let got = 0;
-  const t0 = performance.now();
-  await new Promise((resolve) => {
-    const timer = setTimeout(resolve, LIMIT_MS);
-    const pump = () => {
-      while (sent < count && sent - got < window) {
-        const bytes = new Uint8Array(size).fill(0x61).buffer;
-        port1.postMessage(bytes, [bytes]);
-        sent += 1;
-      }
-    };
-    port1.onmessage = () => {
-      got += 1;
-      if (got >= count) {
-        clearTimeout(timer);
-        resolve();
-      } else {
-        pump();
-      }
-    };
-    pump();
+  const { got, seconds } = await closedLoop({
+    count,
+    window,
+    limitMs: LIMIT_MS,
+    send: () => {
+      const bytes = new Uint8Array(size).fill(0x61).buffer;
+      port1.postMessage(bytes, [bytes]);
+    },
+    listen: (arrived) => {
+      port1.onmessage = arrived;
+    },
   });
-  const rate = got / ((performance.now() - t0) / 1000);
+  const rate = got / seconds;
   worker.terminate();
   return { rate };
 }
