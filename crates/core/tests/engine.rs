@@ -385,3 +385,34 @@ fn a_session_round_trips_through_bytes_and_bad_bytes_are_refused() {
     assert!(ClientSession::from_bytes(&bytes[..bytes.len() / 2]).is_err());
     assert!(ClientSession::from_bytes(&[9, 9, 9]).is_err());
 }
+
+#[test]
+fn a_stored_session_refuses_trailing_bytes_unknown_stages_and_counts_beyond_its_bytes() {
+    let mut peer = Peer::new(options(ProtocolVersion::V311));
+    peer.connect(false);
+    peer.publish("a", QoS::ExactlyOnce);
+    let first = peer.sent().len();
+    assert_eq!(first, 1);
+    // PUBREC: the message moves to its released stage, which must survive storage too.
+    peer.receive(Packet::PubRec(Ack::new(id(1))));
+    let bytes = peer.engine.session().to_bytes();
+    let restored = ClientSession::from_bytes(&bytes).unwrap();
+    assert_eq!(
+        restored.resend(id(1)),
+        Some(Packet::PubRel(Ack::new(id(1))))
+    );
+
+    let mut trailing = bytes.clone();
+    trailing.push(0);
+    assert!(ClientSession::from_bytes(&trailing).is_err());
+
+    // A count of 4 billion messages in flight, with none stored: refused, not allocated.
+    let mut huge = vec![3, 0, 0];
+    huge.extend_from_slice(&u32::MAX.to_be_bytes());
+    assert!(ClientSession::from_bytes(&huge).is_err());
+
+    // The stage byte of the one message in flight (after format, last id, count, id).
+    let mut bad_stage = bytes.clone();
+    bad_stage[1 + 2 + 4 + 2] = 7;
+    assert!(ClientSession::from_bytes(&bad_stage).is_err());
+}
