@@ -6,24 +6,12 @@
 //   worker -> page: {ev, args} (an event), {re: id, ok} or {re: id, err} (an answer).
 import init from './wasm/tabmq_client.js';
 import { Connection } from './connection.js';
+import { plainError as plain, turnSender } from './wire.js';
 
 let ready = null;
 
-/** Errors cross as plain objects: a clone would lose `code`. */
-const plain = (e) => ({ code: e?.code ?? 'INTERNAL', message: String(e?.message ?? e), reasonCode: e?.reasonCode });
-
 function serve(port) {
-  let out = null;
-  const post = (message) => {
-    if (out === null) {
-      out = [];
-      queueMicrotask(() => {
-        port.postMessage(out);
-        out = null;
-      });
-    }
-    out.push(message);
-  };
+  const post = turnSender(port);
   const emit = (ev, ...args) => post({ ev, args: ev === 'error' ? [plain(args[0])] : args });
   const answer = (id, promise) => promise.then((ok) => post({ re: id, ok }), (err) => post({ re: id, err: plain(err) }));
   let conn = null;

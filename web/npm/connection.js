@@ -7,9 +7,9 @@
 // turn), handles what `pollEvent` gives, then arms its timer at `pollTimeout`.
 
 import { Backoff, Engine } from './wasm/tabmq_client.js';
+import { codedError as fail } from './wire.js';
 
 const now = () => performance.now();
-export const fail = (code, message, extra) => Object.assign(new Error(message), { code }, extra);
 
 // The same database as the Rust client's IdbSessionStore, one key per client id.
 const DB = 'tabmq-client-sessions';

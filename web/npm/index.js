@@ -7,6 +7,7 @@
 // The one difference from MQTT.js: payloads are Uint8Array, not Buffer.
 
 import { TabSocket, forgetTabBroker, openBrokerPort, tabBroker } from './tab-socket.js';
+import { codedError as error, reviveError as revive, turnSender } from './wire.js';
 
 // Written out in full so that bundlers (Vite, webpack 5) find and bundle the workers.
 function makeBrokerWorker(shared, name) {
@@ -37,13 +38,13 @@ export function init(wasm) {
   return ready;
 }
 
-function error(code, message) {
-  return Object.assign(new Error(message), { code });
-}
-
-/** An `Error` from the worker's plain `{code, message, reasonCode}`. */
-function revive(e) {
-  return Object.assign(error(e.code, e.message), e.reasonCode === undefined ? {} : { reasonCode: e.reasonCode });
+/** The control target of the broker `tab://` `url` names, started or joined. */
+async function brokerControl(url) {
+  try {
+    return await tabBroker(url, makeBrokerWorker);
+  } catch (e) {
+    throw error('IN_TAB_BROKER_FAILED', e.message);
+  }
 }
 
 // Options that cross to the worker; the rest (functions, streams) stay in the page.
@@ -56,10 +57,7 @@ class Remote {
     await init();
     let connector;
     if (url.startsWith('tab://')) {
-      const control = await tabBroker(url, makeBrokerWorker).catch((e) => {
-        throw error('IN_TAB_BROKER_FAILED', e.message);
-      });
-      connector = openBrokerPort(control, 'control');
+      connector = openBrokerPort(await brokerControl(url), 'control');
     }
     const { port1, port2 } = new MessageChannel();
     worker.postMessage({ port: port2 }, [port2]);
@@ -72,9 +70,7 @@ class Remote {
   }
 
   constructor(port, onEvent) {
-    this._port = port;
-    this._out = null;
-    this._transfer = [];
+    this._post = turnSender(port);
     this._waiting = new Map();
     this._next = 0;
     port.onmessage = ({ data }) => {
@@ -89,19 +85,6 @@ class Remote {
         }
       }
     };
-  }
-
-  _post(message, transfer = []) {
-    if (this._out === null) {
-      this._out = [];
-      queueMicrotask(() => {
-        this._port.postMessage(this._out, this._transfer);
-        this._out = null;
-        this._transfer = [];
-      });
-    }
-    this._out.push(message);
-    this._transfer.push(...transfer);
   }
 
   _answer(id) {
@@ -592,11 +575,7 @@ export class Broker {
 export async function startBroker({ name = 'default', shared = false, persist } = {}) {
   const params = [shared ? 'shared' : null, persist ? `persist=${persist}` : null].filter(Boolean);
   const url = `tab://${name}${params.length ? `?${params.join('&')}` : ''}`;
-  try {
-    return new Broker(await tabBroker(url, makeBrokerWorker), url);
-  } catch (e) {
-    throw error('IN_TAB_BROKER_FAILED', e.message);
-  }
+  return new Broker(await brokerControl(url), url);
 }
 
 /** A WebSocket-compatible connection to the in-tab broker `url` names, for MQTT.js's

@@ -14,9 +14,10 @@ pub const CLIENT_LIMIT_BYTES: u64 = 60 * 1024;
 
 /// What a page fetches for a `ws://` client: the entry, and its worker with the driver
 /// and the client wasm.
-pub const CLIENT_ENTRY: [&str; 6] = [
+pub const CLIENT_ENTRY: [&str; 7] = [
     "index.js",
     "tab-socket.js",
+    "wire.js",
     "client-worker.js",
     "connection.js",
     "wasm/tabmq_client.js",
@@ -32,9 +33,10 @@ pub const BROKER_ENTRY: [&str; 3] = [
 
 /// The package's JavaScript modules. They ship minified, with source maps; their sources
 /// are `web/npm/`, `web/tab-socket.js` and wasm-bindgen's output.
-const MODULES: [&str; 7] = [
+const MODULES: [&str; 8] = [
     "index.js",
     "tab-socket.js",
+    "wire.js",
     "client-worker.js",
     "connection.js",
     "broker-worker.js",
