@@ -4,10 +4,11 @@
 // carries no browser bindings. It runs in the client worker (client-worker.js).
 //
 // After every input the driver sends what `pollTransmit` gives (one buffer: one frame per
-// turn), handles what `pollEvent` gives, then arms its timer at `pollTimeout`.
+// turn, or per burst under load), handles what `pollEvent` gives, then arms its timer at
+// `pollTimeout`.
 
 import { Backoff, Engine } from './wasm/tabmq_client.js';
-import { codedError as fail } from './wire.js';
+import { codedError as fail, nextTask } from './wire.js';
 
 const now = () => performance.now();
 
@@ -77,6 +78,7 @@ export class Connection {
     this.saving = false;
     this.afterSave = [];
     this.scheduled = false;
+    this.busy = false;
     this.attempted = false;
     this.connectedOnce = false;
     this.stopped = false;
@@ -217,13 +219,8 @@ export class Connection {
 
   _drain() {
     this.scheduled = false;
-    const bytes = this.engine.pollTransmit();
-    if (this.store) {
-      if (bytes) this.held.push(bytes);
-      this._save();
-    } else if (bytes) {
-      this._send(bytes);
-    }
+    if (!this.busy) this._transmit();
+    else if (this.store) this._save();
     for (let event; (event = this.engine.pollEvent()) !== undefined;) this._event(event);
     const at = this.engine.pollTimeout();
     // Armed lazily: a timer that fires early finds nothing due and re-arms.
@@ -235,6 +232,26 @@ export class Connection {
         this.engine.handleTimeout(now());
         this._schedule();
       }, Math.max(0, at - now()));
+    }
+  }
+
+  /** Sends what the engine has. The first frame of a quiet spell leaves at once; under
+   *  load, what the next tasks (more arriving frames) produce waits for them, so a burst
+   *  goes out in one frame rather than one per packet. */
+  _transmit() {
+    const bytes = this.engine.pollTransmit();
+    if (this.store) {
+      if (bytes) this.held.push(bytes);
+      this._save();
+    } else if (bytes) {
+      this._send(bytes);
+    }
+    if (bytes && !this.busy) {
+      this.busy = true;
+      nextTask(() => {
+        this.busy = false;
+        this._transmit();
+      });
     }
   }
 
@@ -313,6 +330,7 @@ export class Connection {
   }
 
   _closed(e) {
+    this._transmit();
     clearTimeout(this.timer);
     clearTimeout(this.connectTimer);
     this.deadline = Infinity;
