@@ -1,6 +1,6 @@
 // What a page with a ws:// client fetches from the built npm package: the files found by
 // following the package's own imports from index.js (static imports, and the `new URL(...,
-// import.meta.url)` of its client worker and wasm), leaving out the broker's worker, which
+// import.meta.url)` of its timer worker and wasm), leaving out the broker's worker, which
 // only tab:// and startBroker load. Shared by the size test and the size benchmark.
 
 import assert from 'node:assert/strict';

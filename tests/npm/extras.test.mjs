@@ -1,6 +1,7 @@
 // What tabmq's npm package adds to MQTT.js's API, in headless Chromium against real
-// Mosquitto: a session kept in IndexedDB, reconnects that back off with jitter, and the
-// shared broker in the tab. The drop-in suite cannot cover these: MQTT.js has none of them.
+// Mosquitto: a session kept in IndexedDB, reconnects that back off with jitter, the shared
+// broker in the tab, bursts sent as one frame, and keepalive timers that do not depend on
+// the page's. The drop-in suite cannot cover these: MQTT.js has none of them.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -146,4 +147,107 @@ test('tab://NAME?shared: two tabs reach one broker, which startBroker inspects',
   } finally {
     await context.close();
   }
+});
+
+test('under load, a burst leaves in one frame: 2,000 QoS 1 messages in a closed loop take far fewer frames, in order', { timeout: 60_000 }, async () => {
+  const context = await browser.newContext();
+  try {
+    const { page, errors } = await openPage(context);
+    const seen = await page.evaluate(async ({ url }) => {
+      const frames = { out: 0 };
+      const send = WebSocket.prototype.send;
+      WebSocket.prototype.send = function countedSend(data) {
+        frames.out += 1;
+        return send.call(this, data);
+      };
+      const { connectAsync } = await import('/tabmq/index.js');
+      const sub = await connectAsync(url, { clientId: 'extras-burst-sub' });
+      const pub = await connectAsync(url, { clientId: 'extras-burst-pub' });
+      await sub.subscribeAsync('extras/burst', { qos: 1 });
+      const COUNT = 2000;
+      const WINDOW = 64;
+      const got = [];
+      let sent = 0;
+      const before = frames.out;
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, 20_000);
+        const pump = () => {
+          while (sent < COUNT && sent - got.length < WINDOW) {
+            pub.publish('extras/burst', String(sent), { qos: 1 });
+            sent += 1;
+          }
+        };
+        sub.on('message', (_topic, payload) => {
+          got.push(Number(new TextDecoder().decode(payload)));
+          if (got.length === COUNT) {
+            clearTimeout(timer);
+            resolve();
+          } else {
+            pump();
+          }
+        });
+        pump();
+      });
+      const out = frames.out - before;
+      await pub.endAsync();
+      await sub.endAsync();
+      return { count: COUNT, got, out };
+    }, { url: `ws://127.0.0.1:${mosquitto.ws}` });
+    assert.equal(seen.got.length, seen.count);
+    assert.ok(seen.got.every((n, i) => n === i), 'QoS 1 messages arrive in order');
+    // 2,000 PUBLISHes and 2,000 PUBACKs: one frame per packet would be 4,000 frames.
+    assert.ok(seen.out < seen.count / 2, `${seen.out} frames for ${seen.count} messages`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+/** Connects with a 1 s keepalive, then stops the page's own timers, as a throttled
+ *  background tab would; after 7 s, the PINGREQs sent and whether the connection closed.
+ *  With `noWorker`, the timer worker cannot start, so the timers are the page's. */
+async function keepaliveWithoutPageTimers(noWorker) {
+  const context = await browser.newContext();
+  try {
+    const { page, errors } = await openPage(context);
+    await page.evaluate(async ({ url, noWorker }) => {
+      if (noWorker) {
+        window.Worker = class NoWorker {
+          constructor() {
+            throw new Error('no workers here');
+          }
+        };
+      }
+      const { connectAsync } = await import('/tabmq/index.js');
+      const client = await connectAsync(url, { clientId: `extras-keepalive-${noWorker}`, keepalive: 1, reconnectPeriod: 0 });
+      window.__seen = { pings: 0, closed: false };
+      client.on('packetsend', (packet) => {
+        if (packet.cmd === 'pingreq') window.__seen.pings += 1;
+      });
+      client.on('close', () => {
+        window.__seen.closed = true;
+      });
+      client.on('error', () => {});
+      window.setTimeout = () => 0;
+    }, { url: `ws://127.0.0.1:${mosquitto.ws}`, noWorker });
+    // Mosquitto checks keepalives every few seconds, not at once at 1.5 keepalives.
+    await new Promise((resolve) => setTimeout(resolve, 7000));
+    const seen = await page.evaluate(() => window.__seen);
+    assert.deepEqual(errors, []);
+    return seen;
+  } finally {
+    await context.close();
+  }
+}
+
+test("keepalive runs on the timer worker: with the page's own timers stopped, PINGREQs go out and the connection stays", { timeout: 60_000 }, async () => {
+  const seen = await keepaliveWithoutPageTimers(false);
+  assert.ok(seen.pings >= 4, `${seen.pings} PINGREQs in 7 s at keepalive 1 s`);
+  assert.equal(seen.closed, false);
+  // The control: with no worker the timers fall back to the page's. The one armed before
+  // they stopped may fire once; after it none does, and Mosquitto drops the connection
+  // once its check finds it 1.5 keepalives late.
+  const control = await keepaliveWithoutPageTimers(true);
+  assert.ok(control.pings <= 1, `${control.pings} PINGREQs`);
+  assert.equal(control.closed, true);
 });

@@ -1,16 +1,24 @@
 // One MQTT connection: tabmq's sans-IO engine (Rust, in wasm) driven by JavaScript's own
 // WebSocket, MessagePort, timers and IndexedDB. The engine holds the codec, the QoS flows
 // and the session; this file only moves bytes and time in and events out, so the wasm
-// carries no browser bindings. It runs in the client worker (client-worker.js).
+// carries no browser bindings. It runs on the page's thread, as MQTT.js does, with its
+// timers kept in a worker (schedule.js).
 //
 // After every input the driver sends what `pollTransmit` gives (one buffer: one frame per
 // turn, or per burst under load), handles what `pollEvent` gives, then arms its timer at
 // `pollTimeout`.
 
 import { Backoff, Engine } from './wasm/tabmq_client.js';
-import { codedError as fail, nextTask } from './wire.js';
+import { cancel, later, nextTask } from './schedule.js';
+
+/** An `Error` with a `code`, and `extra` fields such as `reasonCode`. */
+export const codedError = (code, message, extra) => Object.assign(new Error(message), { code }, extra);
+const fail = codedError;
 
 const now = () => performance.now();
+
+// How long `end()` waits for the WebSocket's close handshake.
+const CLOSE_WAIT_MS = 1000;
 
 // The same database as the Rust client's IdbSessionStore, one key per client id.
 const DB = 'tabmq-client-sessions';
@@ -73,7 +81,8 @@ export class Connection {
     this.waiters = new Map(); // packet id -> { resolve, reject }
     this.pending = []; // commands waiting for a connection
     this.subscriptions = new Map(); // topic -> subscription, to resubscribe
-    this.held = []; // bytes waiting for their session to be saved
+    this.held = []; // {link, bytes, written} waiting for their session to be saved
+    this.written = []; // QoS 0 publishes' {resolve, reject}, settled once their bytes are sent
     this.lastSaved = new Uint8Array(0);
     this.saving = false;
     this.afterSave = [];
@@ -102,7 +111,7 @@ export class Connection {
   _open() {
     const offline = this.url && globalThis.navigator?.onLine === false;
     if (this.stopped || this.link || offline) return;
-    clearTimeout(this.retry);
+    cancel(this.retry);
     this.retry = null;
     if (this.attempted) this.emit('reconnect');
     this.attempted = true;
@@ -113,9 +122,9 @@ export class Connection {
       return;
     }
     if (this.connectTimeout > 0) {
-      clearTimeout(this.connectTimer);
+      cancel(this.connectTimer);
       const link = this.link;
-      this.connectTimer = setTimeout(() => {
+      this.connectTimer = later(() => {
         if (this.link === link && this.engine.state !== 'connected') link.cut();
       }, this.connectTimeout);
     }
@@ -125,17 +134,24 @@ export class Connection {
     const ws = new WebSocket(this.url, 'mqtt');
     ws.binaryType = 'arraybuffer';
     let opened = false;
+    let closed;
     const link = {
       send: (bytes) => ws.send(bytes),
       close: () => ws.close(),
       cut: () => ws.close(),
+      closed: new Promise((resolve) => {
+        closed = resolve;
+      }),
     };
     ws.onopen = () => {
       opened = true;
       this._attach(link);
     };
     ws.onmessage = (e) => this._input(link, new Uint8Array(e.data));
-    ws.onclose = () => this._down(link, opened);
+    ws.onclose = () => {
+      closed();
+      this._down(link, opened);
+    };
     return link;
   }
 
@@ -180,6 +196,8 @@ export class Connection {
   _down(link, opened) {
     if (link !== this.link) return;
     this.link = null;
+    // QoS 0 bytes not yet sent went with the link (the next CONNECT clears them).
+    this._unwritten('the connection was lost before the message was sent');
     if (this.engine.state !== 'disconnected') {
       this.engine.connectionLost(now());
       this._schedule();
@@ -205,7 +223,7 @@ export class Connection {
       return;
     }
     this.emit('offline');
-    if (this.retry === null) this.retry = setTimeout(() => this._open(), this.backoff.next(Math.random()));
+    if (this.retry === null) this.retry = later(() => this._open(), this.backoff.next(Math.random()));
   }
 
   // --- the engine's outputs ------------------------------------------------------------
@@ -225,9 +243,9 @@ export class Connection {
     const at = this.engine.pollTimeout();
     // Armed lazily: a timer that fires early finds nothing due and re-arms.
     if (at !== undefined && at < this.deadline) {
-      clearTimeout(this.timer);
+      cancel(this.timer);
       this.deadline = at;
-      this.timer = setTimeout(() => {
+      this.timer = later(() => {
         this.deadline = Infinity;
         this.engine.handleTimeout(now());
         this._schedule();
@@ -239,12 +257,19 @@ export class Connection {
    *  load, what the next tasks (more arriving frames) produce waits for them, so a burst
    *  goes out in one frame rather than one per packet. */
   _transmit() {
-    const bytes = this.engine.pollTransmit();
+    // Without a link, what the engine holds is for a connection that is gone; its next
+    // CONNECT clears it.
+    const link = this.link;
+    const bytes = link ? this.engine.pollTransmit() : undefined;
+    // Connected, every QoS 0 PUBLISH asked for so far is in these bytes (one asked for
+    // offline goes out after CONNACK).
+    const written = bytes && this.engine.state === 'connected' ? this.written.splice(0) : [];
     if (this.store) {
-      if (bytes) this.held.push(bytes);
+      if (bytes) this.held.push({ link, bytes, written });
       this._save();
     } else if (bytes) {
-      this._send(bytes);
+      this._send(link, bytes);
+      for (const w of written) w.resolve(0);
     }
     if (bytes && !this.busy) {
       this.busy = true;
@@ -265,15 +290,19 @@ export class Connection {
     this.lastSaved = session;
     this.store.save(session).then(() => {
       this.saving = false;
-      for (const bytes of covered) this._send(bytes);
+      // Each on its own link: a closed one drops them, and none reach the next connection.
+      for (const { link, bytes, written } of covered) {
+        this._send(link, bytes);
+        for (const w of written) w.resolve(0);
+      }
       for (const f of this.afterSave.splice(0)) f();
       this._schedule();
     });
   }
 
-  _send(bytes) {
+  _send(link, bytes) {
     try {
-      this.link.send(bytes);
+      link.send(bytes);
     } catch {
       // The link is gone or going; its close event tells the engine.
     }
@@ -313,7 +342,7 @@ export class Connection {
   }
 
   _connected(sessionPresent) {
-    clearTimeout(this.connectTimer);
+    cancel(this.connectTimer);
     this.backoff.reset();
     const lost = this.connectedOnce && !sessionPresent && this.resubscribe;
     this.connectedOnce = true;
@@ -331,8 +360,8 @@ export class Connection {
 
   _closed(e) {
     this._transmit();
-    clearTimeout(this.timer);
-    clearTimeout(this.connectTimer);
+    cancel(this.timer);
+    cancel(this.connectTimer);
     this.deadline = Infinity;
     if (e.byBroker) this.emit('disconnect', { cmd: 'disconnect', reasonCode: e.reasonCode });
     if (e.error) {
@@ -343,9 +372,25 @@ export class Connection {
     this.link = null;
     // A DISCONNECT waiting for a save leaves first.
     if (link) this._whenSaved(() => link.close());
-    this.emit('close');
-    if (this.ending) this._ended();
-    else this._retryLater();
+    const ending = this.ending;
+    let timer = null;
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      cancel(timer);
+      this.emit('close');
+      if (!ending) this._retryLater();
+      else if (!this.link) this._ended();
+    };
+    // As in MQTT.js, `end()` ends once the WebSocket has closed, not when DISCONNECT is
+    // handed to it; bounded, so that a peer that never answers the close cannot hold it.
+    if (ending && link?.closed) {
+      timer = later(finish, CLOSE_WAIT_MS);
+      link.closed.then(finish);
+    } else {
+      finish();
+    }
   }
 
   _whenSaved(f) {
@@ -360,6 +405,12 @@ export class Connection {
     for (const [, waiter] of this.waiters) waiter.reject(fail('CONNECTION_LOST', 'the connection ended'));
     this.waiters.clear();
     for (const run of this.pending.splice(0)) run(fail('CONNECTION_LOST', 'the connection ended'));
+    this._unwritten('the connection ended');
+  }
+
+  _unwritten(why) {
+    const lost = fail('CONNECTION_LOST', why);
+    for (const w of this.written.splice(0)) w.reject(lost);
   }
 
   _ended() {
@@ -397,7 +448,8 @@ export class Connection {
     const id = this.engine.publish(topic, payload, qos, retain, properties, now());
     this._schedule();
     if (!wait) return undefined;
-    if (id === 0) return Promise.resolve(0);
+    // As in MQTT.js, a QoS 0 publish is done once its bytes are handed to the socket.
+    if (id === 0) return new Promise((resolve, reject) => this.written.push({ resolve, reject }));
     return new Promise((resolve, reject) => this.waiters.set(id, { resolve, reject }));
   }
 
@@ -420,7 +472,7 @@ export class Connection {
   end(force) {
     if (this.ending) return;
     this.ending = true;
-    clearTimeout(this.retry);
+    cancel(this.retry);
     const state = this.engine.state;
     if (state === 'disconnected') {
       const link = this.link;
@@ -447,7 +499,7 @@ export class Connection {
       this.stopped = false;
       globalThis.addEventListener?.('online', this._onOnline);
     }
-    clearTimeout(this.retry);
+    cancel(this.retry);
     this.retry = null;
     this.backoff.reset();
     this._open();

@@ -1,13 +1,14 @@
 // tabmq: MQTT.js's client API over tabmq's Rust/wasm client, plus the broker in a tab.
 //
-// Every connection runs in a Web Worker (client-worker.js), so keepalive and reconnect
-// timers keep running when Chrome throttles a background tab's main thread. The page keeps
-// this API, talks to the worker over a MessagePort, and loads no wasm itself.
+// Connections run on the page's thread, as MQTT.js's do (connection.js drives the wasm
+// engine), so a message costs no hop between threads; their timers run in a worker, so
+// that keepalive keeps time when Chrome throttles a background tab (schedule.js).
 //
 // The one difference from MQTT.js: payloads are Uint8Array, not Buffer.
 
+import initWasm from './wasm/tabmq_client.js';
+import { Connection, codedError as error } from './connection.js';
 import { TabSocket, forgetTabBroker, openBrokerPort, tabBroker } from './tab-socket.js';
-import { codedError as error, reviveError as revive, turnSender } from './wire.js';
 
 // Written out in full so that bundlers (Vite, webpack 5) find and bundle the workers.
 function makeBrokerWorker(shared, name) {
@@ -16,25 +17,19 @@ function makeBrokerWorker(shared, name) {
     : new Worker(new URL('./broker-worker.js', import.meta.url), { type: 'module', name });
 }
 
-let worker = null;
 let ready = null;
 
-/** Starts the client worker and loads its wasm; `connect` calls it. Pass a URL (or a
- *  `WebAssembly.Module`) when the package's `wasm/tabmq_client_bg.wasm` is served from
- *  somewhere else. Rejects with code `WASM_FAILED` if the wasm does not load. */
+/** Loads the client's wasm; `connect` calls it. Pass a URL (or a `WebAssembly.Module`)
+ *  when the package's `wasm/tabmq_client_bg.wasm` is served from somewhere else. Rejects
+ *  with code `WASM_FAILED` if the wasm does not load (and a later call tries again). */
 export function init(wasm) {
-  ready ??= new Promise((resolve, reject) => {
-    worker = new Worker(new URL('./client-worker.js', import.meta.url), { type: 'module', name: 'tabmq-clients' });
-    const { port1, port2 } = new MessageChannel();
-    port1.onmessage = ({ data }) => {
-      port1.close();
-      if (data === true) resolve();
-      else reject(error('WASM_FAILED', `the client worker could not load its wasm: ${data.message}`));
-    };
-    worker.onerror = (event) => reject(error('WORKER_FAILED', `the client worker failed: ${event.message ?? event}`));
-    const source = wasm instanceof URL ? wasm.href : wasm;
-    worker.postMessage({ wasm: source, ready: port2 }, [port2]);
-  });
+  ready ??= initWasm(wasm === undefined ? undefined : { module_or_path: wasm }).then(
+    () => undefined,
+    (err) => {
+      ready = null;
+      throw error('WASM_FAILED', `the client's wasm could not be loaded: ${err?.message ?? err}`);
+    },
+  );
   return ready;
 }
 
@@ -47,87 +42,24 @@ async function brokerControl(url) {
   }
 }
 
-// Options that cross to the worker; the rest (functions, streams) stay in the page.
-const SENT_OPTIONS = ['clientId', 'clean', 'keepalive', 'reconnectPeriod', 'reconnectPeriodMax', 'connectTimeout', 'username', 'password', 'will', 'protocolVersion', 'properties', 'resubscribe', 'queueQoSZero', 'maxInflight', 'persist', 'trace'];
+// The options the engine and its driver read; the rest (functions, streams) are MQTT.js's.
+const ENGINE_OPTIONS = ['clientId', 'clean', 'keepalive', 'reconnectPeriod', 'reconnectPeriodMax', 'connectTimeout', 'username', 'password', 'will', 'protocolVersion', 'properties', 'resubscribe', 'queueQoSZero', 'maxInflight', 'persist', 'trace'];
 
-/** A connection in the client worker, seen from the page. Messages go in arrays, one per
- *  turn, both ways (see client-worker.js). */
-class Remote {
-  static async open(url, options, onEvent) {
-    await init();
-    let connector;
-    if (url.startsWith('tab://')) {
-      connector = openBrokerPort(await brokerControl(url), 'control');
-    }
-    const { port1, port2 } = new MessageChannel();
-    worker.postMessage({ port: port2 }, [port2]);
-    const remote = new Remote(port1, onEvent);
-    const sent = {};
-    for (const key of SENT_OPTIONS) if (options[key] !== undefined) sent[key] = options[key];
-    remote._post({ op: 'open', url: connector ? undefined : url, options: sent, connector }, connector ? [connector] : []);
-    await remote._answer(0);
-    return remote;
-  }
+/** Opens the connection `url` names: a WebSocket, or a port of the in-tab broker. */
+async function openConnection(url, options, onEvent) {
+  await init();
+  const connector = url.startsWith('tab://') ? openBrokerPort(await brokerControl(url), 'control') : undefined;
+  const picked = {};
+  for (const key of ENGINE_OPTIONS) if (options[key] !== undefined) picked[key] = options[key];
+  return Connection.open(connector ? undefined : url, picked, onEvent, connector);
+}
 
-  constructor(port, onEvent) {
-    this._post = turnSender(port);
-    this._waiting = new Map();
-    this._next = 0;
-    port.onmessage = ({ data }) => {
-      for (const m of data) {
-        if (m.ev !== undefined) {
-          onEvent(m.ev, ...(m.ev === 'error' ? [revive(m.args[0])] : m.args));
-        } else {
-          const waiter = this._waiting.get(m.re);
-          this._waiting.delete(m.re);
-          if (m.err) waiter?.reject(revive(m.err));
-          else waiter?.resolve(m.ok);
-        }
-      }
-    };
-  }
-
-  _answer(id) {
-    return new Promise((resolve, reject) => this._waiting.set(id, { resolve, reject }));
-  }
-
-  _request(message) {
-    this._next += 1;
-    this._post({ ...message, id: this._next });
-    return this._answer(this._next);
-  }
-
-  /** Throws for bad arguments; with `wait`, a promise of the broker's reason code. */
-  publish(topic, payload, qos, retain, properties, wait) {
-    const binary = payload == null || typeof payload === 'string' || ArrayBuffer.isView(payload) || payload instanceof ArrayBuffer;
-    if (!binary) throw error('INVALID_ARGUMENT', 'the message must be a string or a Uint8Array');
-    if (qos !== 0 && qos !== 1 && qos !== 2) throw error('INVALID_ARGUMENT', 'qos must be 0, 1 or 2');
-    if (typeof topic !== 'string' || /[+#]/.test(topic)) throw error('INVALID_TOPIC', `invalid topic name ${topic}`);
-    const message = { op: 'publish', topic, payload, qos, retain, properties };
-    if (wait) return this._request(message);
-    this._post(message);
-    return undefined;
-  }
-
-  subscribe(subs, properties) {
-    return this._request({ op: 'subscribe', subs, properties });
-  }
-
-  unsubscribe(topics) {
-    return this._request({ op: 'unsubscribe', topics });
-  }
-
-  end(force) {
-    this._post({ op: 'end', force });
-  }
-
-  reconnect() {
-    this._post({ op: 'reconnect' });
-  }
-
-  setTrace(on) {
-    this._post({ op: 'trace', on });
-  }
+/** Throws what MQTT.js would refuse in a publish's arguments. */
+function checkPublish(topic, payload, qos) {
+  const binary = payload == null || typeof payload === 'string' || ArrayBuffer.isView(payload) || payload instanceof ArrayBuffer;
+  if (!binary) throw error('INVALID_ARGUMENT', 'the message must be a string or a Uint8Array');
+  if (qos !== 0 && qos !== 1 && qos !== 2) throw error('INVALID_ARGUMENT', 'qos must be 0, 1 or 2');
+  if (typeof topic !== 'string' || /[+#]/.test(topic)) throw error('INVALID_TOPIC', `invalid topic name ${topic}`);
 }
 
 const REASONS = {
@@ -264,7 +196,7 @@ function invalidFilter(topics) {
   return null;
 }
 
-/** MQTT.js's MqttClient, over a worker-hosted tabmq client. Make one with `connect`. */
+/** MQTT.js's MqttClient, over tabmq's client. Make one with `connect`. */
 export class MqttClient extends Emitter {
   constructor(url, options = {}) {
     super();
@@ -292,7 +224,7 @@ export class MqttClient extends Emitter {
     this._waiting = [];
     this._pending = 0;
     this._onIdle = [];
-    Remote.open(this.options.href, { ...this.options, trace: this._traced() }, (type, ...args) => this._event(type, ...args))
+    openConnection(this.options.href, { ...this.options, trace: this._traced() }, (type, ...args) => this._event(type, ...args))
       .then(
         (raw) => {
           this._raw = raw;
@@ -316,7 +248,7 @@ export class MqttClient extends Emitter {
     }
   }
 
-  /** Runs `f(raw)` once the worker has the client. */
+  /** Runs `f(raw)` once the connection is open. */
   _with(f) {
     if (this._raw) f(this._raw);
     else this._waiting.push(f);
@@ -375,6 +307,7 @@ export class MqttClient extends Emitter {
     this._with((raw) => {
       let sent;
       try {
+        checkPublish(topic, message, qos);
         sent = raw.publish(topic, message, qos, retain, properties, Boolean(callback) || qos > 0);
       } catch (err) {
         if (callback) callback(err);

@@ -1,7 +1,7 @@
 //! `cargo xtask npm`: the npm package `tabmq`, built into `target/npm/tabmq` and packed
 //! into `target/npm/tabmq-<version>.tgz`, with the gzip sizes of what a page loads.
 //!
-//! Two wasm builds ship: `tabmq_client` (the client worker's engine) and `tabmq_broker`
+//! Two wasm builds ship: `tabmq_client` (the page's client engine) and `tabmq_broker`
 //! (the in-tab broker's worker). The package's own files are hand-written
 //! in `web/npm/`.
 
@@ -12,14 +12,14 @@ use std::path::{Path, PathBuf};
 /// Above this, the client entry fails the build (the limit; the target is 35 KB).
 pub const CLIENT_LIMIT_BYTES: u64 = 60 * 1024;
 
-/// What a page fetches for a `ws://` client: the entry, and its worker with the driver
+/// What a page fetches for a `ws://` client: the entry with its driver, the timer worker,
 /// and the client wasm.
 pub const CLIENT_ENTRY: [&str; 7] = [
     "index.js",
     "tab-socket.js",
-    "wire.js",
-    "client-worker.js",
     "connection.js",
+    "schedule.js",
+    "timer-worker.js",
     "wasm/tabmq_client.js",
     "wasm/tabmq_client_bg.wasm",
 ];
@@ -36,9 +36,9 @@ pub const BROKER_ENTRY: [&str; 3] = [
 const MODULES: [&str; 8] = [
     "index.js",
     "tab-socket.js",
-    "wire.js",
-    "client-worker.js",
     "connection.js",
+    "schedule.js",
+    "timer-worker.js",
     "broker-worker.js",
     "wasm/tabmq_client.js",
     "wasm/tabmq_broker.js",

@@ -5,7 +5,8 @@
 //! The driver must, after every call that takes input (`connect`, `handleBytes`,
 //! `handleTimeout`, `connectionLost`, `disconnect`, `publish`, `subscribe`,
 //! `unsubscribe`), send what `pollTransmit` gives, then handle what `pollEvent` gives, then
-//! re-arm its timer at `pollTimeout`: the order of quinn-proto's endpoints.
+//! re-arm its timer at `pollTimeout`: the order of quinn-proto's endpoints. It may put off
+//! `pollTransmit` to gather a burst into one frame: the bytes wait in the engine, in order.
 
 use crate::errors::{client_error, decode_error_text, invalid};
 use crate::options::read_client_options;

@@ -1,5 +1,5 @@
 //! The client build's allocator: power-of-two size classes, each with a free list, over
-//! memory grown page by page. It is a fraction of dlmalloc's code, and the client worker's
+//! memory grown page by page. It is a fraction of dlmalloc's code, and the client's
 //! allocations (packets, buffers of the same few sizes, over and over) reuse blocks in
 //! O(1). Blocks are never split or merged: memory stays at most twice the peak need per
 //! size. The broker build, which lives longer with more varied sizes, keeps dlmalloc.

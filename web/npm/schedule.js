@@ -1,0 +1,71 @@
+// When a page's connections run their code: `nextTask` for a burst's end, and `later` for
+// keepalive, connect timeouts and reconnect backoff. A background tab's own timers can be
+// held back for a minute, long enough for a broker to drop a connection whose PINGREQ
+// comes late; a worker's timers are not, so `later` keeps its timers in one (and falls
+// back to the page's own if the worker cannot start).
+
+// One channel for every `nextTask`: a posted message runs after the tasks already queued
+// (such as WebSocket messages that have arrived), and unlike setTimeout it is not clamped
+// to 4 ms when chained.
+const tasks = [];
+let channel = null;
+
+/** Runs `f` in a task of its own, after the tasks already queued. */
+export function nextTask(f) {
+  if (channel === null) {
+    channel = new MessageChannel();
+    channel.port1.onmessage = () => tasks.shift()();
+  }
+  tasks.push(f);
+  channel.port2.postMessage(0);
+}
+
+let worker = null; // null: not started yet; false: none, the page's own timers instead
+let lastId = 0;
+const due = new Map(); // id -> { f, at, native }
+
+function fire(id) {
+  const timer = due.get(id);
+  due.delete(id);
+  timer?.f();
+}
+
+function armHere(id, timer) {
+  timer.native = setTimeout(() => fire(id), Math.max(0, timer.at - performance.now()));
+}
+
+function startWorker() {
+  try {
+    worker = new Worker(new URL('./timer-worker.js', import.meta.url), { type: 'module', name: 'tabmq-timers' });
+  } catch {
+    worker = false;
+    return;
+  }
+  worker.onmessage = ({ data }) => fire(data);
+  // A worker that fails to load would leave every timer unfired: they move to the page.
+  worker.onerror = () => {
+    worker.terminate();
+    worker = false;
+    for (const [id, timer] of due) armHere(id, timer);
+  };
+}
+
+/** Calls `f` in `ms` milliseconds; the id to `cancel` it. */
+export function later(f, ms) {
+  if (worker === null) startWorker();
+  lastId += 1;
+  const timer = { f, at: performance.now() + ms, native: null };
+  due.set(lastId, timer);
+  if (worker) worker.postMessage([lastId, Math.max(0, ms)]);
+  else armHere(lastId, timer);
+  return lastId;
+}
+
+/** Cancels the timer `later` gave `id` for; nothing for `null` or a timer that fired. */
+export function cancel(id) {
+  const timer = due.get(id);
+  if (!timer) return;
+  due.delete(id);
+  if (timer.native !== null) clearTimeout(timer.native);
+  else if (worker) worker.postMessage([id, -1]);
+}
