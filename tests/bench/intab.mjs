@@ -90,6 +90,6 @@ try {
   await server.close();
 }
 const notes = {
-  'in-tab broker': `${m5Failure ? `No comparison with mqtt5-wasm: ${m5Failure}. ` : ''}tabmq's clients are the npm package's, through MQTT.js's API: they run in the page's client worker and reach the broker's Worker over MessagePorts (page, client worker, broker worker and back). mqtt5-wasm's broker and clients all run on the page's thread, over its client ports. Publishers keep ${WINDOW} messages between publish and delivery to every subscriber. The ceiling echoes one 32-byte message per postMessage between the page and a worker.`,
+  'in-tab broker': `${m5Failure ? `No comparison with mqtt5-wasm: ${m5Failure}. ` : ''}tabmq's clients are the npm package's, through MQTT.js's API: they run on the page's thread and reach the broker's Worker over MessagePorts. mqtt5-wasm's broker and clients all run on the page's thread, over its client ports. Publishers keep ${WINDOW} messages between publish and delivery to every subscriber. The ceiling echoes one 32-byte message per postMessage between the page and a worker.`,
 };
 console.log(report(OUT, ['in-tab broker'], rows, notes));

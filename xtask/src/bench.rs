@@ -6,7 +6,7 @@ use crate::setup::{setup, Needs};
 /// The cases, in the order a full run takes them.
 const CASES: [&str; 5] = ["codec", "size", "client", "intab", "broker"];
 /// The peer of the in-tab case, from crates.io.
-const MQTT5_WASM_VERSION: &str = "1.4.6";
+const MQTT5_WASM_VERSION: &str = "2.1.9";
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let cases: Vec<&str> = if args.is_empty() {
@@ -63,7 +63,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
 fn mqtt5_wasm(env: &crate::setup::Env) -> Result<std::path::PathBuf, String> {
     let dir = env.tools.join("mqtt5-wasm");
     let pkg = dir.join("pkg");
-    if pkg.join("mqtt5_wasm_bg.wasm").exists() {
+    // The build is kept, with the version it was built from.
+    let stamp = pkg.join("version");
+    let built = std::fs::read_to_string(&stamp).unwrap_or_default();
+    if pkg.join("mqtt5_wasm_bg.wasm").exists() && built == MQTT5_WASM_VERSION {
         return Ok(pkg);
     }
     std::fs::create_dir_all(dir.join("src")).map_err(|e| e.to_string())?;
@@ -88,6 +91,7 @@ fn mqtt5_wasm(env: &crate::setup::Env) -> Result<std::path::PathBuf, String> {
             .arg(&pkg)
             .arg(&wasm),
     )?;
+    std::fs::write(&stamp, MQTT5_WASM_VERSION).map_err(|e| format!("{}: {e}", stamp.display()))?;
     Ok(pkg)
 }
 

@@ -10,6 +10,27 @@ const PIPELINE_LIMIT_MS = 5_000;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Counts every WebSocket frame the page sends and receives, in `globalThis.wsFrames`.
+ *  Both libraries create their sockets from the global `WebSocket` when they connect. */
+export function countFrames() {
+  const count = { out: 0, in: 0 };
+  globalThis.wsFrames = count;
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function countedSend(data) {
+    count.out += 1;
+    return send.call(this, data);
+  };
+  const Base = WebSocket;
+  globalThis.WebSocket = class CountedWebSocket extends Base {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', () => {
+        count.in += 1;
+      });
+    }
+  };
+}
+
 async function connect(mqtt, url, clientId, window) {
   // `maxInflight` is tabmq's window; MQTT.js has none, and the closed loops below keep
   // both at `window` messages in flight anyway.
@@ -17,13 +38,15 @@ async function connect(mqtt, url, clientId, window) {
 }
 
 /** Pipelined throughput, in a closed loop: a publisher keeps `window` messages between
- *  publish and delivery to a subscriber of the same library; messages/s delivered. */
+ *  publish and delivery to a subscriber of the same library; messages/s delivered, and
+ *  the WebSocket frames both clients sent and received meanwhile (with `countFrames`). */
 export async function pipelined(mqtt, url, { id, qos, size, count, window }) {
   const topic = `bench/${id}`;
   const sub = await connect(mqtt, url, `${id}-s`, window);
   const pub = await connect(mqtt, url, `${id}-p`, window);
   await sub.subscribeAsync(topic, { qos });
   const payload = new Uint8Array(size).fill(0x61);
+  const before = globalThis.wsFrames ? { ...globalThis.wsFrames } : null;
   const { got, sent, seconds } = await closedLoop({
     count,
     window,
@@ -31,9 +54,10 @@ export async function pipelined(mqtt, url, { id, qos, size, count, window }) {
     send: () => pub.publish(topic, payload, { qos }),
     listen: (arrived) => sub.on('message', arrived),
   });
+  const frames = before && { out: globalThis.wsFrames.out - before.out, in: globalThis.wsFrames.in - before.in };
   await pub.endAsync(true);
   await sub.endAsync(true);
-  return { rate: got / seconds, got, sent };
+  return { rate: got / seconds, got, sent, frames };
 }
 
 /** The seeds' sequential benchmark: `count` publishes, each waiting for its

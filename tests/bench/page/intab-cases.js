@@ -1,5 +1,5 @@
 // The in-tab broker benchmark's cases, run in a page: fan-in and fan-out through tabmq's
-// broker in a Worker (clients from the npm package, in their client worker) and through
+// broker in a Worker (clients from the npm package, on the page's thread) and through
 // mqtt5-wasm's broker on the page; and the ceiling, a bare MessagePort echo between the
 // page and a worker. Every loop is bounded by a count and a time limit.
 
