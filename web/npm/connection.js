@@ -77,6 +77,7 @@ export class Connection {
     this.backoff = new Backoff(period, options.reconnectPeriodMax ?? 60_000);
     this.connectTimeout = options.connectTimeout ?? 30_000;
     this.resubscribe = options.resubscribe ?? true;
+    this.queueQoSZero = options.queueQoSZero ?? true;
     this.link = null;
     this.waiters = new Map(); // packet id -> { resolve, reject }
     this.pending = []; // commands waiting for a connection
@@ -445,9 +446,12 @@ export class Connection {
    *  at PUBACK/PUBCOMP (at once for QoS 0). */
   publish(topic, payload, qos, retain, properties, wait) {
     if (this.stopped) throw fail('NOT_CONNECTED', 'the client has ended');
+    const offline = this.engine.state !== 'connected';
     const id = this.engine.publish(topic, payload, qos, retain, properties, now());
     this._schedule();
     if (!wait) return undefined;
+    // The engine drops it, as MQTT.js does, with the same error.
+    if (qos === 0 && offline && !this.queueQoSZero) return Promise.reject(fail('NOT_CONNECTED', 'No connection to broker'));
     // As in MQTT.js, a QoS 0 publish is done once its bytes are handed to the socket.
     if (id === 0) return new Promise((resolve, reject) => this.written.push({ resolve, reject }));
     return new Promise((resolve, reject) => this.waiters.set(id, { resolve, reject }));

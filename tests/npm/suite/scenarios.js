@@ -445,6 +445,13 @@ function scenarios(mqtt, ctx) {
       await once(c, 'end').catch(() => {});
       return errorShape(err);
     },
+    'error: with queueQoSZero false, a QoS 0 publish while not connected fails in the callback': async () => {
+      const c = mqtt.connect(ctx.deadUrl, { clientId: id('noqueue'), reconnectPeriod: 0, connectTimeout: 2000, queueQoSZero: false });
+      c.on('error', () => {});
+      const [err] = await call((cb) => c.publish(topic('noqueue'), 'x', { qos: 0 }, cb));
+      c.end(true);
+      return { ...errorShape(err), message: err?.message };
+    },
     'error: an unreachable broker never connects, and closes': async () => {
       const c = mqtt.connect(ctx.deadUrl, { clientId: id('dead'), reconnectPeriod: 0, connectTimeout: 2000 });
       let connected = false;
