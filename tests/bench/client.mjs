@@ -11,7 +11,8 @@ import { median, report, row } from './report.mjs';
 
 const OUT = process.env.TABMQ_BENCH_OUT;
 const NPM_DIR = process.env.TABMQ_NPM_DIR;
-const ROUNDS = 3;
+// Five rounds: medians steady enough on a shared 2-core machine, in about 6 minutes.
+const ROUNDS = 5;
 const WINDOW = 64;
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const PEER = 'MQTT.js 5.16.0';
@@ -46,6 +47,10 @@ try {
   });
   const urlFor = (args) => `ws://127.0.0.1:${args.size >= LARGE || args.viaTabmq ? tabmqBroker.ws : mosquitto.ws}`;
   let serial = 0;
+  // How long the page's thread has spent running tasks, in seconds (Chromium's own count).
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const busyTime = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration').value;
   /** Runs `kind` with `args` for both libraries, alternating who goes first; the medians. */
   const both = async (kind, args, pick) => {
     const seen = { mqtt: [], tabmq: [] };
@@ -54,10 +59,13 @@ try {
       const order = round % 2 === 0 ? ['mqtt', 'tabmq'] : ['tabmq', 'mqtt'];
       for (const lib of order) {
         serial += 1;
+        const busyBefore = await busyTime();
+        const t0 = performance.now();
         const result = await page.evaluate(
           ({ kind, lib, url, args }) => window.cases[kind](window.libs[lib], url, args),
           { kind, lib, url: urlFor(args), args: { ...args, id: `${lib}-${serial}` } },
         );
+        result.busy = ((await busyTime()) - busyBefore) / ((performance.now() - t0) / 1000);
         seen[lib].push(pick(result));
         last[lib] = result;
       }
@@ -70,7 +78,7 @@ try {
       const m = await both('pipelined', { qos, size, count, window: WINDOW }, (r) => r.rate);
       const broker = size >= LARGE ? ', via tabmq broker' : '';
       rows.push(row(`client: pipelined, QoS ${qos}, ${size} B, window ${WINDOW}${broker}`, 'msgs/s', m.ours, PEER, m.theirs, true, target(qos)));
-      if (size === 16) frames.push({ qos, mqtt: m.last.mqtt.frames, tabmq: m.last.tabmq.frames, got: { mqtt: m.last.mqtt.got, tabmq: m.last.tabmq.got } });
+      if (size === 16) frames.push({ qos, mqtt: m.last.mqtt, tabmq: m.last.tabmq });
     }
   }
   // The same small messages through a broker that gathers packets into frames, as tabmq's
@@ -97,11 +105,11 @@ try {
   await mosquitto.stop();
   await tabmqBroker.stop();
 }
-const perMessage = (f, got) => (f && got > 0 ? `${(f.out / got).toFixed(2)} sent, ${(f.in / got).toFixed(2)} received` : 'not counted');
-const frameText = frames
-  .map(({ qos, mqtt, tabmq, got }) => `QoS ${qos}: tabmq ${perMessage(tabmq, got.tabmq)}; MQTT.js ${perMessage(mqtt, got.mqtt)}`)
-  .join('. ');
+const perMessage = ({ frames: f, got }) => (f && got > 0 ? `${(f.out / got).toFixed(2)} sent, ${(f.in / got).toFixed(2)} received` : 'not counted');
+const frameText = frames.map(({ qos, mqtt, tabmq }) => `QoS ${qos}: tabmq ${perMessage(tabmq)}; MQTT.js ${perMessage(mqtt)}`).join('. ');
+const percent = (x) => `${Math.round(100 * x)}%`;
+const busyText = frames.map(({ qos, mqtt, tabmq }) => `QoS ${qos}: tabmq ${percent(tabmq.busy)}, MQTT.js ${percent(mqtt.busy)}`).join('; ');
 const notes = {
-  client: `Both libraries run the same code (tests/bench/page/client-cases.js) through MQTT.js's API in one page, against one Mosquitto (set_tcp_nodelay true). Pipelined runs are closed loops: ${WINDOW} messages between publish and delivery to a subscriber of the same library. Both run their connections on the page's thread. Mosquitto 2.0.11's WebSocket listener holds each 4 KiB frame for about 100 ms (eclipse-mosquitto/mosquitto#1390; both clients then measure about 10 messages/s), so the 4 KiB runs use tabmq broker's WebSocket listener, the same broker for both clients. A pipelined run stops after 5 s. WebSocket frames per delivered message in the 16 B runs, both connections of a run together: ${frameText}. Mosquitto writes each MQTT packet as a frame of its own, so at QoS 0 both clients receive one frame per message whatever they do, and Chromium's per-frame cost (some 15,000 to 20,000 frames a second on a quiet machine, here sharing 2 cores with Mosquitto) sets the pace for both. That leaves no room for a 1.5× lead at QoS 0 (or 1.2× at QoS 1, with two frames received per message) against Mosquitto's listener: tabmq's client sends a burst as one frame, but it cannot make Mosquitto do the same. The rows via tabmq broker, whose listener gathers packets into frames as tabmq's client does, show the same two clients when the broker's frames do not set the pace.`,
+  client: `Both libraries run the same code (tests/bench/page/client-cases.js) through MQTT.js's API in one page, against one Mosquitto (set_tcp_nodelay true). Pipelined runs are closed loops: ${WINDOW} messages between publish and delivery to a subscriber of the same library. Both run their connections on the page's thread. Mosquitto 2.0.11's WebSocket listener holds each 4 KiB frame for about 100 ms (eclipse-mosquitto/mosquitto#1390; both clients then measure about 10 messages/s), so the 4 KiB runs use tabmq broker's WebSocket listener, the same broker for both clients. A pipelined run stops after 5 s. WebSocket frames per delivered message in the 16 B runs, both connections of a run together: ${frameText}. The share of those runs' time the page's thread spent running tasks (Chromium's TaskDuration, whole run): ${busyText}. Mosquitto writes each MQTT packet as a frame of its own, so both clients receive one frame per packet whatever they do (one per message at QoS 0, two at QoS 1), and with the page's thread idle much of the time, neither client's code sets the pace: the frames do, through Chromium's network service, on 2 cores shared with Mosquitto. Over Mosquitto's listener that leaves little room for a lead of 1.5× at QoS 0 or 1.2× at QoS 1, and the ratios there move with the machine from run to run: tabmq's client sends a burst as one frame, but it cannot make Mosquitto do the same. The 16 B rows via tabmq broker, whose listener gathers packets into frames as tabmq's client does, show the same two clients when frames do not set the pace.`,
 };
 console.log(report(OUT, ['client'], rows, notes));

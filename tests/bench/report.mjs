@@ -113,11 +113,11 @@ function updateReadme(readme, rows, machine) {
   const targeted = rows.filter((r) => r.target != null);
   const table = [
     START,
-    `Measured by \`cargo xtask bench\` on ${machine}; every ratio is against the peer in the same run (above 1× tabmq is ahead). Rows without a target are in [bench/results.md](bench/results.md).`,
+    `Measured by \`cargo xtask bench\` on ${machine}; every ratio is against the peer in the same run (above 1× tabmq is ahead). Rows without a target, and the notes that say why a target is missed, are in [bench/results.md](bench/results.md).`,
     '',
-    '| case | peer | ratio | target | met |',
-    '| --- | --- | ---: | ---: | :---: |',
-    ...targeted.map((r) => `| ${r.case} | ${r.peer} | ${r.ratio}× | ${r.target}× | ${r.ratio >= r.target ? 'yes' : 'no'} |`),
+    '| case | unit | peer | ratio | target | met |',
+    '| --- | --- | --- | ---: | ---: | :---: |',
+    ...targeted.map((r) => `| ${r.case} | ${r.unit} | ${r.peer} | ${r.ratio}× | ${r.target}× | ${r.ratio >= r.target ? 'yes' : 'no'} |`),
     END,
   ].join('\n');
   writeFileSync(readme, text.slice(0, from) + table + text.slice(to + END.length));
