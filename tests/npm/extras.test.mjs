@@ -241,3 +241,24 @@ test("keepalive runs on the timer worker: with the page's own timers stopped, PI
   assert.ok(control.pings <= 1, `${control.pings} PINGREQs`);
   assert.equal(control.closed, true);
 });
+
+test('a connectTimeout beyond setTimeout\'s range (2^31 ms) does not cut the connection at once', { timeout: 30_000 }, async () => {
+  const context = await browser.newContext();
+  try {
+    const { page, errors } = await openPage(context);
+    const seen = await page.evaluate(async ({ url }) => {
+      const { connect } = await import('/tabmq/index.js');
+      const client = connect(url, { clientId: 'extras-long-timeout', connectTimeout: 2 ** 32, reconnectPeriod: 0 });
+      const events = [];
+      for (const type of ['connect', 'close', 'error']) client.on(type, () => events.push(type));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const seen = { events: [...events], connected: client.connected };
+      await client.endAsync();
+      return seen;
+    }, { url: `ws://127.0.0.1:${mosquitto.ws}` });
+    assert.deepEqual(seen, { events: ['connect'], connected: true });
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});

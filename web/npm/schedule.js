@@ -30,8 +30,12 @@ function fire(id) {
   timer?.f();
 }
 
+// setTimeout fires at once for a delay past 2^31 - 1 ms (24.8 days): a longer one waits that
+// long instead.
+const delayOf = (ms) => Math.min(Math.max(0, ms), 0x7fffffff);
+
 function armHere(id, timer) {
-  timer.native = setTimeout(() => fire(id), Math.max(0, timer.at - performance.now()));
+  timer.native = setTimeout(() => fire(id), delayOf(timer.at - performance.now()));
 }
 
 function startWorker() {
@@ -56,7 +60,7 @@ export function later(f, ms) {
   lastId += 1;
   const timer = { f, at: performance.now() + ms, native: null };
   due.set(lastId, timer);
-  if (worker) worker.postMessage([lastId, Math.max(0, ms)]);
+  if (worker) worker.postMessage([lastId, delayOf(ms)]);
   else armHere(lastId, timer);
   return lastId;
 }
