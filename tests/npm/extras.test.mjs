@@ -262,3 +262,23 @@ test('a connectTimeout beyond setTimeout\'s range (2^31 ms) does not cut the con
     await context.close();
   }
 });
+
+test('init() with a wasm that does not load rejects with WASM_FAILED, and a later connect loads the packaged one', { timeout: 30_000 }, async () => {
+  const context = await browser.newContext();
+  try {
+    const { page, errors } = await openPage(context);
+    const seen = await page.evaluate(async ({ url }) => {
+      const { init, connectAsync } = await import('/tabmq/index.js');
+      const failure = await init('/tabmq/no-such.wasm').then(() => null, (e) => ({ code: e.code, isError: e instanceof Error }));
+      const client = await connectAsync(url, { clientId: 'extras-init-again', reconnectPeriod: 0 });
+      const connected = client.connected;
+      await client.endAsync();
+      return { failure, connected };
+    }, { url: `ws://127.0.0.1:${mosquitto.ws}` });
+    assert.deepEqual(seen, { failure: { code: 'WASM_FAILED', isError: true }, connected: true });
+    // The browser logs the missing file's 404; nothing else may go wrong.
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
