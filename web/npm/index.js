@@ -42,16 +42,12 @@ async function brokerControl(url) {
   }
 }
 
-// The options the engine and its driver read; the rest (functions, streams) are MQTT.js's.
-const ENGINE_OPTIONS = ['clientId', 'clean', 'keepalive', 'reconnectPeriod', 'reconnectPeriodMax', 'connectTimeout', 'username', 'password', 'will', 'protocolVersion', 'properties', 'resubscribe', 'queueQoSZero', 'maxInflight', 'persist', 'trace'];
-
-/** Opens the connection `url` names: a WebSocket, or a port of the in-tab broker. */
+/** Opens the connection `url` names: a WebSocket, or a port of the in-tab broker. The
+ *  engine and its driver read the options they know and leave the rest (MQTT.js's). */
 async function openConnection(url, options, onEvent) {
   await init();
   const connector = url.startsWith('tab://') ? openBrokerPort(await brokerControl(url), 'control') : undefined;
-  const picked = {};
-  for (const key of ENGINE_OPTIONS) if (options[key] !== undefined) picked[key] = options[key];
-  return Connection.open(connector ? undefined : url, picked, onEvent, connector);
+  return Connection.open(connector ? undefined : url, options, onEvent, connector);
 }
 
 /** Throws what MQTT.js would refuse in a publish's arguments. */

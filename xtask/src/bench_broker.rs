@@ -113,11 +113,8 @@ fn json_row(r: &Row) -> String {
     )
 }
 
+/// Expects `target/release/tabmq` built (`bench::run` builds it).
 pub fn run(env: &Env) -> Result<(), String> {
-    cmd::run(
-        env.command("cargo")
-            .args(["build", "-p", "tabmq-cli", "--release"]),
-    )?;
     let mut rows = Vec::new();
     let shapes = [
         ("1 publisher to 1 subscriber", 1, 1),

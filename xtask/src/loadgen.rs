@@ -39,6 +39,8 @@ pub struct Outcome {
 struct Conn {
     stream: TcpStream,
     inbox: BytesMut,
+    /// Where reads land: allocated once, not per packet.
+    scratch: Vec<u8>,
 }
 
 impl Conn {
@@ -49,6 +51,7 @@ impl Conn {
         let mut conn = Conn {
             stream,
             inbox: BytesMut::new(),
+            scratch: vec![0; 65_536],
         };
         conn.send(&Packet::Connect(Connect {
             protocol: V,
@@ -73,7 +76,6 @@ impl Conn {
 
     /// The next packet, or `None` at `deadline`.
     fn next(&mut self, deadline: Instant) -> Result<Option<Packet>, String> {
-        let mut buf = [0u8; 65536];
         loop {
             if let Some(p) = decode(&mut self.inbox, V, 1 << 20).map_err(|e| e.to_string())? {
                 return Ok(Some(p));
@@ -85,9 +87,9 @@ impl Conn {
             self.stream
                 .set_read_timeout(Some(left.min(Duration::from_millis(2))))
                 .map_err(|e| e.to_string())?;
-            match self.stream.read(&mut buf) {
+            match self.stream.read(&mut self.scratch) {
                 Ok(0) => return Err("the broker closed the connection".into()),
-                Ok(n) => self.inbox.extend_from_slice(&buf[..n]),
+                Ok(n) => self.inbox.extend_from_slice(&self.scratch[..n]),
                 // A read timeout: try again until the deadline.
                 Err(e)
                     if matches!(
@@ -97,6 +99,30 @@ impl Conn {
                 Err(e) => return Err(e.to_string()),
             }
         }
+    }
+
+    /// One SUBSCRIBE, and its SUBACK.
+    fn subscribe(&mut self, filter: String, qos: QoS) -> Result<(), String> {
+        self.send(&Packet::Subscribe(Subscribe {
+            packet_id: PacketId::MIN,
+            filters: vec![SubscribeFilter::new(filter, qos)],
+            properties: Default::default(),
+        }))?;
+        match self.next(Instant::now() + Duration::from_secs(5))? {
+            Some(Packet::SubAck(_)) => Ok(()),
+            other => Err(format!("no SUBACK but {other:?}")),
+        }
+    }
+
+    /// A publisher's acknowledgement: PUBACK or PUBCOMP ends a flow, PUBREC gets its
+    /// PUBREL.
+    fn on_ack(&mut self, packet: Packet, unacked: &mut usize) -> Result<(), String> {
+        match packet {
+            Packet::PubAck(_) | Packet::PubComp(_) => *unacked = unacked.saturating_sub(1),
+            Packet::PubRec(a) => self.send(&Packet::PubRel(Ack::new(a.packet_id)))?,
+            _ => {}
+        }
+        Ok(())
     }
 
     fn disconnect(mut self) {
@@ -126,15 +152,8 @@ fn subscriber(
 ) -> Result<Vec<f64>, String> {
     let setup = || {
         let mut conn = Conn::open(addr, &format!("{tag}-sub-{index}"), true)?;
-        conn.send(&Packet::Subscribe(Subscribe {
-            packet_id: PacketId::MIN,
-            filters: vec![SubscribeFilter::new(format!("bench/{tag}/#"), load.qos)],
-            properties: Default::default(),
-        }))?;
-        match conn.next(Instant::now() + Duration::from_secs(5))? {
-            Some(Packet::SubAck(_)) => Ok(conn),
-            other => Err(format!("no SUBACK but {other:?}")),
-        }
+        conn.subscribe(format!("bench/{tag}/#"), load.qos)?;
+        Ok::<_, String>(conn)
     };
     let set_up = setup();
     // Every thread reaches the start line, failed or not, so that no one waits forever.
@@ -154,12 +173,20 @@ fn subscriber(
         };
         match packet {
             Packet::Publish(p) => {
-                let mut stamp = [0u8; 8];
-                stamp.copy_from_slice(&p.payload[..8]);
-                let sent = u64::from_le_bytes(stamp);
+                // The send time, then the publisher's index: a broker that mangles them
+                // fails the run rather than the generator.
+                let (Some(stamp), Some(&from)) = (p.payload.get(..8), p.payload.get(8)) else {
+                    return Err(format!(
+                        "a delivery of {} bytes, too short",
+                        p.payload.len()
+                    ));
+                };
+                let mut sent = [0u8; 8];
+                sent.copy_from_slice(stamp);
+                let sent = u64::from_le_bytes(sent);
                 let now = shared.epoch.elapsed().as_nanos() as u64;
                 latencies.push(now.saturating_sub(sent) as f64 / 1e6);
-                let from = usize::from(p.payload[8]);
+                let from = usize::from(from);
                 if let Some(counter) = shared.delivered.get(from) {
                     counter.fetch_add(1, Ordering::Relaxed);
                 }
@@ -232,20 +259,14 @@ fn publisher(
         }
         // Acknowledgements, or a short wait for deliveries to open the window.
         if let Some(packet) = conn.next(Instant::now() + Duration::from_millis(1))? {
-            match packet {
-                Packet::PubAck(_) | Packet::PubComp(_) => unacked = unacked.saturating_sub(1),
-                Packet::PubRec(a) => conn.send(&Packet::PubRel(Ack::new(a.packet_id)))?,
-                _ => {}
-            }
+            conn.on_ack(packet, &mut unacked)?;
         }
     }
     // Let the last acknowledgements in before DISCONNECT.
     let settle = Instant::now() + Duration::from_millis(200);
     while unacked > 0 && Instant::now() < settle {
-        match conn.next(settle)? {
-            Some(Packet::PubAck(_) | Packet::PubComp(_)) => unacked -= 1,
-            Some(Packet::PubRec(a)) => conn.send(&Packet::PubRel(Ack::new(a.packet_id)))?,
-            _ => {}
+        if let Some(packet) = conn.next(settle)? {
+            conn.on_ack(packet, &mut unacked)?;
         }
     }
     conn.disconnect();
@@ -312,18 +333,8 @@ pub fn run(addr: SocketAddr, load: &Load, tag: &str) -> Result<Outcome, String> 
 pub fn idle_sessions(addr: SocketAddr, count: usize, tag: &str) -> Result<(), String> {
     for i in 0..count {
         let mut conn = Conn::open(addr, &format!("{tag}-idle-{i}"), false)?;
-        conn.send(&Packet::Subscribe(Subscribe {
-            packet_id: PacketId::MIN,
-            filters: vec![SubscribeFilter::new(
-                format!("idle/{i}/#"),
-                QoS::AtLeastOnce,
-            )],
-            properties: Default::default(),
-        }))?;
-        match conn.next(Instant::now() + Duration::from_secs(5))? {
-            Some(Packet::SubAck(_)) => conn.disconnect(),
-            other => return Err(format!("no SUBACK but {other:?}")),
-        }
+        conn.subscribe(format!("idle/{i}/#"), QoS::AtLeastOnce)?;
+        conn.disconnect();
     }
     Ok(())
 }
