@@ -62,6 +62,7 @@ impl Conn {
             password: None,
             will: None,
             properties: Default::default(),
+            ..Connect::default()
         }))?;
         match conn.next(Instant::now() + Duration::from_secs(5))? {
             Some(Packet::ConnAck(a)) if a.code.0 == 0 => Ok(conn),

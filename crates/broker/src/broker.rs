@@ -10,8 +10,8 @@ use crate::tree::SubscriptionTree;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 use tabmq_core::{
-    decode, encode, Ack, Bytes, BytesMut, DecodeError, Disconnect, Inbound, Instant, LastWill,
-    Packet, Properties, ProtocolVersion, PubRecOutcome, Publish, ReasonCode, SessionDecodeError,
+    decode, encode, Bytes, BytesMut, DecodeError, Disconnect, Instant, LastWill, Packet,
+    Properties, ProtocolVersion, Publish, ReasonCode, SessionDecodeError,
 };
 
 /// One network connection (a TCP socket, a WebSocket, a MessagePort), as the broker knows it.
@@ -20,16 +20,35 @@ pub struct ConnId(pub u64);
 
 #[derive(Debug)]
 pub(crate) struct Conn {
+    /// Index into [`BrokerConfig::listeners`].
+    pub listener: usize,
+    /// The TLS client certificate's identity, for `identity_as_username`.
+    pub identity: Option<String>,
     pub inbox: BytesMut,
     pub outbox: BytesMut,
+    /// Bytes handed to the host and not yet reported written: with the outbox, what this
+    /// connection holds of ours.
+    pub unwritten: usize,
+    /// MQTT 3.1 ("MQIsdp"), and the bridge bit, from CONNECT.
+    pub mqtt31: bool,
+    pub bridge: bool,
+    /// The client's MQTT 5 Topic Alias Maximum: how many outbound aliases we may set.
+    pub alias_out_max: u16,
+    /// Outbound topic aliases in use, topic to alias.
+    pub aliases_out: HashMap<String, u16>,
     /// MQTT 5 until CONNECT says otherwise: CONNECT decodes the same in both.
     pub version: ProtocolVersion,
     /// Set by CONNECT; until then only CONNECT is allowed.
     pub client_id: Option<String>,
     pub username: Option<String>,
+    /// Kept to check the client again when the security configuration is reloaded.
+    pub password: Option<Bytes>,
     pub keep_alive: Duration,
     pub opened_at: Instant,
     pub last_received: Instant,
+    /// When its client last took something: an acknowledgement, or bytes its socket
+    /// accepted. Decides whether it may hold back publishers (see `flow`).
+    pub last_progress: Instant,
     pub will: Option<LastWill>,
     /// How many QoS 1/2 messages may be in flight to this client.
     pub window: usize,
@@ -51,6 +70,9 @@ pub(crate) enum Ending {
     /// The broker closes it for this reason: the will is sent, and a 5.0 client is told
     /// with a DISCONNECT first.
     ByBroker(ReasonCode),
+    /// The broker closes it without a word, where Mosquitto does: errors in CONNECT,
+    /// in acknowledgements, or a packet only a server sends. The will is sent.
+    Dropped,
     /// Refused at CONNECT (CONNACK already queued): no session, no will.
     Refused,
 }
@@ -90,6 +112,10 @@ pub struct Broker {
     last_words: VecDeque<(ConnId, Bytes)>,
     to_close: VecDeque<ConnId>,
     pub(crate) stats: Stats,
+    /// Back-pressure on publishers.
+    pub(crate) pressure: crate::flow::Pressure,
+    /// Repeats of a held QoS 2 PUBLISH, per connection and packet id.
+    pub(crate) repeats: HashMap<(ConnId, u16), u8>,
 }
 
 impl Broker {
@@ -118,22 +144,38 @@ impl Broker {
         &self.config
     }
 
-    /// Registers a new connection.
+    /// Registers a new connection on the first listener.
     pub fn accept(&mut self, now: Instant) -> ConnId {
+        self.accept_on(0, None, now)
+    }
+
+    /// Registers a new connection on listener `listener` (an index into
+    /// [`BrokerConfig::listeners`]), with the identity of its TLS client certificate if
+    /// it presented one.
+    pub fn accept_on(&mut self, listener: usize, identity: Option<String>, now: Instant) -> ConnId {
         self.start_clock(now);
         self.next_conn += 1;
         let id = ConnId(self.next_conn);
         self.conns.insert(
             id,
             Conn {
+                listener,
+                identity,
                 inbox: BytesMut::new(),
                 outbox: BytesMut::new(),
+                unwritten: 0,
+                mqtt31: false,
+                bridge: false,
+                alias_out_max: 0,
+                aliases_out: HashMap::new(),
                 version: ProtocolVersion::V5,
                 client_id: None,
                 username: None,
+                password: None,
                 keep_alive: Duration::ZERO,
                 opened_at: now,
                 last_received: now,
+                last_progress: now,
                 will: None,
                 window: 1,
                 max_packet_out: None,
@@ -186,7 +228,8 @@ impl Broker {
 
     /// Bytes that arrived on `conn`, in any slicing.
     pub fn handle_bytes(&mut self, conn: ConnId, data: &[u8], now: Instant) {
-        let max = self.config.max_packet_size;
+        let limit = self.config.inbound_packet_limit();
+        let connect_limit = limit.min(self.config.max_connect_size);
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
@@ -197,19 +240,48 @@ impl Broker {
             let Some(c) = self.conns.get_mut(&conn) else {
                 return;
             };
+            if c.mqtt31 {
+                normalise_31_flags(&mut c.inbox);
+            }
+            let kind = c.inbox.first().map(|b| b >> 4);
+            // Until CONNECT is through, a connection may hold only a small packet.
+            let max = if c.client_id.is_some() {
+                limit
+            } else {
+                connect_limit
+            };
             match decode(&mut c.inbox, c.version, max) {
                 Ok(Some(packet)) => {
                     self.stats.messages_received += 1;
                     self.handle_packet(conn, packet, now)
                 }
-                Ok(None) => return,
+                Ok(None) => {
+                    reserve_for_packet(&mut c.inbox);
+                    return;
+                }
                 Err(DecodeError::UnsupportedProtocolVersion { .. }) => {
                     // [MQTT-3.1.2-2]: answer in 3.1.1's form, which every version reads.
                     c.version = ProtocolVersion::V311;
-                    return self.refuse(conn, ReasonCode(1), ReasonCode(1));
+                    return self.refuse(conn, ReasonCode(1), Some(ReasonCode(1)));
                 }
                 // A malformed packet closes the connection [MQTT-4.8.0-1]; the will is sent.
-                Err(e) => return self.end(conn, Ending::ByBroker(e.reason_code()), now),
+                // Like Mosquitto, a 5.0 client hears why when the packet was a PUBLISH,
+                // SUBSCRIBE or UNSUBSCRIBE, or too large; other errors just close.
+                Err(e) => {
+                    let ending = match (kind, &e) {
+                        (_, DecodeError::PacketTooLarge { .. }) | (Some(3), _) => {
+                            Ending::ByBroker(e.reason_code())
+                        }
+                        // Mosquitto calls every flaw in these malformed, even a packet
+                        // identifier of zero, which §4.13 would call a protocol error.
+                        (Some(8 | 10), _) if e.statement() != Some("MQTT-3.8.3-4") => {
+                            Ending::ByBroker(ReasonCode::MALFORMED_PACKET)
+                        }
+                        (Some(8 | 10), _) => Ending::ByBroker(e.reason_code()),
+                        _ => Ending::Dropped,
+                    };
+                    return self.end(conn, ending, now);
+                }
             }
         }
     }
@@ -244,7 +316,8 @@ impl Broker {
             .map(|(id, _)| *id)
             .collect();
         for conn in expired {
-            self.end(conn, Ending::ByBroker(ReasonCode::KEEP_ALIVE_TIMEOUT), now);
+            // Like Mosquitto, closed without a DISCONNECT (0x8D would be allowed).
+            self.end(conn, Ending::Dropped, now);
         }
         let due: Vec<String> = self
             .delayed_wills
@@ -275,6 +348,7 @@ impl Broker {
             self.stats.clients_expired += 1;
             self.remove_session(&client_id, now);
         }
+        self.expire_stalled_holders(now);
         if self.stats.next_publish.is_some_and(|at| at <= now) {
             self.retained.purge_expired(now);
             self.publish_sys(now);
@@ -299,6 +373,7 @@ impl Broker {
             .chain(wills)
             .chain(sessions)
             .chain(self.stats.next_publish)
+            .chain(self.next_stall())
             .min()
     }
 
@@ -365,6 +440,12 @@ impl Broker {
             if was_empty {
                 self.dirty.push_back(conn);
             }
+            if c.outbox.len() + c.unwritten > self.config.max_output_buffer {
+                // A client that does not read what it asked for (acknowledgements,
+                // PINGRESPs) is closed rather than buffered for without end.
+                c.outbox.clear();
+                self.drop_conn(conn, Ending::Abnormal, true, Instant::default());
+            }
         }
     }
 
@@ -374,14 +455,17 @@ impl Broker {
             .map_or(ProtocolVersion::V311, |c| c.version)
     }
 
-    /// Refuses a CONNECT with `v5` (5.0) or `v311` (3.1.1's return code) and closes.
-    pub(crate) fn refuse(&mut self, conn: ConnId, v5: ReasonCode, v311: ReasonCode) {
+    /// Refuses a CONNECT with `v5` (5.0) or `v311` (3.1.1's return code; `None` closes
+    /// without a CONNACK, as Mosquitto does where 3.1.1 has no code for the reason).
+    pub(crate) fn refuse(&mut self, conn: ConnId, v5: ReasonCode, v311: Option<ReasonCode>) {
         let code = if self.version_of(conn) == ProtocolVersion::V5 {
-            v5
+            Some(v5)
         } else {
             v311
         };
-        self.send(conn, &crate::connect::connack(false, code));
+        if let Some(code) = code {
+            self.send(conn, &crate::connect::connack(false, code));
+        }
         self.drop_conn(conn, Ending::Refused, true, Instant::default());
     }
 
@@ -408,6 +492,12 @@ impl Broker {
         let Some(mut c) = self.conns.remove(&conn) else {
             return;
         };
+        self.repeats.retain(|(held_by, _), _| *held_by != conn);
+        let holder = c
+            .client_id
+            .clone()
+            .filter(|id| self.attached.get(id) == Some(&conn));
+        self.forget_pressure(conn, holder.as_deref());
         if by_broker {
             if !c.outbox.is_empty() {
                 self.last_words.push_back((conn, c.outbox.split().freeze()));
@@ -428,23 +518,30 @@ impl Broker {
                 session_ends = session.ends_with_connection();
             }
         }
-        if ending != Ending::Clean {
-            if let Some(will) = c.will.take() {
-                let delay = will.properties.will_delay_interval.unwrap_or(0);
-                if delay > 0 && !session_ends {
-                    let expiry = self.sessions.get(&client_id).and_then(|s| s.expiry);
-                    let wait = expiry.map_or(Duration::from_secs(u64::from(delay)), |e| {
-                        e.min(Duration::from_secs(u64::from(delay)))
-                    });
-                    self.delayed_wills
-                        .insert(client_id.clone(), (now + wait, will));
-                } else {
-                    self.publish_will(will, now);
-                }
-            }
-        }
         if session_ends {
             self.remove_session(&client_id, now);
+        }
+        if ending != Ending::Clean {
+            if let Some(will) = c.will.take() {
+                let delay = Duration::from_secs(u64::from(
+                    will.properties.will_delay_interval.unwrap_or(0),
+                ));
+                // The will waits for the earlier of its delay and the session's end
+                // [MQTT-3.1.2-8]. A session that ends with its connection does not cut
+                // the delay short: "promptly" is a SHOULD, and Mosquitto waits the delay,
+                // so a client that comes back in time still cancels its will.
+                let expiry = self.sessions.get(&client_id).and_then(|s| s.expiry);
+                let wait = match expiry {
+                    Some(e) if !e.is_zero() => e.min(delay),
+                    _ => delay,
+                };
+                if wait.is_zero() {
+                    self.publish_will(will, now);
+                } else {
+                    self.delayed_wills
+                        .insert(client_id.clone(), (now + wait, will));
+                }
+            }
         }
     }
 
@@ -492,61 +589,22 @@ impl Broker {
         };
         match packet {
             Packet::Publish(publish) => self.handle_publish(conn, &client_id, publish, now),
-            Packet::PubAck(ack) => {
-                let done = self
-                    .sessions
-                    .get_mut(&client_id)
-                    .is_some_and(|s| s.state.on_puback(ack.packet_id));
-                if done {
-                    self.flush(&client_id, now);
-                }
+            ack @ (Packet::PubAck(_) | Packet::PubRec(_) | Packet::PubComp(_)) => {
+                self.handle_ack(conn, &client_id, ack, now)
             }
-            Packet::PubRec(ack) => {
-                let Some(session) = self.sessions.get_mut(&client_id) else {
-                    return;
-                };
-                match session
-                    .state
-                    .on_pubrec(ack.packet_id, ack.reason_code.is_success())
-                {
-                    PubRecOutcome::Release => {
-                        self.send(conn, &Packet::PubRel(Ack::new(ack.packet_id)))
-                    }
-                    // MQTT 5: a failed PUBREC ends the flow.
-                    PubRecOutcome::Completed => self.flush(&client_id, now),
-                    PubRecOutcome::Unknown => {
-                        let mut rel = Ack::new(ack.packet_id);
-                        if self.version_of(conn) == ProtocolVersion::V5 {
-                            rel.reason_code = ReasonCode::PACKET_IDENTIFIER_NOT_FOUND;
-                        }
-                        self.send(conn, &Packet::PubRel(rel));
-                    }
-                }
-            }
-            Packet::PubComp(ack) => {
-                let done = self
-                    .sessions
-                    .get_mut(&client_id)
-                    .is_some_and(|s| s.state.on_pubcomp(ack.packet_id));
-                if done {
-                    self.flush(&client_id, now);
-                }
-            }
-            Packet::PubRel(ack) => {
-                if let Some(session) = self.sessions.get_mut(&client_id) {
-                    session.state.on_pubrel(ack.packet_id);
-                }
-                // Answered also for unknown ids: our PUBCOMP may have been lost.
-                self.send(conn, &Packet::PubComp(Ack::new(ack.packet_id)));
-            }
+            Packet::PubRel(ack) => self.handle_pubrel(conn, &client_id, ack.packet_id, now),
             Packet::Subscribe(subscribe) => self.handle_subscribe(conn, &client_id, subscribe, now),
             Packet::Unsubscribe(unsubscribe) => {
                 self.handle_unsubscribe(conn, &client_id, unsubscribe)
             }
             Packet::PingReq => self.send(conn, &Packet::PingResp),
             Packet::Disconnect(d) => self.handle_disconnect(conn, &client_id, d, now),
-            // A second CONNECT [MQTT-3.1.0-2] or a packet only a server may send.
-            _ => self.end(conn, Ending::ByBroker(ReasonCode::PROTOCOL_ERROR), now),
+            // AUTH needs an authentication method, which no client of ours has set
+            // [MQTT-4.12.0-1].
+            Packet::Auth(_) => self.end(conn, Ending::ByBroker(ReasonCode::PROTOCOL_ERROR), now),
+            // A second CONNECT [MQTT-3.1.0-2], or a packet only a server may send: closed
+            // without a word, as Mosquitto does.
+            _ => self.end(conn, Ending::Dropped, now),
         }
     }
 
@@ -572,15 +630,35 @@ impl Broker {
             self.end(conn, Ending::Clean, now)
         }
     }
+}
 
-    pub(crate) fn handle_inbound_qos2(
-        &mut self,
-        client_id: &str,
-        id: tabmq_core::PacketId,
-    ) -> Option<Inbound> {
-        let receive_maximum = self.config.receive_maximum;
-        self.sessions
-            .get_mut(client_id)
-            .map(|s| s.state.on_inbound_qos2(id, receive_maximum))
+/// MQTT 3.1 let PUBREL, SUBSCRIBE and UNSUBSCRIBE carry DUP and any QoS in their fixed
+/// header; 3.1.1 fixed those bits to 0010. A 3.1 client's header is read as 3.1.1's.
+fn normalise_31_flags(inbox: &mut BytesMut) {
+    if let Some(first) = inbox.first_mut() {
+        if matches!(*first >> 4, 6 | 8 | 10) {
+            *first = (*first & 0xf0) | 0x02;
+        }
+    }
+}
+
+/// Grows `inbox` towards the size its partial packet's fixed header announces, doubling
+/// as bytes arrive but never past that size: growth by doubling alone would end up
+/// holding up to twice a large packet, and reserving it all at once would let a header
+/// that announces 256 MB and never sends it take that much.
+fn reserve_for_packet(inbox: &mut BytesMut) {
+    let mut len = 0usize;
+    for (i, &b) in inbox.iter().skip(1).take(4).enumerate() {
+        len |= usize::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            let total = 2 + i + len;
+            let target = total.min(inbox.len().saturating_mul(2).max(64 * 1024));
+            if target > inbox.capacity() {
+                let mut grown = BytesMut::with_capacity(target);
+                grown.extend_from_slice(inbox);
+                *inbox = grown;
+            }
+            return;
+        }
     }
 }

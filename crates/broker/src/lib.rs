@@ -7,6 +7,8 @@ mod access;
 mod broker;
 mod config;
 mod connect;
+mod deliver;
+mod flow;
 mod inspect;
 mod publish;
 mod retained;
@@ -19,5 +21,6 @@ mod tree;
 
 pub use access::{Access, Acl, AclError, Authenticate};
 pub use broker::{Broker, ConnId};
-pub use config::BrokerConfig;
+pub use config::{BrokerConfig, ListenerConfig, Security, PROTOCOL_MAX_PACKET};
+pub use flow::Flow;
 pub use inspect::{BrokerView, CounterView, RetainedView, SessionView};

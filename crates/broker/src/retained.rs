@@ -8,6 +8,16 @@ pub(crate) struct RetainedMessage {
     pub publish: Publish,
     /// From its MQTT 5 Message Expiry Interval.
     pub expires_at: Option<Instant>,
+    /// Who published it, for `check_retain_source`; `None` for the broker's own.
+    pub source: Option<Source>,
+}
+
+/// The publisher of a retained message, as the ACL knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Source {
+    pub client_id: String,
+    pub username: Option<String>,
+    pub listener: usize,
 }
 
 /// The store is full: the retained message is refused.

@@ -28,6 +28,8 @@ pub(crate) struct Session {
     pub protocol: ProtocolVersion,
     /// For the ACL, which also applies to messages queued while offline.
     pub username: Option<String>,
+    /// The listener it last connected through: its ACL and mount point apply.
+    pub listener: usize,
 }
 
 impl Session {
@@ -39,6 +41,7 @@ impl Session {
             disconnected_at: None,
             protocol,
             username: None,
+            listener: 0,
         }
     }
 

@@ -3,7 +3,7 @@
 //! its clients reconnect and find their sessions present.
 
 use crate::broker::Broker;
-use crate::retained::RetainedMessage;
+use crate::retained::{RetainedMessage, Source};
 use crate::session::{Session, Subscription};
 use crate::subscribe::split_shared;
 use serde::{Deserialize, Serialize};
@@ -13,8 +13,10 @@ use tabmq_core::{
     SessionDecodeError, SessionState, SubscribeFilter,
 };
 
-/// Format version, the first byte of every snapshot.
-const FORMAT: u8 = 2;
+/// Format version, the first byte of every snapshot. Format 2 (before sessions kept
+/// their listener and retained messages their publisher) still loads.
+const FORMAT: u8 = 3;
+const FORMAT_2: u8 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct StoredSession {
@@ -28,6 +30,16 @@ struct StoredSession {
     disconnected_at: Option<u64>,
     mqtt5: bool,
     username: Option<String>,
+    /// The listener it last connected through (format 3).
+    listener: u32,
+}
+
+/// A retained message's publisher, for `check_retain_source`.
+#[derive(Serialize, Deserialize)]
+struct StoredSource {
+    client_id: String,
+    username: Option<String>,
+    listener: u32,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -37,6 +49,53 @@ struct Stored {
     /// their expiry in milliseconds on the broker's clock.
     retained: Vec<(Vec<u8>, Option<u64>)>,
     next_assigned_id: u64,
+    /// The publishers of `retained`, in the same order.
+    sources: Vec<Option<StoredSource>>,
+}
+
+/// Format 2's sessions had no listener; postcard is not self-describing, so they are
+/// read as their own type.
+#[derive(Deserialize)]
+struct StoredSessionV2 {
+    client_id: String,
+    subscriptions: Vec<(SubscribeFilter, Option<u32>)>,
+    state: Vec<u8>,
+    expiry_secs: Option<u64>,
+    disconnected_at: Option<u64>,
+    mqtt5: bool,
+    username: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct StoredV2 {
+    sessions: Vec<StoredSessionV2>,
+    retained: Vec<(Vec<u8>, Option<u64>)>,
+    next_assigned_id: u64,
+}
+
+impl From<StoredV2> for Stored {
+    fn from(v2: StoredV2) -> Stored {
+        let sources = v2.retained.iter().map(|_| None).collect();
+        Stored {
+            sessions: v2
+                .sessions
+                .into_iter()
+                .map(|s| StoredSession {
+                    client_id: s.client_id,
+                    subscriptions: s.subscriptions,
+                    state: s.state,
+                    expiry_secs: s.expiry_secs,
+                    disconnected_at: s.disconnected_at,
+                    mqtt5: s.mqtt5,
+                    username: s.username,
+                    listener: 0,
+                })
+                .collect(),
+            retained: v2.retained,
+            next_assigned_id: v2.next_assigned_id,
+            sources,
+        }
+    }
 }
 
 pub(crate) fn save(broker: &Broker) -> Vec<u8> {
@@ -58,6 +117,7 @@ pub(crate) fn save(broker: &Broker) -> Vec<u8> {
                 disconnected_at: s.disconnected_at.map(Instant::as_millis),
                 mqtt5: s.protocol == ProtocolVersion::V5,
                 username: s.username.clone(),
+                listener: u32::try_from(s.listener).unwrap_or(0),
             })
             .collect(),
         retained: broker
@@ -78,6 +138,18 @@ pub(crate) fn save(broker: &Broker) -> Vec<u8> {
             })
             .collect(),
         next_assigned_id: broker.next_assigned_id,
+        sources: broker
+            .retained
+            .iter()
+            .filter(|m| !m.publish.topic.starts_with("$SYS/"))
+            .map(|m| {
+                m.source.as_ref().map(|s| StoredSource {
+                    client_id: s.client_id.clone(),
+                    username: s.username.clone(),
+                    listener: u32::try_from(s.listener).unwrap_or(0),
+                })
+            })
+            .collect(),
     };
     let mut out = vec![FORMAT];
     // Serializing strings, vectors and numbers into memory cannot fail.
@@ -86,11 +158,14 @@ pub(crate) fn save(broker: &Broker) -> Vec<u8> {
 }
 
 pub(crate) fn load(broker: &mut Broker, bytes: &[u8]) -> Result<(), SessionDecodeError> {
-    let Some((&FORMAT, body)) = bytes.split_first() else {
-        return Err(SessionDecodeError("unknown broker snapshot format"));
+    let unparsable = |_| SessionDecodeError("the broker snapshot does not parse");
+    let stored: Stored = match bytes.split_first() {
+        Some((&FORMAT, body)) => postcard::from_bytes(body).map_err(unparsable)?,
+        Some((&FORMAT_2, body)) => postcard::from_bytes::<StoredV2>(body)
+            .map_err(unparsable)?
+            .into(),
+        _ => return Err(SessionDecodeError("unknown broker snapshot format")),
     };
-    let stored: Stored = postcard::from_bytes(body)
-        .map_err(|_| SessionDecodeError("the broker snapshot does not parse"))?;
     for s in stored.sessions {
         let protocol = if s.mqtt5 {
             ProtocolVersion::V5
@@ -102,6 +177,7 @@ pub(crate) fn load(broker: &mut Broker, bytes: &[u8]) -> Result<(), SessionDecod
         session.expiry = s.expiry_secs.map(Duration::from_secs);
         session.disconnected_at = s.disconnected_at.map(Instant::from_millis);
         session.username = s.username;
+        session.listener = s.listener as usize;
         for (options, id) in s.subscriptions {
             let key = options.filter.clone();
             let (_, inner) = split_shared(&key);
@@ -114,7 +190,13 @@ pub(crate) fn load(broker: &mut Broker, bytes: &[u8]) -> Result<(), SessionDecod
         }
         broker.sessions.insert(s.client_id, session);
     }
+    let mut sources = stored.sources.into_iter();
     for (bytes, expires_at) in stored.retained {
+        let source = sources.next().flatten().map(|s| Source {
+            client_id: s.client_id,
+            username: s.username,
+            listener: s.listener as usize,
+        });
         let Ok(Packet::Publish(mut publish)) =
             decode_packet(Bytes::from(bytes), ProtocolVersion::V5)
         else {
@@ -124,6 +206,7 @@ pub(crate) fn load(broker: &mut Broker, bytes: &[u8]) -> Result<(), SessionDecod
         let message = RetainedMessage {
             publish,
             expires_at: expires_at.map(Instant::from_millis),
+            source,
         };
         // What was stored was within the limits when it was stored.
         let _ = broker.retained.store(message, 0, 0, true);

@@ -30,7 +30,12 @@ impl Broker {
         now: Instant,
     ) {
         let v5 = self.version_of(conn) == ProtocolVersion::V5;
-        let username = self.conns.get(&conn).and_then(|c| c.username.clone());
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        let (listener, bridge, mqtt31) = (c.listener, c.bridge, c.mqtt31);
+        let l = self.config.listener(listener);
+        let (mount, max_qos) = (l.mount_point.clone(), l.maximum_qos);
         let sub_id = subscribe
             .properties
             .subscription_identifiers
@@ -47,6 +52,18 @@ impl Broker {
         let mut reason_codes = Vec::with_capacity(subscribe.filters.len());
         let mut wants_retained = Vec::new();
         for mut f in subscribe.filters {
+            if let Some(mount) = &mount {
+                f.filter = match split_shared(&f.filter) {
+                    (Some(group), inner) => format!("$share/{group}/{mount}{inner}"),
+                    (None, inner) => format!("{mount}{inner}"),
+                };
+            }
+            if bridge {
+                // Like Mosquitto: a 3.1.1 bridge gets 5.0's No Local and Retain As
+                // Published, so its messages do not loop back and keep their retain flag.
+                f.no_local = true;
+                f.retain_as_published = true;
+            }
             let (group, inner) = split_shared(&f.filter);
             let inner = inner.to_owned();
             let shared = group.is_some();
@@ -58,25 +75,35 @@ impl Broker {
                 .sessions
                 .get(client_id)
                 .map_or(0, |s| s.subscriptions.len());
-            let refusal =
-                if !within_topic_limits(self, &inner) {
-                    Some(ReasonCode::TOPIC_FILTER_INVALID)
-                } else if self.config.acl.as_ref().is_some_and(|acl| {
-                    !acl.allows_subscribe(client_id, username.as_deref(), &inner)
-                }) {
-                    Some(ReasonCode::NOT_AUTHORIZED)
-                } else if !existed && count >= self.config.max_subscriptions_per_client {
-                    Some(ReasonCode::QUOTA_EXCEEDED)
-                } else {
-                    None
-                };
+            let over_quota = self
+                .config
+                .max_subscriptions_per_client
+                .is_some_and(|max| !existed && count >= max);
+            if !within_topic_limits(self, &inner) {
+                // Like Mosquitto: a filter too deep for the broker is a malformed SUBSCRIBE.
+                return self.end(conn, Ending::ByBroker(ReasonCode::MALFORMED_PACKET), now);
+            }
+            let refusal = if over_quota {
+                Some(ReasonCode::QUOTA_EXCEEDED)
+            } else {
+                // Like Mosquitto 2.0, the ACL file does not refuse subscriptions: what a
+                // client may not read is held back message by message.
+                None
+            };
             if let Some(reason) = refusal {
-                reason_codes.push(if v5 { reason } else { SUBACK_FAILURE });
+                reason_codes.push(match (v5, mqtt31) {
+                    (true, _) => reason,
+                    // 3.1 has no failure code.
+                    (false, true) => ReasonCode(f.qos.as_u8()),
+                    (false, false) => SUBACK_FAILURE,
+                });
                 continue;
             }
-            f.qos = f.qos.min(self.config.maximum_qos);
+            f.qos = f.qos.min(max_qos);
             reason_codes.push(ReasonCode(f.qos.as_u8()));
             let send_retained = match f.retain_handling {
+                // 3.1.1 sends retained messages on every SUBSCRIBE, as Mosquitto does.
+                _ if !v5 => true,
                 RetainHandling::SendOnSubscribe => true,
                 RetainHandling::SendIfNew => !existed,
                 RetainHandling::DoNotSend => false,
@@ -113,10 +140,6 @@ impl Broker {
         subs: &[(String, tabmq_core::QoS, Option<u32>)],
         now: Instant,
     ) {
-        let username = self
-            .sessions
-            .get(client_id)
-            .and_then(|s| s.username.clone());
         let mut seen = std::collections::HashSet::new();
         let mut matching = Vec::new();
         for (filter, qos, sub_id) in subs {
@@ -124,19 +147,17 @@ impl Broker {
                 if !seen.insert(message.publish.topic.clone()) {
                     continue;
                 }
-                let readable = self.config.acl.as_ref().is_none_or(|acl| {
-                    acl.allows(
-                        client_id,
-                        username.as_deref(),
-                        &message.publish.topic,
-                        Access::Read,
-                    )
-                });
-                if !readable {
+                if !self.readable(client_id, &message.publish.topic)
+                    || !self.source_still_allowed(&message)
+                {
                     continue;
                 }
                 let mut out = message.publish;
-                out.qos = out.qos.min(*qos);
+                out.qos = if self.config.upgrade_outgoing_qos {
+                    *qos
+                } else {
+                    out.qos.min(*qos)
+                };
                 out.retain = true;
                 out.properties.subscription_identifiers = sub_id.iter().copied().collect();
                 matching.push((out, message.expires_at));
@@ -147,6 +168,23 @@ impl Broker {
         }
     }
 
+    /// Mosquitto's `check_retain_source`: a retained message goes out only while its
+    /// publisher may still publish to its topic.
+    fn source_still_allowed(&self, message: &crate::retained::RetainedMessage) -> bool {
+        let (true, Some(source)) = (self.config.check_retain_source, &message.source) else {
+            return true;
+        };
+        match &self.config.listener(source.listener).security.acl {
+            Some(acl) => acl.allows(
+                &source.client_id,
+                source.username.as_deref(),
+                &message.publish.topic,
+                Access::Write,
+            ),
+            None => true,
+        }
+    }
+
     pub(crate) fn handle_unsubscribe(
         &mut self,
         conn: ConnId,
@@ -154,16 +192,30 @@ impl Broker {
         unsubscribe: Unsubscribe,
     ) {
         let v5 = self.version_of(conn) == ProtocolVersion::V5;
+        let listener = self.conns.get(&conn).map_or(0, |c| c.listener);
+        let mount = self.config.listener(listener).mount_point.clone();
         let mut reason_codes = Vec::new();
         for filter in &unsubscribe.filters {
+            let mounted;
+            let filter = match (&mount, split_shared(filter)) {
+                (Some(m), (Some(group), inner)) => {
+                    mounted = format!("$share/{group}/{m}{inner}");
+                    &mounted
+                }
+                (Some(m), (None, inner)) => {
+                    mounted = format!("{m}{inner}");
+                    &mounted
+                }
+                (None, _) => filter,
+            };
             let existed = self
                 .sessions
                 .get_mut(client_id)
-                .is_some_and(|s| s.subscriptions.remove(filter).is_some());
+                .is_some_and(|s| s.subscriptions.remove(filter.as_str()).is_some());
             if existed {
                 let (_, inner) = split_shared(filter);
                 self.tree
-                    .remove(inner, &(client_id.to_owned(), filter.clone()));
+                    .remove(inner, &(client_id.to_owned(), filter.to_string()));
             }
             reason_codes.push(if existed {
                 ReasonCode::SUCCESS

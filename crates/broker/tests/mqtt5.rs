@@ -301,7 +301,7 @@ fn the_broker_keeps_within_a_subscribers_receive_maximum() {
 #[test]
 fn a_client_beyond_the_brokers_receive_maximum_is_disconnected_0x93() {
     let config = tabmq_broker::BrokerConfig {
-        receive_maximum: 2,
+        max_inflight: 2,
         ..tabmq_broker::BrokerConfig::default()
     };
     let mut broker = tabmq_broker::Broker::new(config);

@@ -245,14 +245,13 @@ fn mqtt_3_3_4_5_overlapping_subscriptions_send_a_copy_each_with_its_identifier_i
     );
     let (p, _) = raw.connect(v5_connect("p", Properties::default()));
     raw.take_all();
+    // A QoS 2 message is routed on its PUBREL, as Mosquitto routes it.
     raw.send(
         p,
-        &[Packet::Publish(publish_packet(
-            "a/b",
-            "m",
-            QoS::ExactlyOnce,
-            Some(1),
-        ))],
+        &[
+            Packet::Publish(publish_packet("a/b", "m", QoS::ExactlyOnce, Some(1))),
+            Packet::PubRel(Ack::new(PacketId::new(1).unwrap())),
+        ],
     );
     let got = raw.take(s);
     let mut copies: Vec<(u8, Vec<u32>)> = publishes(&got)
@@ -295,7 +294,7 @@ fn application_properties_are_forwarded_unchanged() {
     m.properties = props(|p| {
         p.user_properties = vec![("k".into(), "v".into()), ("k".into(), "w".into())];
         p.content_type = Some("application/json".into());
-        p.payload_format_indicator = Some(true);
+        p.payload_format_indicator = Some(1);
         p.response_topic = Some("reply/here".into());
         p.correlation_data = Some(Bytes::from_static(b"\x01\x02"));
     });
@@ -326,12 +325,15 @@ fn response_information_is_given_to_clients_that_ask() {
 #[test]
 fn connack_announces_the_servers_limits() {
     let config = BrokerConfig {
-        receive_maximum: 50,
-        maximum_qos: QoS::AtLeastOnce,
-        max_packet_size: 4096,
-        topic_alias_maximum: 5,
+        max_inflight: 50,
+        max_packet_size: Some(4096),
         retain_available: false,
         max_keepalive: 30,
+        listeners: vec![tabmq_broker::ListenerConfig {
+            maximum_qos: QoS::AtLeastOnce,
+            topic_alias_maximum: 5,
+            ..Default::default()
+        }],
         ..BrokerConfig::default()
     };
     let mut raw = Raw::new(config);
@@ -352,7 +354,10 @@ fn connack_announces_the_servers_limits() {
 #[test]
 fn mqtt_3_2_2_9_subscriptions_are_granted_at_most_the_maximum_qos() {
     let config = BrokerConfig {
-        maximum_qos: QoS::AtLeastOnce,
+        listeners: vec![tabmq_broker::ListenerConfig {
+            maximum_qos: QoS::AtLeastOnce,
+            ..Default::default()
+        }],
         ..BrokerConfig::default()
     };
     let mut raw = Raw::new(config);
@@ -566,6 +571,12 @@ fn a_restored_broker_keeps_retained_messages_of_every_qos() {
         );
         m.retain = true;
         raw.send(p, &[Packet::Publish(m)]);
+        if qos == QoS::ExactlyOnce {
+            raw.send(
+                p,
+                &[Packet::PubRel(Ack::new(PacketId::new(i as u16).unwrap()))],
+            );
+        }
     }
     let restored =
         tabmq_broker::Broker::restore(BrokerConfig::default(), &raw.broker.snapshot()).unwrap();

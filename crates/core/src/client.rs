@@ -36,6 +36,9 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientOptions {
     pub protocol: ProtocolVersion,
+    /// With `protocol` 3.1.1, name the protocol as MQTT 3.1 does ("MQIsdp", level 3), for
+    /// brokers that speak nothing newer.
+    pub mqtt31: bool,
     pub client_id: String,
     /// Clean session (3.1.1) or clean start (5.0): start with no session on the broker.
     pub clean_session: bool,
@@ -71,6 +74,7 @@ impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
             protocol: ProtocolVersion::V311,
+            mqtt31: false,
             client_id: String::new(),
             clean_session: true,
             keep_alive: 60,
@@ -299,6 +303,8 @@ impl ClientEngine {
         }
         let connect = Packet::Connect(Connect {
             protocol: self.options.protocol,
+            mqtt31: self.options.mqtt31 && self.options.protocol == ProtocolVersion::V311,
+            bridge: false,
             client_id: self.options.client_id.clone(),
             clean_start: self.options.clean_session,
             keep_alive: self.options.keep_alive,

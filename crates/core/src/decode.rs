@@ -227,9 +227,14 @@ impl Reader {
     fn connect(&mut self) -> Result<Connect, DecodeError> {
         let name = self.string()?;
         let level = self.u8()?;
-        let protocol = match (name.as_str(), ProtocolVersion::from_level(level)) {
-            ("MQTT", Some(v)) => v,
-            ("MQTT", None) | ("MQIsdp", _) => {
+        // The bridge bit is defined for 3.1 and 3.1.1 only; 5.0 bridges use properties.
+        let bridge = level & 0x80 != 0 && matches!(level & 0x7f, 3 | 4);
+        let plain = if bridge { level & 0x7f } else { level };
+        let (protocol, mqtt31) = match (name.as_str(), plain) {
+            ("MQIsdp", 3) => (ProtocolVersion::V311, true),
+            ("MQTT", 4) => (ProtocolVersion::V311, false),
+            ("MQTT", 5) => (ProtocolVersion::V5, false),
+            ("MQTT" | "MQIsdp", _) => {
                 return Err(DecodeError::UnsupportedProtocolVersion { level })
             }
             _ => return Err(violation("MQTT-3.1.2-1", "protocol name is not \"MQTT\"")),
@@ -237,7 +242,8 @@ impl Reader {
         // CONNECT says which version the rest of it, and of the connection, is in.
         self.version = protocol;
         let flags = self.u8()?;
-        if flags & 0x01 != 0 {
+        // 3.1 reserved the bit without requiring it to be zero.
+        if flags & 0x01 != 0 && !mqtt31 {
             return Err(violation("MQTT-3.1.2-3", "CONNECT reserved flag is set"));
         }
         let clean_start = flags & 0x02 != 0;
@@ -282,6 +288,8 @@ impl Reader {
         let password = password_flag.then(|| self.binary()).transpose()?;
         Ok(Connect {
             protocol,
+            mqtt31,
+            bridge,
             client_id,
             clean_start,
             keep_alive,

@@ -35,6 +35,20 @@ pub fn encode(
     Ok(())
 }
 
+/// How many bytes [`encode`] would write for `packet`, without writing them: what a
+/// sender checks against a peer's Maximum Packet Size before it copies a payload.
+pub fn encoded_len(packet: &Packet, version: ProtocolVersion) -> Result<usize, EncodeError> {
+    let version = match packet {
+        Packet::Connect(c) => c.protocol,
+        _ => version,
+    };
+    let remaining = Writer { version }.body_len(packet)?;
+    if remaining > MAX_REMAINING_LENGTH {
+        return Err(EncodeError::PacketTooLarge { size: remaining });
+    }
+    Ok(1 + varint_len(remaining) + remaining)
+}
+
 /// The encoding of `packet` as a new buffer.
 pub fn encode_to_vec(packet: &Packet, version: ProtocolVersion) -> Result<Vec<u8>, EncodeError> {
     let mut out = BytesMut::new();
@@ -274,7 +288,9 @@ impl Writer {
     fn body_len(&self, packet: &Packet) -> Result<usize, EncodeError> {
         Ok(match packet {
             Packet::Connect(c) => {
-                let mut len = 10 + self.props_len(&c.properties)?;
+                // "MQIsdp" is two bytes longer than "MQTT".
+                let name = if c.mqtt31 { 12 } else { 10 };
+                let mut len = name + self.props_len(&c.properties)?;
                 len += field("client id", c.client_id.len())?;
                 if let Some(w) = &c.will {
                     len += self.props_len(&w.properties)?;
@@ -334,8 +350,14 @@ impl Writer {
     fn put_body(&self, packet: &Packet, out: &mut BytesMut) {
         match packet {
             Packet::Connect(c) => {
-                put_field(out, b"MQTT");
-                out.put_u8(c.protocol.level());
+                let (name, level): (&[u8], u8) = if c.mqtt31 {
+                    (b"MQIsdp", 3)
+                } else {
+                    (b"MQTT", c.protocol.level())
+                };
+                put_field(out, name);
+                let bridge = c.bridge && c.protocol == ProtocolVersion::V311;
+                out.put_u8(level | if bridge { 0x80 } else { 0 });
                 let mut flags = u8::from(c.clean_start) << 1;
                 if let Some(w) = &c.will {
                     flags |= 0x04 | (w.qos.as_u8() << 3) | (u8::from(w.retain) << 5);
@@ -361,14 +383,21 @@ impl Writer {
             Packet::ConnAck(c) => {
                 out.put_u8(u8::from(c.session_present));
                 out.put_u8(c.code.0);
-                self.put_props(out, &c.properties);
+                if self.v5() {
+                    c.properties
+                        .encode_in_order(out, &crate::properties::CONNACK_ORDER, &[]);
+                }
             }
             Packet::Publish(p) => {
                 put_field(out, p.topic.as_bytes());
                 if let Some(id) = p.packet_id {
                     out.put_u16(id.get());
                 }
-                self.put_props(out, &p.properties);
+                if self.v5() {
+                    use crate::properties::{PUBLISH_FIRST, PUBLISH_LAST};
+                    p.properties
+                        .encode_in_order(out, &PUBLISH_FIRST, &PUBLISH_LAST);
+                }
                 out.put_slice(&p.payload);
             }
             Packet::PubAck(a) | Packet::PubRec(a) | Packet::PubRel(a) | Packet::PubComp(a) => {

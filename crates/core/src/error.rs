@@ -60,14 +60,20 @@ pub enum DecodeError {
     /// The fixed header announces a packet larger than we accept; nothing of its body was
     /// buffered.
     PacketTooLarge { size: usize, max: usize },
-    /// CONNECT asks for a protocol level we do not speak (3.1's "MQIsdp", or an unknown
-    /// level). The server answers with CONNACK 0x01 (3.1.1) or 0x84 (5.0) [MQTT-3.1.2-2].
+    /// CONNECT asks for a protocol level we do not speak (neither 3.1's "MQIsdp" level 3,
+    /// nor "MQTT" level 4 or 5). The server answers with CONNACK 0x01 (3.1.1) or 0x84 (5.0) [MQTT-3.1.2-2].
     UnsupportedProtocolVersion { level: u8 },
 }
 
 /// Statements whose breach 5.0 calls a Protocol Error (0x82) rather than a Malformed
-/// Packet (0x81).
-const STATED_AS_PROTOCOL_ERRORS: &[&str] = &["MQTT-3.8.3-4", "MQTT-3.3.4-6"];
+/// Packet (0x81): the packet parses, but holds what the protocol does not allow (§4.13:
+/// a packet identifier of zero, a wildcard in a topic name), as Mosquitto answers too.
+const STATED_AS_PROTOCOL_ERRORS: &[&str] = &[
+    "MQTT-3.8.3-4",
+    "MQTT-3.3.4-6",
+    "MQTT-2.2.1-3",
+    "MQTT-3.3.2-2",
+];
 
 impl DecodeError {
     /// The statement the peer broke, if the spec numbers it.

@@ -1,80 +1,106 @@
-//! A map from packet id to a value, kept in insertion order in one vector.
+//! A map from packet id to a value, kept in insertion order.
 //!
-//! A client or broker session holds few entries (the in-flight window), and walks them in
-//! the order they were sent: a scan of a short vector beats a tree or a hash table there,
-//! and costs the wasm build a fraction of their code.
+//! A session walks its entries in the order they were sent, and looks them up by id on
+//! every acknowledgement. Both are logarithmic here: a client may hold tens of thousands
+//! of unreleased QoS 2 ids, and a linear scan per packet made that quadratic.
+
+use std::collections::BTreeMap;
 
 /// Packet id (as `u16`) to `V`, in insertion order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) struct IdMap<V> {
-    entries: Vec<(u16, V)>,
+    /// Insertion sequence number to id.
+    order: BTreeMap<u64, u16>,
+    /// Id to its sequence number and value.
+    by_id: BTreeMap<u16, (u64, V)>,
+    next: u64,
 }
 
 impl<V> Default for IdMap<V> {
     fn default() -> Self {
         IdMap {
-            entries: Vec::new(),
+            order: BTreeMap::new(),
+            by_id: BTreeMap::new(),
+            next: 0,
         }
     }
 }
 
-impl<V> IdMap<V> {
-    fn position(&self, id: u16) -> Option<usize> {
-        self.entries.iter().position(|(k, _)| *k == id)
+impl<V: PartialEq> PartialEq for IdMap<V> {
+    /// Equal when they hold the same entries in the same order.
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().zip(other.iter()).all(|(a, b)| a == b)
     }
+}
 
+impl<V: Eq> Eq for IdMap<V> {}
+
+impl<V> IdMap<V> {
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.by_id.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.by_id.is_empty()
     }
 
     pub fn contains_key(&self, id: u16) -> bool {
-        self.position(id).is_some()
+        self.by_id.contains_key(&id)
     }
 
     pub fn get(&self, id: u16) -> Option<&V> {
-        self.position(id).map(|i| &self.entries[i].1)
+        self.by_id.get(&id).map(|(_, v)| v)
     }
 
     pub fn get_mut(&mut self, id: u16) -> Option<&mut V> {
-        self.position(id).map(|i| &mut self.entries[i].1)
+        self.by_id.get_mut(&id).map(|(_, v)| v)
     }
 
     /// Sets `id`'s value; a new id goes last, a known one keeps its place.
     pub fn insert(&mut self, id: u16, value: V) {
-        match self.position(id) {
-            Some(i) => self.entries[i].1 = value,
-            None => self.entries.push((id, value)),
+        if let Some((_, v)) = self.by_id.get_mut(&id) {
+            *v = value;
+            return;
         }
+        let seq = self.next;
+        self.next += 1;
+        self.order.insert(seq, id);
+        self.by_id.insert(id, (seq, value));
     }
 
     pub fn remove(&mut self, id: u16) -> Option<V> {
-        self.position(id).map(|i| self.entries.remove(i).1)
+        let (seq, value) = self.by_id.remove(&id)?;
+        self.order.remove(&seq);
+        Some(value)
     }
 
     pub fn clear(&mut self) {
-        self.entries.clear();
+        self.order.clear();
+        self.by_id.clear();
     }
 
     /// Entries in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (u16, &V)> {
-        self.entries.iter().map(|(k, v)| (*k, v))
+        self.order
+            .values()
+            .filter_map(|id| self.by_id.get(id).map(|(_, v)| (*id, v)))
     }
 
     pub fn keys(&self) -> impl Iterator<Item = u16> + '_ {
-        self.entries.iter().map(|(k, _)| *k)
+        self.order.values().copied()
     }
 
     pub fn values(&self) -> impl Iterator<Item = &V> {
-        self.entries.iter().map(|(_, v)| v)
+        self.iter().map(|(_, v)| v)
     }
 
     /// Empties the map; its entries in insertion order.
     pub fn drain(&mut self) -> impl Iterator<Item = (u16, V)> + '_ {
-        self.entries.drain(..)
+        let order = std::mem::take(&mut self.order);
+        let mut by_id = std::mem::take(&mut self.by_id);
+        order
+            .into_values()
+            .filter_map(move |id| by_id.remove(&id).map(|(_, v)| (id, v)))
     }
 }
 

@@ -73,7 +73,8 @@ fn properties_json(p: &Properties) -> Option<Value> {
     };
     put(
         "payloadFormatIndicator",
-        p.payload_format_indicator.map(Value::from),
+        // mqtt-packet's shape is a boolean.
+        p.payload_format_indicator.map(|v| Value::from(v != 0)),
     );
     put(
         "messageExpiryInterval",
@@ -172,8 +173,16 @@ pub fn packet_to_json(packet: &Packet, version: ProtocolVersion) -> Value {
     let mut props = None;
     match packet {
         Packet::Connect(c) => {
-            m.insert("protocolId".into(), json!("MQTT"));
-            m.insert("protocolVersion".into(), json!(c.protocol.level()));
+            let (id, level) = if c.mqtt31 {
+                ("MQIsdp", 3)
+            } else {
+                ("MQTT", c.protocol.level())
+            };
+            m.insert("protocolId".into(), json!(id));
+            m.insert("protocolVersion".into(), json!(level));
+            if c.bridge {
+                m.insert("bridgeMode".into(), json!(true));
+            }
             m.insert("clean".into(), json!(c.clean_start));
             m.insert("clientId".into(), json!(c.client_id));
             m.insert("keepalive".into(), json!(c.keep_alive));
@@ -369,7 +378,8 @@ fn properties_from_json(m: &Map<String, Value>) -> Result<Properties, JsonError>
     let u16_max = u64::from(u16::MAX);
     let u32_max = u64::from(u32::MAX);
     let mut v = PropertyValues {
-        payload_format_indicator: f.flag("payloadFormatIndicator")?,
+        received_order: Default::default(),
+        payload_format_indicator: f.flag("payloadFormatIndicator")?.map(u8::from),
         message_expiry_interval: f.uint("messageExpiryInterval", u32_max)?.map(|n| n as u32),
         content_type: f.text("contentType")?,
         response_topic: f.text("responseTopic")?,
@@ -460,8 +470,11 @@ pub fn packet_from_json(
     let packet = match cmd.as_str() {
         "connect" => {
             let level = f.uint("protocolVersion", 255)?.unwrap_or(4) as u8;
-            let Some(protocol) = ProtocolVersion::from_level(level) else {
-                return err(format!("protocolVersion {level} is not 4 or 5"));
+            let mqtt31 = level == 3;
+            let protocol = match ProtocolVersion::from_level(level) {
+                Some(protocol) => protocol,
+                None if mqtt31 => ProtocolVersion::V311,
+                None => return err(format!("protocolVersion {level} is not 3, 4 or 5")),
             };
             let will = match f.get("will") {
                 None => None,
@@ -479,6 +492,8 @@ pub fn packet_from_json(
             };
             let connect = Connect {
                 protocol,
+                mqtt31,
+                bridge: f.flag("bridgeMode")?.unwrap_or(false),
                 client_id: f.text("clientId")?.unwrap_or_default(),
                 clean_start: f.flag("clean")?.unwrap_or(true),
                 keep_alive: f.uint("keepalive", u64::from(u16::MAX))?.unwrap_or(0) as u16,

@@ -28,7 +28,7 @@ pub use client::{
     ClientEngine, ClientError, ClientEvent, ClientOptions, CloseReason, ConnectionState, LostReason,
 };
 pub use decode::{decode, decode_fixed_header, decode_packet, FixedHeader, MAX_REMAINING_LENGTH};
-pub use encode::{encode, encode_to_vec};
+pub use encode::{encode, encode_to_vec, encoded_len};
 pub use error::{DecodeError, EncodeError, Violation};
 #[cfg(feature = "json")]
 pub use json::{from_hex, packet_from_json, packet_to_json, to_hex, JsonError};
@@ -37,7 +37,9 @@ pub use packet::{
     QoS, RetainHandling, SubAck, Subscribe, SubscribeFilter, UnsubAck, Unsubscribe,
 };
 pub use packet_id::{PacketIdAllocator, PacketIdsExhausted};
-pub use properties::{property_allowed, Properties, PropertyContext, PropertyValues};
+pub use properties::{
+    property_allowed, Properties, PropertyContext, PropertyValues, ReceivedOrder,
+};
 pub use reason::{reason_code_allowed, ConnectReturnCode, ReasonCode, ReasonContext};
 pub use session::{ClientSession, Inbound, PubRecOutcome, SessionState};
 pub use session_bytes::SessionDecodeError;

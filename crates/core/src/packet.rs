@@ -87,7 +87,14 @@ pub struct LastWill {
 /// CONNECT: the first packet a client sends.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Connect {
+    /// 3.1.1 also stands for MQTT 3.1, which differs only in how CONNECT names itself.
     pub protocol: ProtocolVersion,
+    /// MQTT 3.1: protocol name "MQIsdp", level 3. Old clients and devices still speak it,
+    /// and Mosquitto accepts it; every packet after CONNECT is as in 3.1.1.
+    pub mqtt31: bool,
+    /// The bridge bit (0x80) on the protocol level of 3.1 and 3.1.1, which a bridge sets
+    /// to say it is one (Mosquitto's `try_private`).
+    pub bridge: bool,
     pub client_id: String,
     /// "Clean session" in 3.1.1, "clean start" in 5.0.
     pub clean_start: bool,

@@ -7,9 +7,106 @@ use crate::packet::PacketId;
 #[derive(Debug, Clone, Default)]
 pub struct PacketIdAllocator {
     last: u16,
-    /// Sorted. Ids are taken in rising order and mostly freed oldest first, so inserts
-    /// land at the end; a sorted vector is the smallest code for it in wasm.
-    in_use: Vec<u16>,
+    /// Ids in use. Up to [`SMALL`] of them, a sorted vector, which keeps an idle session
+    /// small; past that, a bitmap of one bit per id (8 KiB), where taking and freeing an
+    /// id costs the same at any count, so thousands in flight stay linear overall.
+    in_use: InUse,
+}
+
+/// Ids in use up to which a sorted vector holds them.
+const SMALL: usize = 64;
+
+#[derive(Debug, Clone, Default)]
+enum InUse {
+    #[default]
+    None,
+    Few(Vec<u16>),
+    Many {
+        bits: Box<[u64; 1024]>,
+        count: usize,
+    },
+}
+
+impl InUse {
+    fn len(&self) -> usize {
+        match self {
+            InUse::None => 0,
+            InUse::Few(v) => v.len(),
+            InUse::Many { count, .. } => *count,
+        }
+    }
+
+    fn contains(&self, id: u16) -> bool {
+        match self {
+            InUse::None => false,
+            InUse::Few(v) => v.binary_search(&id).is_ok(),
+            InUse::Many { bits, .. } => bits[usize::from(id / 64)] & (1 << (id % 64)) != 0,
+        }
+    }
+
+    /// Marks `id`; false if it was marked already.
+    fn insert(&mut self, id: u16) -> bool {
+        match self {
+            InUse::None => {
+                *self = InUse::Few(vec![id]);
+                true
+            }
+            InUse::Few(v) => match v.binary_search(&id) {
+                Ok(_) => false,
+                Err(at) if v.len() < SMALL => {
+                    v.insert(at, id);
+                    true
+                }
+                Err(_) => {
+                    let mut bits = Box::new([0u64; 1024]);
+                    for &old in v.iter() {
+                        bits[usize::from(old / 64)] |= 1 << (old % 64);
+                    }
+                    bits[usize::from(id / 64)] |= 1 << (id % 64);
+                    *self = InUse::Many {
+                        bits,
+                        count: v.len() + 1,
+                    };
+                    true
+                }
+            },
+            InUse::Many { bits, count } => {
+                let word = &mut bits[usize::from(id / 64)];
+                let bit = 1 << (id % 64);
+                if *word & bit != 0 {
+                    return false;
+                }
+                *word |= bit;
+                *count += 1;
+                true
+            }
+        }
+    }
+
+    fn remove(&mut self, id: u16) {
+        match self {
+            InUse::None => {}
+            InUse::Few(v) => {
+                if let Ok(at) = v.binary_search(&id) {
+                    v.remove(at);
+                }
+                if v.is_empty() {
+                    *self = InUse::None;
+                }
+            }
+            InUse::Many { bits, count } => {
+                let word = &mut bits[usize::from(id / 64)];
+                let bit = 1 << (id % 64);
+                if *word & bit != 0 {
+                    *word &= !bit;
+                    *count -= 1;
+                }
+                if *count == 0 {
+                    *self = InUse::None;
+                }
+            }
+        }
+    }
 }
 
 /// All 65,535 packet ids are in flight.
@@ -33,12 +130,10 @@ impl PacketIdAllocator {
     pub fn resume(last: u16, in_use: impl IntoIterator<Item = PacketId>) -> Self {
         let mut allocator = PacketIdAllocator {
             last,
-            in_use: Vec::new(),
+            in_use: InUse::None,
         };
         for id in in_use {
-            if let Err(at) = allocator.in_use.binary_search(&id.get()) {
-                allocator.in_use.insert(at, id.get());
-            }
+            allocator.in_use.insert(id.get());
         }
         allocator
     }
@@ -55,8 +150,7 @@ impl PacketIdAllocator {
         }
         loop {
             self.last = self.last.checked_add(1).unwrap_or(1);
-            if let Err(at) = self.in_use.binary_search(&self.last) {
-                self.in_use.insert(at, self.last);
+            if self.in_use.insert(self.last) {
                 if let Some(id) = PacketId::new(self.last) {
                     return Ok(id);
                 }
@@ -66,14 +160,12 @@ impl PacketIdAllocator {
 
     /// Marks `id` free again; freeing a free id does nothing.
     pub fn free(&mut self, id: PacketId) {
-        if let Ok(at) = self.in_use.binary_search(&id.get()) {
-            self.in_use.remove(at);
-        }
+        self.in_use.remove(id.get());
     }
 
     /// Whether `id` is in flight.
     pub fn is_in_use(&self, id: PacketId) -> bool {
-        self.in_use.binary_search(&id.get()).is_ok()
+        self.in_use.contains(id.get())
     }
 
     /// How many ids are in flight.

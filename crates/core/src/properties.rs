@@ -30,7 +30,9 @@ pub enum PropertyContext {
 /// Every MQTT 5 property. Absent is `None` (or empty, for the two that may repeat).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PropertyValues {
-    pub payload_format_indicator: Option<bool>,
+    /// 0: unspecified bytes; 1: UTF-8. Other values are kept and forwarded unaltered, as
+    /// [MQTT-3.3.2-4] asks of a server; the spec names no error for them.
+    pub payload_format_indicator: Option<u8>,
     pub message_expiry_interval: Option<u32>,
     pub content_type: Option<String>,
     pub response_topic: Option<String>,
@@ -59,7 +61,47 @@ pub struct PropertyValues {
     pub wildcard_subscription_available: Option<bool>,
     pub subscription_identifiers_available: Option<bool>,
     pub shared_subscription_available: Option<bool>,
+    /// The order the properties arrived in, so a broker forwards them as they came
+    /// (Mosquitto does, and byte-exact tests compare). Not part of equality.
+    pub received_order: ReceivedOrder,
 }
+
+/// Property identifiers in the order they were decoded, one entry per occurrence (a
+/// User Property that appears twice appears twice). Equality ignores it: two property
+/// lists with the same values are the same whatever order they came in.
+#[derive(Debug, Clone, Default)]
+pub struct ReceivedOrder(pub Vec<u8>);
+
+impl PartialEq for ReceivedOrder {
+    fn eq(&self, _: &ReceivedOrder) -> bool {
+        true
+    }
+}
+
+impl Eq for ReceivedOrder {}
+
+fn put_user_property(out: &mut BytesMut, k: &str, v: &str) {
+    out.put_u8(0x26);
+    out.put_u16(k.len() as u16);
+    out.put_slice(k.as_bytes());
+    out.put_u16(v.len() as u16);
+    out.put_slice(v.as_bytes());
+}
+
+/// Every property identifier, in the order `encode` writes them.
+const ALL_IDS: [u8; 27] = [
+    0x01, 0x02, 0x03, 0x08, 0x09, 0x0b, 0x11, 0x12, 0x13, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1c,
+    0x1f, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29, 0x2a,
+];
+
+/// CONNACK's properties in the order Mosquitto 2.0 writes them (`connect__on_authorised`,
+/// then `send__connack`); the rest follow in identifier order.
+pub(crate) const CONNACK_ORDER: [u8; 9] = [0x22, 0x13, 0x12, 0x15, 0x16, 0x25, 0x27, 0x21, 0x24];
+
+/// PUBLISH as Mosquitto forwards it (`send__real_publish`): Subscription Identifiers first,
+/// the publisher's properties, then the Message Expiry Interval that remains.
+pub(crate) const PUBLISH_FIRST: [u8; 1] = [0x0b];
+pub(crate) const PUBLISH_LAST: [u8; 1] = [0x02];
 
 static NO_PROPERTIES: PropertyValues = PropertyValues {
     payload_format_indicator: None,
@@ -89,6 +131,7 @@ static NO_PROPERTIES: PropertyValues = PropertyValues {
     wildcard_subscription_available: None,
     subscription_identifiers_available: None,
     shared_subscription_available: None,
+    received_order: ReceivedOrder(Vec::new()),
 };
 
 /// A packet's MQTT 5 properties.
@@ -283,16 +326,14 @@ impl Properties {
                 }));
             }
             p.read_one(id, &mut list, ctx)?;
+            p.received_order.0.push(id);
         }
         Ok(p)
     }
 
     fn read_one(&mut self, id: u8, list: &mut Bytes, ctx: Ctx) -> Result<(), DecodeError> {
         match id {
-            0x01 => set_once(
-                &mut self.payload_format_indicator,
-                take_flag(list, "payload format indicator is not 0 or 1")?,
-            ),
+            0x01 => set_once(&mut self.payload_format_indicator, take_u8(list)?),
             0x02 => set_once(&mut self.message_expiry_interval, take_u32(list)?),
             0x03 => set_once(&mut self.content_type, take_string(list)?),
             0x08 => {
@@ -507,80 +548,158 @@ impl Properties {
         Ok(varint_len(body) + body)
     }
 
-    /// Appends the list with its length prefix; `body_len` must have been checked.
+    /// Appends the list with its length prefix, in identifier order; `body_len` must have
+    /// been checked.
     pub(crate) fn encode(&self, out: &mut BytesMut) {
+        self.encode_in_order(out, &[], &[]);
+    }
+
+    /// Appends the list with its length prefix: the identifiers in `first`, in that order,
+    /// then every other property in identifier order, then those in `last`. The spec leaves
+    /// the order free; CONNACK and PUBLISH use this to write their properties in Mosquitto's
+    /// order, which byte-exact tests written against Mosquitto expect.
+    pub(crate) fn encode_in_order(&self, out: &mut BytesMut, first: &[u8], last: &[u8]) {
         let body = self.body_len().unwrap_or(0);
         put_varint(out, body);
-        let put_str = |out: &mut BytesMut, id: u8, s: &Option<String>| {
+        let mut done: Vec<u8> = Vec::new();
+        for &id in first {
+            self.put_property(out, id);
+            done.push(id);
+        }
+        // Properties as they arrived, one occurrence at a time for those that repeat.
+        let (mut users, mut subs) = (0, 0);
+        for &id in &self.received_order.0 {
+            if done.contains(&id) || last.contains(&id) {
+                continue;
+            }
+            match id {
+                0x26 => {
+                    if let Some((k, v)) = self.user_properties.get(users) {
+                        put_user_property(out, k, v);
+                    }
+                    users += 1;
+                }
+                0x0b => {
+                    if let Some(&sub) = self.subscription_identifiers.get(subs) {
+                        out.put_u8(0x0b);
+                        put_varint(out, sub as usize);
+                    }
+                    subs += 1;
+                }
+                _ if !done.contains(&id) => {
+                    self.put_property(out, id);
+                    done.push(id);
+                }
+                _ => {}
+            }
+        }
+        // What was set since, in identifier order.
+        for &id in ALL_IDS.iter() {
+            if done.contains(&id) || last.contains(&id) {
+                continue;
+            }
+            match id {
+                0x26 => {
+                    for (k, v) in self.user_properties.iter().skip(users) {
+                        put_user_property(out, k, v);
+                    }
+                }
+                0x0b => {
+                    for &sub in self.subscription_identifiers.iter().skip(subs) {
+                        out.put_u8(0x0b);
+                        put_varint(out, sub as usize);
+                    }
+                }
+                _ => self.put_property(out, id),
+            }
+        }
+        for &id in last {
+            self.put_property(out, id);
+        }
+    }
+
+    /// Appends property `id` (every instance of it, for those that repeat), if present.
+    fn put_property(&self, out: &mut BytesMut, id: u8) {
+        let put_str = |out: &mut BytesMut, s: &Option<String>| {
             if let Some(s) = s {
                 out.put_u8(id);
                 out.put_u16(s.len() as u16);
                 out.put_slice(s.as_bytes());
             }
         };
-        let put_bin = |out: &mut BytesMut, id: u8, b: &Option<Bytes>| {
+        let put_bin = |out: &mut BytesMut, b: &Option<Bytes>| {
             if let Some(b) = b {
                 out.put_u8(id);
                 out.put_u16(b.len() as u16);
                 out.put_slice(b);
             }
         };
-        let put_flag = |out: &mut BytesMut, id: u8, v: Option<bool>| {
+        let put_flag = |out: &mut BytesMut, v: Option<bool>| {
             if let Some(v) = v {
                 out.put_u8(id);
                 out.put_u8(u8::from(v));
             }
         };
-        let put_u16 = |out: &mut BytesMut, id: u8, v: Option<u16>| {
+        let put_u16 = |out: &mut BytesMut, v: Option<u16>| {
             if let Some(v) = v {
                 out.put_u8(id);
                 out.put_u16(v);
             }
         };
-        let put_u32 = |out: &mut BytesMut, id: u8, v: Option<u32>| {
+        let put_u32 = |out: &mut BytesMut, v: Option<u32>| {
             if let Some(v) = v {
                 out.put_u8(id);
                 out.put_u32(v);
             }
         };
-        put_flag(out, 0x01, self.payload_format_indicator);
-        put_u32(out, 0x02, self.message_expiry_interval);
-        put_str(out, 0x03, &self.content_type);
-        put_str(out, 0x08, &self.response_topic);
-        put_bin(out, 0x09, &self.correlation_data);
-        for &sub in &self.subscription_identifiers {
-            out.put_u8(0x0b);
-            put_varint(out, sub as usize);
+        match id {
+            0x01 => {
+                if let Some(v) = self.payload_format_indicator {
+                    out.put_u8(0x01);
+                    out.put_u8(v);
+                }
+            }
+            0x02 => put_u32(out, self.message_expiry_interval),
+            0x03 => put_str(out, &self.content_type),
+            0x08 => put_str(out, &self.response_topic),
+            0x09 => put_bin(out, &self.correlation_data),
+            0x0b => {
+                for &sub in &self.subscription_identifiers {
+                    out.put_u8(0x0b);
+                    put_varint(out, sub as usize);
+                }
+            }
+            0x11 => put_u32(out, self.session_expiry_interval),
+            0x12 => put_str(out, &self.assigned_client_identifier),
+            0x13 => put_u16(out, self.server_keep_alive),
+            0x15 => put_str(out, &self.authentication_method),
+            0x16 => put_bin(out, &self.authentication_data),
+            0x17 => put_flag(out, self.request_problem_information),
+            0x18 => put_u32(out, self.will_delay_interval),
+            0x19 => put_flag(out, self.request_response_information),
+            0x1a => put_str(out, &self.response_information),
+            0x1c => put_str(out, &self.server_reference),
+            0x1f => put_str(out, &self.reason_string),
+            0x21 => put_u16(out, self.receive_maximum),
+            0x22 => put_u16(out, self.topic_alias_maximum),
+            0x23 => put_u16(out, self.topic_alias),
+            0x24 => {
+                if let Some(q) = self.maximum_qos {
+                    out.put_u8(0x24);
+                    out.put_u8(q.as_u8());
+                }
+            }
+            0x25 => put_flag(out, self.retain_available),
+            0x26 => {
+                for (k, v) in &self.user_properties {
+                    put_user_property(out, k, v);
+                }
+            }
+            0x27 => put_u32(out, self.maximum_packet_size),
+            0x28 => put_flag(out, self.wildcard_subscription_available),
+            0x29 => put_flag(out, self.subscription_identifiers_available),
+            0x2a => put_flag(out, self.shared_subscription_available),
+            _ => {}
         }
-        put_u32(out, 0x11, self.session_expiry_interval);
-        put_str(out, 0x12, &self.assigned_client_identifier);
-        put_u16(out, 0x13, self.server_keep_alive);
-        put_str(out, 0x15, &self.authentication_method);
-        put_bin(out, 0x16, &self.authentication_data);
-        put_flag(out, 0x17, self.request_problem_information);
-        put_u32(out, 0x18, self.will_delay_interval);
-        put_flag(out, 0x19, self.request_response_information);
-        put_str(out, 0x1a, &self.response_information);
-        put_str(out, 0x1c, &self.server_reference);
-        put_str(out, 0x1f, &self.reason_string);
-        put_u16(out, 0x21, self.receive_maximum);
-        put_u16(out, 0x22, self.topic_alias_maximum);
-        put_u16(out, 0x23, self.topic_alias);
-        if let Some(q) = self.maximum_qos {
-            out.put_u8(0x24);
-            out.put_u8(q.as_u8());
-        }
-        put_flag(out, 0x25, self.retain_available);
-        for (k, v) in &self.user_properties {
-            out.put_u8(0x26);
-            out.put_u16(k.len() as u16);
-            out.put_slice(k.as_bytes());
-            out.put_u16(v.len() as u16);
-            out.put_slice(v.as_bytes());
-        }
-        put_u32(out, 0x27, self.maximum_packet_size);
-        put_flag(out, 0x28, self.wildcard_subscription_available);
-        put_flag(out, 0x29, self.subscription_identifiers_available);
-        put_flag(out, 0x2a, self.shared_subscription_available);
     }
 }

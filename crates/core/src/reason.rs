@@ -88,8 +88,12 @@ pub fn reason_code_allowed(ctx: ReasonContext, code: ReasonCode) -> bool {
             0x00, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8c, 0x90,
             0x95, 0x97, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9f,
         ],
+        // 0x95 (Packet too large) is not in the spec's table [MQTT-3.4.2-1], but Mosquitto
+        // answers a PUBLISH over its `message_size_limit` with it, and so does tabmq broker
+        // (a departure the README names). Both directions accept it, so our clients read
+        // such a broker's refusal as a refusal rather than a malformed packet.
         ReasonContext::PubAck | ReasonContext::PubRec => {
-            &[0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99]
+            &[0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x95, 0x97, 0x99]
         }
         ReasonContext::PubRel | ReasonContext::PubComp => &[0x00, 0x92],
         ReasonContext::SubAck => &[

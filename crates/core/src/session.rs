@@ -29,9 +29,9 @@ pub(crate) struct Outbound {
     pub stage: Stage,
     /// 1 or 2.
     pub qos: u8,
-    /// The PUBLISH, encoded as MQTT 5 (a superset of 3.1.1's fields) so the session needs
-    /// no serde view of packets.
-    pub publish: Vec<u8>,
+    /// The PUBLISH. Its payload is shared (`Bytes`) with every other session the message
+    /// went to, so a message fanned out to many sessions is held once.
+    pub publish: Publish,
 }
 
 /// Durable session state of one side of a session: the QoS 1/2 flows and the queue.
@@ -40,20 +40,22 @@ pub struct SessionState {
     pub(crate) last_packet_id: u16,
     /// In the order of first sending, which resends keep [MQTT-4.6.0-1].
     pub(crate) outbound: IdMap<Outbound>,
-    pub(crate) inbound_qos2: IdMap<()>,
+    /// QoS 2 ids received and not yet released, with the message where the receiver holds
+    /// it until PUBREL (the broker does, as Mosquitto does; the client delivers at once).
+    pub(crate) inbound_qos2: IdMap<Option<Publish>>,
     /// Waiting for a connection, or for room in the in-flight window.
     pub(crate) queued: VecDeque<Queued>,
     /// Ids taken by messages in flight and queued, and by requests; rebuilt on load.
     pub(crate) ids: PacketIdAllocator,
-    /// Encoded bytes of the queued messages; rebuilt on load.
+    /// Payload bytes of the queued messages; rebuilt on load.
     pub(crate) queued_bytes: usize,
 }
 
 /// One message waiting to be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Queued {
-    /// v5-encoded PUBLISH.
-    pub publish: Vec<u8>,
+    /// The PUBLISH, its payload shared as in [`Outbound`].
+    pub publish: Publish,
     /// When its MQTT 5 Message Expiry Interval runs out, on the host's clock (ms).
     pub expires_at: Option<u64>,
 }
@@ -94,11 +96,13 @@ pub enum PubRecOutcome {
     Unknown,
 }
 
+/// A PUBLISH in its stored form: MQTT 5 bytes, a superset of 3.1.1's fields.
 pub(crate) fn store(publish: &Publish) -> Vec<u8> {
     // Packets in a session were validated when they were made, so they encode.
     encode_to_vec(&Packet::Publish(publish.clone()), ProtocolVersion::V5).unwrap_or_default()
 }
 
+/// A PUBLISH from its stored form.
 pub(crate) fn load(bytes: &[u8]) -> Option<Publish> {
     match decode_packet(Bytes::copy_from_slice(bytes), ProtocolVersion::V5) {
         Ok(Packet::Publish(p)) => Some(p),
@@ -115,6 +119,14 @@ impl SessionState {
     /// QoS 1/2 messages sent and not yet acknowledged.
     pub fn in_flight(&self) -> usize {
         self.outbound.len()
+    }
+
+    /// Payload bytes of the QoS 1/2 messages in flight.
+    pub fn in_flight_payload_bytes(&self) -> usize {
+        self.outbound
+            .values()
+            .map(|o| o.publish.payload.len())
+            .sum()
     }
 
     /// Messages waiting for a connection (or for the broker's Receive Maximum).
@@ -173,18 +185,18 @@ impl SessionState {
             QoS::AtMostOnce => None,
             _ => Some(self.allocate_id()?),
         };
-        let stored = store(&publish);
-        self.queued_bytes += stored.len();
+        self.queued_bytes += publish.payload.len();
+        let id = publish.packet_id;
         self.queued.push_back(Queued {
-            publish: stored,
+            publish,
             expires_at: expires_at.map(Instant::as_millis),
         });
-        Ok(publish.packet_id)
+        Ok(id)
     }
 
     fn pop_queued(&mut self) -> Option<Queued> {
         let q = self.queued.pop_front()?;
-        self.queued_bytes = self.queued_bytes.saturating_sub(q.publish.len());
+        self.queued_bytes = self.queued_bytes.saturating_sub(q.publish.payload.len());
         Some(q)
     }
 
@@ -200,12 +212,7 @@ impl SessionState {
         loop {
             let front = self.queued.front()?;
             let expires_at = front.expires_at;
-            let publish = load(&front.publish);
-            let Some(mut publish) = publish else {
-                // Stored by us, so it loads; a stray entry is dropped rather than stuck.
-                self.pop_queued();
-                continue;
-            };
+            let mut publish = front.publish.clone();
             if let (Some(deadline), Some(now)) = (expires_at, now) {
                 let left_ms = deadline.saturating_sub(now.as_millis());
                 if left_ms == 0 {
@@ -222,16 +229,13 @@ impl SessionState {
                 if self.outbound.len() >= window {
                     return None;
                 }
-                let mut stored = self.pop_queued().map(|q| q.publish).unwrap_or_default();
-                if expires_at.is_some() && now.is_some() {
-                    stored = store(&publish);
-                }
+                self.pop_queued();
                 self.outbound.insert(
                     id.get(),
                     Outbound {
                         stage: Stage::Published,
                         qos: publish.qos.as_u8(),
-                        publish: stored,
+                        publish: publish.clone(),
                     },
                 );
             } else {
@@ -241,13 +245,71 @@ impl SessionState {
         }
     }
 
+    /// Drops the next queued message without sending it, freeing its packet id: for a
+    /// message the other side could not take, which [MQTT-3.1.2-25] treats as delivered.
+    pub fn discard_next(&mut self) -> Option<Publish> {
+        let q = self.pop_queued()?;
+        if let Some(id) = q.publish.packet_id {
+            self.ids.free(id);
+        }
+        Some(q.publish)
+    }
+
+    /// Drops the queued and in-flight messages `keep` refuses, freeing their ids: what a
+    /// broker does when a client reconnects and may no longer read some of them (its ACL
+    /// changed while it was away). Returns how many were dropped.
+    pub fn drop_messages(&mut self, mut keep: impl FnMut(&Publish) -> bool) -> usize {
+        let before = self.queued.len() + self.outbound.len();
+        let mut kept = VecDeque::with_capacity(self.queued.len());
+        for q in std::mem::take(&mut self.queued) {
+            if keep(&q.publish) {
+                kept.push_back(q);
+            } else {
+                self.queued_bytes = self.queued_bytes.saturating_sub(q.publish.payload.len());
+                if let Some(id) = q.publish.packet_id {
+                    self.ids.free(id);
+                }
+            }
+        }
+        self.queued = kept;
+        let refused: Vec<PacketId> = self
+            .outbound
+            .iter()
+            .filter(|(_, o)| o.stage == Stage::Published && !keep(&o.publish))
+            .filter_map(|(id, _)| PacketId::new(id))
+            .collect();
+        for id in refused {
+            self.finish(id);
+        }
+        before - self.queued.len() - self.outbound.len()
+    }
+
+    /// The QoS of outbound message `id` in flight, and whether it is released (PUBREC
+    /// received): what an acknowledgement for `id` must match.
+    pub fn in_flight_stage(&self, id: PacketId) -> Option<(QoS, bool)> {
+        self.outbound.get(id.get()).map(|o| {
+            let qos = if o.qos == 2 {
+                QoS::ExactlyOnce
+            } else {
+                QoS::AtLeastOnce
+            };
+            (qos, o.stage == Stage::Released)
+        })
+    }
+
+    /// The next queued message, without taking it: what [`SessionState::next_ready_at`]
+    /// would return first, before expiry is applied. Lets a sender check its size.
+    pub fn peek_queued(&self) -> Option<&Publish> {
+        self.queued.front().map(|q| &q.publish)
+    }
+
     /// The packet that resends in-flight message `id`: its PUBLISH with DUP, or its PUBREL.
     pub fn resend(&self, id: PacketId) -> Option<Packet> {
         let outbound = self.outbound.get(id.get())?;
         Some(match outbound.stage {
             Stage::Published => Packet::Publish(Publish {
                 dup: true,
-                ..load(&outbound.publish)?
+                ..outbound.publish.clone()
             }),
             Stage::Released => Packet::PubRel(Ack::new(id)),
         })
@@ -319,8 +381,37 @@ impl SessionState {
         if self.inbound_qos2.len() >= usize::from(receive_maximum) {
             return Inbound::OverReceiveMaximum;
         }
-        self.inbound_qos2.insert(id.get(), ());
+        self.inbound_qos2.insert(id.get(), None);
         Inbound::Deliver
+    }
+
+    /// An inbound QoS 2 PUBLISH whose message is held until PUBREL releases it: what a
+    /// broker that routes on PUBREL keeps. `Deliver` here means "held"; the message comes
+    /// back from [`SessionState::release_inbound`].
+    pub fn hold_inbound_qos2(
+        &mut self,
+        id: PacketId,
+        publish: Publish,
+        receive_maximum: u16,
+    ) -> Inbound {
+        match self.on_inbound_qos2(id, receive_maximum) {
+            Inbound::Deliver => {
+                self.inbound_qos2.insert(id.get(), Some(publish));
+                Inbound::Deliver
+            }
+            other => other,
+        }
+    }
+
+    /// The message held for inbound QoS 2 id `id`, if one is.
+    pub fn held_inbound(&self, id: PacketId) -> Option<&Publish> {
+        self.inbound_qos2.get(id.get()).and_then(Option::as_ref)
+    }
+
+    /// PUBREL for a held QoS 2 message: the id is released, and its message, if one was
+    /// held, is returned to be routed now.
+    pub fn release_inbound(&mut self, id: PacketId) -> Option<Publish> {
+        self.inbound_qos2.remove(id.get()).flatten()
     }
 
     /// PUBREL: the QoS 2 id is released (known or not; PUBCOMP answers either way).

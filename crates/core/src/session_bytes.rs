@@ -1,17 +1,21 @@
 //! A session's stored form: plain fields and the messages as MQTT 5 PUBLISH bytes, so the
 //! core needs no serialization framework (the wasm client carries none).
 //!
-//! Format 3, big-endian: the format byte; the last packet id (u16); the messages in
+//! Format 4, big-endian: the format byte; the last packet id (u16); the messages in
 //! flight in sending order (u32 count; each id u16, stage u8, QoS u8, PUBLISH); the QoS 2
-//! ids received and not released (u32 count; each u16); the queue (u32 count; each an
-//! expiry flag u8 and, when 1, the deadline u64 in ms; then PUBLISH). A PUBLISH is its
-//! length (u32) and bytes.
+//! ids received and not released (u32 count; each u16, then a flag u8 and, when 1, the
+//! PUBLISH held until its PUBREL); the queue (u32 count; each an expiry flag u8 and, when
+//! 1, the deadline u64 in ms; then PUBLISH). A PUBLISH is its length (u32) and bytes.
+//! Format 3, which had no flag after an inbound id, still loads.
 
 use crate::packet::PacketId;
+use crate::packet::Publish;
 use crate::packet_id::PacketIdAllocator;
-use crate::session::{load, Outbound, Queued, SessionState, Stage};
+use crate::session::{load, store, Outbound, Queued, SessionState, Stage};
 
-const FORMAT: u8 = 3;
+const FORMAT: u8 = 4;
+/// The format before held QoS 2 messages.
+const FORMAT_3: u8 = 3;
 
 /// Bytes that are not a session this version wrote. Whoever stored them is at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,11 +82,10 @@ impl<'a> Reader<'a> {
     }
 
     /// A stored PUBLISH, checked to decode.
-    fn publish(&mut self) -> Result<(Vec<u8>, Option<PacketId>), SessionDecodeError> {
+    fn publish(&mut self) -> Result<Publish, SessionDecodeError> {
         let len = self.u32()?;
-        let bytes = self.take(len)?.to_vec();
-        let publish = load(&bytes).ok_or(SessionDecodeError("a message does not decode"))?;
-        Ok((bytes, publish.packet_id))
+        let bytes = self.take(len)?;
+        load(bytes).ok_or(SessionDecodeError("a message does not decode"))
     }
 
     fn id(&mut self) -> Result<PacketId, SessionDecodeError> {
@@ -100,11 +103,18 @@ impl SessionState {
             put_u16(&mut out, id);
             out.push(u8::from(o.stage == Stage::Released));
             out.push(o.qos);
-            put_blob(&mut out, &o.publish);
+            put_blob(&mut out, &store(&o.publish));
         }
         put_u32(&mut out, self.inbound_qos2.len());
-        for id in self.inbound_qos2.keys() {
+        for (id, held) in self.inbound_qos2.iter() {
             put_u16(&mut out, id);
+            match held {
+                Some(publish) => {
+                    out.push(1);
+                    put_blob(&mut out, &store(publish));
+                }
+                None => out.push(0),
+            }
         }
         put_u32(&mut out, self.queued.len());
         for q in &self.queued {
@@ -115,7 +125,7 @@ impl SessionState {
                 }
                 None => out.push(0),
             }
-            put_blob(&mut out, &q.publish);
+            put_blob(&mut out, &store(&q.publish));
         }
         out
     }
@@ -124,7 +134,8 @@ impl SessionState {
     /// trailing bytes are refused.
     pub fn from_bytes(bytes: &[u8]) -> Result<SessionState, SessionDecodeError> {
         let mut r = Reader { rest: bytes };
-        if r.u8().ok() != Some(FORMAT) {
+        let format = r.u8().ok();
+        if format != Some(FORMAT) && format != Some(FORMAT_3) {
             return Err(SessionDecodeError("unknown format version"));
         }
         let mut session = SessionState {
@@ -144,7 +155,7 @@ impl SessionState {
             if !(1..=2).contains(&qos) || (stage == Stage::Released && qos != 2) {
                 return Err(SessionDecodeError("a message in flight has a bad QoS"));
             }
-            let (publish, _) = r.publish()?;
+            let publish = r.publish()?;
             if session.outbound.contains_key(id.get()) {
                 return Err(SessionDecodeError("a packet id is in flight twice"));
             }
@@ -160,7 +171,15 @@ impl SessionState {
         }
         for _ in 0..r.u32()? {
             let id = r.id()?;
-            session.inbound_qos2.insert(id.get(), ());
+            let held = match format {
+                Some(FORMAT_3) => None,
+                _ => match r.u8()? {
+                    0 => None,
+                    1 => Some(r.publish()?),
+                    _ => return Err(SessionDecodeError("unknown held flag")),
+                },
+            };
+            session.inbound_qos2.insert(id.get(), held);
         }
         for _ in 0..r.u32()? {
             let expires_at = match r.u8()? {
@@ -168,9 +187,9 @@ impl SessionState {
                 1 => Some(r.u64()?),
                 _ => return Err(SessionDecodeError("unknown expiry flag")),
             };
-            let (publish, id) = r.publish()?;
-            in_use.extend(id);
-            session.queued_bytes += publish.len();
+            let publish = r.publish()?;
+            in_use.extend(publish.packet_id);
+            session.queued_bytes += publish.payload.len();
             session.queued.push_back(Queued {
                 publish,
                 expires_at,

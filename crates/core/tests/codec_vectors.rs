@@ -45,6 +45,7 @@ fn connect_with_will_user_and_password_spec_3_1_2_10() {
             properties: Properties::default(),
         }),
         properties: Properties::default(),
+        ..Connect::default()
     });
     #[rustfmt::skip]
     let bytes = [

@@ -47,7 +47,8 @@ fn properties(version: ProtocolVersion, ctx: PropertyContext) -> BoxedStrategy<P
         return Just(Properties::default()).boxed();
     }
     let first = (
-        option::of(any::<bool>()),
+        // Any byte: values other than 0 and 1 are kept unaltered [MQTT-3.3.2-4].
+        option::of(any::<u8>()),
         option::of(any::<u32>()),
         option::of(text()),
         option::of(topic()),
@@ -82,6 +83,7 @@ fn properties(version: ProtocolVersion, ctx: PropertyContext) -> BoxedStrategy<P
     (first, second, third)
         .prop_map(move |(a, b, c)| {
             let mut v = PropertyValues {
+                received_order: Default::default(),
                 payload_format_indicator: a.0,
                 message_expiry_interval: a.1,
                 content_type: a.2,
@@ -207,9 +209,19 @@ fn packet(version: ProtocolVersion) -> BoxedStrategy<Packet> {
         option::of(binary()),
         option::of(will),
         properties(version, C::Connect),
+        (any::<bool>(), any::<bool>()),
     )
         .prop_map(
-            move |(client_id, clean_start, keep_alive, username, password, will, properties)| {
+            move |(
+                client_id,
+                clean_start,
+                keep_alive,
+                username,
+                password,
+                will,
+                properties,
+                (mqtt31, bridge),
+            )| {
                 // 3.1.1 allows a password only with a user name.
                 let password = if v5 || username.is_some() {
                     password
@@ -218,6 +230,9 @@ fn packet(version: ProtocolVersion) -> BoxedStrategy<Packet> {
                 };
                 Packet::Connect(Connect {
                     protocol: version,
+                    // MQTT 3.1's name and the bridge bit exist beside 3.1.1 only.
+                    mqtt31: mqtt31 && !v5,
+                    bridge: bridge && !v5,
                     client_id,
                     clean_start,
                     keep_alive,

@@ -89,7 +89,28 @@ fn forbidden_zero_values_are_refused() {
 
 #[test]
 fn flag_properties_take_only_0_or_1() {
-    assert_eq!(statement_of(&publish_with(&[0x01, 2])), "§2.2.2.2");
+    // Request Problem Information, in CONNECT: 2 is neither.
+    let connect = [
+        0x10, 0x0f, 0, 4, b'M', b'Q', b'T', b'T', 5, 0x02, 0, 0, 2, 0x17, 2, 0, 0,
+    ];
+    assert_eq!(statement_of(&connect), "§2.2.2.2");
+}
+
+#[test]
+fn mqtt_3_3_2_4_an_unknown_payload_format_indicator_is_kept_unaltered() {
+    // The spec names no error for values past 1, and a server must forward the
+    // indicator unaltered, so the value is kept for the broker to pass on.
+    let bytes = publish_with(&[0x01, 0xed]);
+    let packet = decode_packet(Bytes::from(bytes.clone()), ProtocolVersion::V5)
+        .expect("an unknown payload format indicator decodes");
+    let Packet::Publish(p) = &packet else {
+        panic!("not a PUBLISH: {packet:?}");
+    };
+    assert_eq!(p.properties.payload_format_indicator, Some(0xed));
+    assert_eq!(
+        tabmq_core::encode_to_vec(&packet, ProtocolVersion::V5).expect("encodes"),
+        bytes
+    );
 }
 
 #[test]
@@ -208,13 +229,47 @@ fn mqtt_3_1_2_2_an_unsupported_protocol_level_is_its_own_error() {
         error_of(&connect),
         DecodeError::UnsupportedProtocolVersion { level: 6 }
     );
-    let mqisdp = [
-        0x10, 0x0e, 0, 6, b'M', b'Q', b'I', b's', b'd', b'p', 3, 0x02, 0, 0, 0, 0,
+    // "MQIsdp" is MQTT 3.1, whose only level is 3.
+    let mqisdp_4 = [
+        0x10, 0x0e, 0, 6, b'M', b'Q', b'I', b's', b'd', b'p', 4, 0x02, 0, 0, 0, 0,
     ];
     assert_eq!(
-        error_of(&mqisdp),
-        DecodeError::UnsupportedProtocolVersion { level: 3 }
+        error_of(&mqisdp_4),
+        DecodeError::UnsupportedProtocolVersion { level: 4 }
     );
+    // 5.0 has no bridge bit: 0x85 is no level at all.
+    let bridged_5 = [
+        0x10, 0x0d, 0, 4, b'M', b'Q', b'T', b'T', 0x85, 0x02, 0, 0, 0, 0, 0,
+    ];
+    assert_eq!(
+        error_of(&bridged_5),
+        DecodeError::UnsupportedProtocolVersion { level: 0x85 }
+    );
+}
+
+#[test]
+fn mqtt_3_1_mqisdp_level_3_and_the_bridge_bit_decode_and_encode_back() {
+    let cases: [(&[u8], bool, bool); 3] = [
+        (b"MQIsdp", false, false),
+        (b"MQIsdp", true, false),
+        (b"MQTT", false, true),
+    ];
+    for (name, bridge, v311) in cases {
+        let level = if v311 { 4 } else { 3 } | if bridge { 0x80 } else { 0 };
+        let mut bytes = vec![0x10, (name.len() + 10) as u8, 0, name.len() as u8];
+        bytes.extend_from_slice(name);
+        bytes.extend_from_slice(&[level, 0x02, 0, 60, 0, 2, b'i', b'd']);
+        let packet = decode_packet(Bytes::from(bytes.clone()), ProtocolVersion::V311)
+            .expect("a 3.1 or bridge CONNECT decodes");
+        let Packet::Connect(c) = &packet else {
+            panic!("not a CONNECT: {packet:?}");
+        };
+        assert_eq!((c.mqtt31, c.bridge), (!v311, bridge));
+        assert_eq!(c.protocol, ProtocolVersion::V311);
+        assert_eq!(c.client_id, "id");
+        let again = tabmq_core::encode_to_vec(&packet, ProtocolVersion::V311).expect("encodes");
+        assert_eq!(again, bytes);
+    }
 }
 
 #[test]

@@ -159,7 +159,7 @@ fn every_property_round_trips_through_its_bytes() {
             "payload format indicator",
             Publish,
             vec![0x01, 0x01],
-            props(|p| p.payload_format_indicator = Some(true)),
+            props(|p| p.payload_format_indicator = Some(1)),
         ),
         (
             "message expiry interval",
@@ -364,6 +364,7 @@ fn connect_v5_with_will_properties_and_password_without_user_name() {
             properties: props(|p| p.will_delay_interval = Some(1)),
         }),
         properties: props(|p| p.session_expiry_interval = Some(10)),
+        ..Connect::default()
     });
     #[rustfmt::skip]
     let bytes = [

@@ -42,7 +42,10 @@ pub fn properties_to_js(p: &Properties) -> Option<Object> {
             set(&o, key, bytes(v));
         }
     };
-    flag("payloadFormatIndicator", p.payload_format_indicator);
+    flag(
+        "payloadFormatIndicator",
+        p.payload_format_indicator.map(|v| v != 0),
+    );
     number("messageExpiryInterval", p.message_expiry_interval);
     text("contentType", &p.content_type);
     text("responseTopic", &p.response_topic);
@@ -144,7 +147,7 @@ pub fn properties_from_js(o: &JsValue) -> Properties {
     let flag = |key| get(o, key).and_then(|v| v.as_bool());
     let text = |key| get(o, key).and_then(|v| v.as_string());
     let binary = |key| get(o, key).and_then(|v| bytes_of(&v)).map(Bytes::from);
-    p.payload_format_indicator = flag("payloadFormatIndicator");
+    p.payload_format_indicator = flag("payloadFormatIndicator").map(u8::from);
     p.message_expiry_interval = number("messageExpiryInterval");
     p.content_type = text("contentType");
     p.response_topic = text("responseTopic");

@@ -1,9 +1,15 @@
-//! A Mosquitto-style configuration file, so users bring their `mosquitto.conf`. Keys we do
-//! not support are refused by name rather than ignored: a setting that silently does
-//! nothing is worse than an error.
+//! A Mosquitto 2.0 configuration file, so users bring their `mosquitto.conf`. Every key of
+//! `mosquitto.conf(5)` is either supported or refused by name and line, with the reason:
+//! a setting that silently does nothing is worse than an error.
+//!
+//! As in Mosquitto, listener options apply to the listener above them (or, before the
+//! first `listener`, to the default listener that `port` opens), and security options
+//! are global unless `per_listener_settings true` makes them the listener's.
 
 use std::path::{Path, PathBuf};
-use tabmq_broker::BrokerConfig;
+use std::time::Duration;
+use tabmq_broker::{BrokerConfig, ListenerConfig};
+use tabmq_core::QoS;
 
 /// What a listener speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,11 +18,111 @@ pub enum Protocol {
     WebSockets,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which certificate field names a TLS client, when it is its username.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertIdentity {
+    /// `use_identity_as_username`: the subject's Common Name.
+    CommonName,
+    /// `use_subject_as_username`: the whole subject, as RFC 2253 writes it.
+    Subject,
+}
+
+/// A listener's TLS settings (Mosquitto's certificate-based TLS options).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub certfile: Option<PathBuf>,
+    pub keyfile: Option<PathBuf>,
+    pub cafile: Option<PathBuf>,
+    pub capath: Option<PathBuf>,
+    pub crlfile: Option<PathBuf>,
+    pub require_certificate: bool,
+    pub identity: Option<CertIdentity>,
+    /// `tls_version`: `None` offers TLS 1.2 and 1.3.
+    pub version: Option<String>,
+}
+
+impl TlsFiles {
+    fn is_set(&self) -> bool {
+        self.certfile.is_some() || self.keyfile.is_some()
+    }
+}
+
+/// Security options: global, or one listener's with `per_listener_settings`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecurityFiles {
+    pub allow_anonymous: Option<bool>,
+    pub password_file: Option<PathBuf>,
+    pub acl_file: Option<PathBuf>,
+    pub allow_zero_length_clientid: Option<bool>,
+    pub auto_id_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone)]
 pub struct Listener {
     pub port: u16,
-    pub address: String,
+    /// `None`: every interface, as in Mosquitto.
+    pub address: Option<String>,
     pub protocol: Protocol,
+    pub tls: TlsFiles,
+    /// `socket_domain`: only IPv4 or only IPv6.
+    pub ipv4_only: Option<bool>,
+    /// The broker core's view of this listener (security filled in at load).
+    pub settings: ListenerConfig,
+    /// This listener's own security options (used with `per_listener_settings`).
+    pub security: SecurityFiles,
+}
+
+impl Listener {
+    pub fn new(port: u16, address: Option<String>) -> Listener {
+        Listener {
+            port,
+            address,
+            protocol: Protocol::Mqtt,
+            tls: TlsFiles::default(),
+            ipv4_only: None,
+            settings: ListenerConfig::default(),
+            security: SecurityFiles::default(),
+        }
+    }
+
+    pub fn tls_enabled(&self) -> bool {
+        self.tls.is_set()
+    }
+}
+
+/// Where log lines go, and which.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogDest {
+    Stderr,
+    Stdout,
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    /// Empty: nothing is logged (`log_dest none`).
+    pub dest: Vec<LogDest>,
+    pub types: Vec<String>,
+    pub connection_messages: bool,
+    pub timestamp: bool,
+    pub timestamp_format: Option<String>,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            dest: vec![LogDest::Stderr],
+            types: vec![
+                "error".into(),
+                "warning".into(),
+                "notice".into(),
+                "information".into(),
+            ],
+            connection_messages: true,
+            timestamp: true,
+            timestamp_format: None,
+        }
+    }
 }
 
 /// Everything a configuration file says.
@@ -24,15 +130,24 @@ pub struct Listener {
 pub struct ServerConfig {
     pub listeners: Vec<Listener>,
     pub broker: BrokerConfig,
-    pub password_file: Option<PathBuf>,
-    pub acl_file: Option<PathBuf>,
+    pub per_listener_settings: bool,
+    pub security: SecurityFiles,
     pub persistence: bool,
     pub persistence_location: PathBuf,
     pub persistence_file: String,
+    pub autosave_interval: Option<Duration>,
     pub tcp_nodelay: bool,
-    /// Whether `allow_anonymous` was given; Mosquitto 2 defaults it to false once a
-    /// listener is configured.
-    pub allow_anonymous_set: bool,
+    pub pid_file: Option<PathBuf>,
+    pub log: LogSettings,
+    /// Options given for the default listener before any `listener` line.
+    pub default_listener: Listener,
+    /// Whether `port` (or a listener option before any `listener`) asked for it.
+    pub default_listener_used: bool,
+    /// Mosquitto's `clientid_prefixes`, for every listener.
+    pub clientid_prefixes: Option<String>,
+    /// Whether any listener came from the file: without one, Mosquitto listens on
+    /// localhost only and lets anonymous clients in.
+    pub local_only: bool,
 }
 
 impl Default for ServerConfig {
@@ -40,13 +155,19 @@ impl Default for ServerConfig {
         ServerConfig {
             listeners: Vec::new(),
             broker: BrokerConfig::default(),
-            password_file: None,
-            acl_file: None,
+            per_listener_settings: false,
+            security: SecurityFiles::default(),
             persistence: false,
             persistence_location: PathBuf::from("."),
-            persistence_file: "tabmq.db".into(),
+            persistence_file: "mosquitto.db".into(),
+            autosave_interval: None,
             tcp_nodelay: false,
-            allow_anonymous_set: false,
+            pid_file: None,
+            log: LogSettings::default(),
+            default_listener: Listener::new(1883, None),
+            default_listener_used: false,
+            clientid_prefixes: None,
+            local_only: true,
         }
     }
 }
@@ -54,229 +175,484 @@ impl Default for ServerConfig {
 /// A line that cannot be used, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfError {
+    pub file: Option<PathBuf>,
     pub line: usize,
     pub message: String,
 }
 
 impl std::fmt::Display for ConfError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(file) = &self.file {
+            write!(f, "{}: ", file.display())?;
+        }
         write!(f, "line {}: {}", self.line, self.message)
     }
 }
 
-fn number<T: std::str::FromStr>(key: &str, value: &str, line: usize) -> Result<T, ConfError> {
-    value.parse().map_err(|_| ConfError {
-        line,
-        message: format!("{key}: {value:?} is not a valid number"),
+/// Keys refused by name, with why.
+fn refused(key: &str) -> Option<&'static str> {
+    const BRIDGE: &[&str] = &[
+        "connection",
+        "address",
+        "addresses",
+        "topic",
+        "bridge_alpn",
+        "bridge_attempt_unsubscribe",
+        "bridge_bind_address",
+        "bridge_cafile",
+        "bridge_capath",
+        "bridge_certfile",
+        "bridge_identity",
+        "bridge_insecure",
+        "bridge_keyfile",
+        "bridge_max_packet_size",
+        "bridge_outgoing_retain",
+        "bridge_protocol_version",
+        "bridge_psk",
+        "bridge_require_ocsp",
+        "bridge_tls_version",
+        "cleansession",
+        "idle_timeout",
+        "keepalive_interval",
+        "local_cleansession",
+        "local_clientid",
+        "local_password",
+        "local_username",
+        "notification_topic",
+        "notifications",
+        "notifications_local_only",
+        "remote_clientid",
+        "remote_password",
+        "remote_username",
+        "restart_timeout",
+        "round_robin",
+        "start_type",
+        "threshold",
+        "try_private",
+    ];
+    if BRIDGE.contains(&key) {
+        return Some("bridges are not supported yet");
+    }
+    if key == "plugin"
+        || key == "auth_plugin"
+        || key.starts_with("plugin_opt_")
+        || key.starts_with("auth_opt_")
+        || key == "auth_plugin_deny_special_chars"
+    {
+        return Some("tabmq does not load Mosquitto's C plugins");
+    }
+    Some(match key {
+        "psk_file" | "psk_hint" => "TLS-PSK is not supported (rustls has no PSK suites)",
+        "tls_engine" | "tls_engine_kpass_sha1" | "tls_keyform" => {
+            "OpenSSL engines are not supported: tabmq's TLS is rustls"
+        }
+        "ciphers" | "ciphers_tls1.3" => {
+            "cipher lists are OpenSSL's; rustls offers only its own safe suites"
+        }
+        "bind_interface" => "binding to an interface is not supported; use listener PORT ADDRESS",
+        "http_dir" => "serving files over the websockets listener is not supported",
+        "memory_limit" => "a heap limit is not supported; the per-client limits bound memory",
+        "log_facility" => "syslog is not supported",
+        _ => return None,
     })
 }
 
-fn boolean(key: &str, value: &str, line: usize) -> Result<bool, ConfError> {
+struct Parser {
+    conf: ServerConfig,
+    /// Index into `conf.listeners` of the listener options apply to; `None` is the
+    /// default listener.
+    current: Option<usize>,
+    file: Option<PathBuf>,
+    depth: usize,
+    /// The first `log_dest` / `log_type` line replaces the defaults; later ones add.
+    log_dest_set: bool,
+    log_type_set: bool,
+}
+
+fn number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, String> {
+    value
+        .parse()
+        .map_err(|_| format!("{key}: {value:?} is not a valid number"))
+}
+
+fn boolean(key: &str, value: &str) -> Result<bool, String> {
     match value {
         "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(ConfError {
-            line,
-            message: format!("{key}: expected true or false, not {value:?}"),
-        }),
+        _ => Err(format!("{key}: expected true or false, not {value:?}")),
     }
 }
 
-/// Parses a configuration's text; relative paths are taken from `base`.
-pub fn parse(text: &str, base: &Path) -> Result<ServerConfig, ConfError> {
-    let mut conf = ServerConfig::default();
-    for (index, raw) in text.lines().enumerate() {
-        let line = index + 1;
-        let trimmed = raw.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
+impl Parser {
+    fn listener(&mut self) -> &mut Listener {
+        match self.current {
+            Some(i) => &mut self.conf.listeners[i],
+            None => {
+                self.conf.default_listener_used = true;
+                &mut self.conf.default_listener
+            }
         }
-        let (key, value) = trimmed
-            .split_once(char::is_whitespace)
-            .map_or((trimmed, ""), |(k, v)| (k, v.trim()));
-        let need = |what: &str| -> Result<(), ConfError> {
+    }
+
+    fn security(&mut self) -> &mut SecurityFiles {
+        if self.conf.per_listener_settings {
+            &mut self.listener().security
+        } else {
+            &mut self.conf.security
+        }
+    }
+
+    fn parse(&mut self, text: &str, base: &Path) -> Result<(), ConfError> {
+        for (index, raw) in text.lines().enumerate() {
+            let trimmed = raw.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let (key, value) = trimmed
+                .split_once(char::is_whitespace)
+                .map_or((trimmed, ""), |(k, v)| (k, v.trim()));
+            self.line(key, value, base).map_err(|message| ConfError {
+                file: self.file.clone(),
+                line: index + 1,
+                message,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn line(&mut self, key: &str, value: &str, base: &Path) -> Result<(), String> {
+        if let Some(reason) = refused(key) {
+            return Err(format!("{key}: {reason}"));
+        }
+        let need = |what: &str| -> Result<(), String> {
             if value.is_empty() {
-                Err(ConfError {
-                    line,
-                    message: format!("{key} needs {what}"),
-                })
+                Err(format!("{key} needs {what}"))
             } else {
                 Ok(())
             }
         };
-        let b = &mut conf.broker;
+        let path = |v: &str| base.join(v);
+        let b = &mut self.conf.broker;
         match key {
+            // Listeners.
             "listener" => {
                 need("a port")?;
                 let mut parts = value.split_whitespace();
-                let port = number("listener", parts.next().unwrap_or(""), line)?;
-                let address = parts.next().unwrap_or("127.0.0.1").to_owned();
-                conf.listeners.push(Listener {
-                    port,
-                    address,
-                    protocol: Protocol::Mqtt,
-                });
+                let port = number("listener", parts.next().unwrap_or(""))?;
+                let address = parts.next().map(str::to_owned);
+                self.conf.listeners.push(Listener::new(port, address));
+                self.current = Some(self.conf.listeners.len() - 1);
+                self.conf.local_only = false;
             }
             "port" => {
                 need("a port")?;
-                conf.listeners.push(Listener {
-                    port: number("port", value, line)?,
-                    address: "127.0.0.1".into(),
-                    protocol: Protocol::Mqtt,
-                });
+                self.conf.default_listener.port = number(key, value)?;
+                self.conf.default_listener_used = true;
+                self.conf.local_only = false;
+            }
+            "bind_address" => {
+                need("an address")?;
+                self.conf.default_listener.address = Some(value.to_owned());
             }
             "protocol" => {
-                let Some(last) = conf.listeners.last_mut() else {
-                    return Err(ConfError {
-                        line,
-                        message: "protocol must follow a listener line".into(),
-                    });
-                };
-                last.protocol = match value {
+                self.listener().protocol = match value {
                     "mqtt" => Protocol::Mqtt,
                     "websockets" => Protocol::WebSockets,
                     other => {
-                        return Err(ConfError {
-                            line,
-                            message: format!("protocol {other:?}: expected mqtt or websockets"),
-                        })
+                        return Err(format!("protocol {other:?}: expected mqtt or websockets"))
                     }
                 };
             }
-            "allow_anonymous" => {
-                b.allow_anonymous = boolean(key, value, line)?;
-                conf.allow_anonymous_set = true;
+            "socket_domain" => {
+                self.listener().ipv4_only = Some(match value {
+                    "ipv4" => true,
+                    "ipv6" => false,
+                    other => return Err(format!("socket_domain {other:?}: expected ipv4 or ipv6")),
+                });
             }
+            "max_connections" => {
+                let n: i64 = number(key, value)?;
+                self.listener().settings.max_connections = usize::try_from(n).ok();
+            }
+            "max_qos" | "maximum_qos" => {
+                let n: u8 = number(key, value)?;
+                self.listener().settings.maximum_qos =
+                    QoS::from_u8(n).ok_or_else(|| format!("{key}: {n} is not 0, 1 or 2"))?;
+            }
+            "max_topic_alias" => {
+                self.listener().settings.topic_alias_maximum = number(key, value)?;
+            }
+            "mount_point" => {
+                need("a topic prefix")?;
+                if value.contains(['+', '#']) {
+                    return Err("mount_point may not contain + or #".into());
+                }
+                self.listener().settings.mount_point = Some(value.to_owned());
+            }
+            "use_username_as_clientid" => {
+                self.listener().settings.use_username_as_clientid = boolean(key, value)?;
+            }
+            // TLS, per listener.
+            "certfile" => self.listener().tls.certfile = Some(path(value)),
+            "keyfile" => self.listener().tls.keyfile = Some(path(value)),
+            "cafile" => self.listener().tls.cafile = Some(path(value)),
+            "capath" => self.listener().tls.capath = Some(path(value)),
+            "crlfile" => self.listener().tls.crlfile = Some(path(value)),
+            "require_certificate" => self.listener().tls.require_certificate = boolean(key, value)?,
+            "use_identity_as_username" | "use_subject_as_username" => {
+                let field = if key == "use_identity_as_username" {
+                    CertIdentity::CommonName
+                } else {
+                    CertIdentity::Subject
+                };
+                let on = boolean(key, value)?;
+                let l = self.listener();
+                l.tls.identity = on.then_some(field);
+                l.settings.identity_as_username = on;
+            }
+            "tls_version" => match value {
+                "tlsv1.2" | "tlsv1.3" => self.listener().tls.version = Some(value.to_owned()),
+                other => {
+                    return Err(format!(
+                        "tls_version {other:?}: rustls speaks tlsv1.2 and tlsv1.3 only"
+                    ))
+                }
+            },
+            "dhparamfile" => {
+                // rustls uses ephemeral elliptic-curve key exchange only, so there are
+                // no finite-field DH parameters to load; the file is only checked.
+                std::fs::metadata(path(value)).map_err(|e| format!("dhparamfile: {e}"))?;
+            }
+            "websockets_log_level" => {
+                number::<i64>(key, value)?;
+            }
+            "websockets_headers_size" => {
+                number::<u32>(key, value)?;
+            }
+            // Security: global, or per listener.
+            "per_listener_settings" => self.conf.per_listener_settings = boolean(key, value)?,
+            "allow_anonymous" => self.security().allow_anonymous = Some(boolean(key, value)?),
             "password_file" => {
                 need("a path")?;
-                conf.password_file = Some(base.join(value));
+                self.security().password_file = Some(path(value));
             }
             "acl_file" => {
                 need("a path")?;
-                conf.acl_file = Some(base.join(value));
+                self.security().acl_file = Some(path(value));
             }
-            "max_keepalive" => b.max_keepalive = number(key, value, line)?,
+            "allow_zero_length_clientid" => {
+                self.security().allow_zero_length_clientid = Some(boolean(key, value)?);
+            }
+            "auto_id_prefix" => self.security().auto_id_prefix = Some(value.to_owned()),
+            "clientid_prefixes" => {
+                need("a prefix")?;
+                self.conf.clientid_prefixes = Some(value.to_owned());
+            }
+            // Limits and behaviour.
+            "max_keepalive" => b.max_keepalive = number(key, value)?,
             "max_inflight_messages" => {
                 // Mosquitto: 0 means no limit.
-                let n: u16 = number(key, value, line)?;
+                let n: u16 = number(key, value)?;
                 b.max_inflight = if n == 0 { u16::MAX } else { n };
             }
+            "max_inflight_bytes" => {
+                let n: usize = number(key, value)?;
+                b.max_inflight_bytes = (n > 0).then_some(n);
+            }
             "max_queued_messages" => {
-                let n: usize = number(key, value, line)?;
+                let n: usize = number(key, value)?;
                 b.max_queued_messages = if n == 0 { usize::MAX } else { n };
             }
             "max_queued_bytes" => {
-                let n: usize = number(key, value, line)?;
-                b.max_queued_bytes = if n == 0 { usize::MAX } else { n };
+                let n: usize = number(key, value)?;
+                b.max_queued_bytes = (n > 0).then_some(n);
             }
-            "message_size_limit" | "max_packet_size" => {
-                let n: usize = number(key, value, line)?;
-                // Mosquitto's message_size_limit bounds the payload; leave room for the
-                // header and topic. 0 is the protocol's own maximum.
-                let limit = if n == 0 { 268_435_455 } else { n };
-                b.max_packet_size = if key == "message_size_limit" {
-                    limit.saturating_add(65_546).min(268_435_460)
-                } else {
-                    limit
-                };
+            "message_size_limit" => {
+                let n: usize = number(key, value)?;
+                if n > 268_435_455 {
+                    return Err(format!("{key}: {n} is more than MQTT can carry"));
+                }
+                b.message_size_limit = (n > 0).then_some(n);
             }
-            "max_connections" => {
-                let n: i64 = number(key, value, line)?;
-                b.max_connections = if n < 0 { usize::MAX } else { n as usize };
+            "max_packet_size" => {
+                let n: u32 = number(key, value)?;
+                if n > 0 && n < 20 {
+                    return Err(format!("{key}: {n} is too small for any useful packet"));
+                }
+                b.max_packet_size = (n > 0).then_some(n);
             }
-            "retain_available" => b.retain_available = boolean(key, value, line)?,
-            "queue_qos0_messages" => b.queue_qos0_messages = boolean(key, value, line)?,
-            "max_topic_alias" => b.topic_alias_maximum = number(key, value, line)?,
+            "retain_available" => b.retain_available = boolean(key, value)?,
+            "queue_qos0_messages" => b.queue_qos0_messages = boolean(key, value)?,
+            "upgrade_outgoing_qos" => b.upgrade_outgoing_qos = boolean(key, value)?,
+            "check_retain_source" => b.check_retain_source = boolean(key, value)?,
+            "allow_duplicate_messages" => {
+                // Deprecated in Mosquitto 2.0, where it has no effect: a client with
+                // overlapping subscriptions always gets each message once (3.1.1), or
+                // once per subscription (5.0).
+                boolean(key, value)?;
+            }
             "sys_interval" => {
-                let n: u64 = number(key, value, line)?;
-                b.sys_interval = (n > 0).then(|| std::time::Duration::from_secs(n));
+                let n: u64 = number(key, value)?;
+                b.sys_interval = (n > 0).then(|| Duration::from_secs(n));
             }
-            "persistence" => conf.persistence = boolean(key, value, line)?,
+            "persistent_client_expiration" => {
+                b.persistent_client_expiration = Some(parse_duration(value)?);
+            }
+            "set_tcp_nodelay" => self.conf.tcp_nodelay = boolean(key, value)?,
+            // Persistence.
+            "persistence" | "retained_persistence" => self.conf.persistence = boolean(key, value)?,
             "persistence_location" => {
                 need("a path")?;
-                conf.persistence_location = base.join(value);
+                self.conf.persistence_location = path(value);
             }
             "persistence_file" => {
                 need("a file name")?;
-                conf.persistence_file = value.to_owned();
+                self.conf.persistence_file = value.to_owned();
             }
-            "set_tcp_nodelay" => conf.tcp_nodelay = boolean(key, value, line)?,
-            other => {
-                return Err(ConfError {
-                    line,
-                    message: format!("unknown or unsupported option {other:?}"),
-                })
+            "autosave_interval" => {
+                let n: u64 = number(key, value)?;
+                self.conf.autosave_interval = (n > 0).then(|| Duration::from_secs(n));
             }
+            "autosave_on_changes" => {
+                // tabmq saves before it acknowledges anything, which is stricter than
+                // either setting.
+                boolean(key, value)?;
+            }
+            // Process.
+            "pid_file" => self.conf.pid_file = Some(path(value)),
+            "user" => {
+                if is_root() && value != "root" {
+                    return Err(format!(
+                        "user {value}: tabmq does not drop privileges; run it as that user"
+                    ));
+                }
+            }
+            "include_dir" => {
+                need("a directory")?;
+                self.include_dir(&path(value))?;
+            }
+            // Logging.
+            "log_dest" => self.log_dest(value, base)?,
+            "log_type" => {
+                let known = [
+                    "debug",
+                    "error",
+                    "warning",
+                    "notice",
+                    "information",
+                    "subscribe",
+                    "unsubscribe",
+                    "websockets",
+                    "none",
+                    "all",
+                ];
+                if !known.contains(&value) {
+                    return Err(format!("log_type {value:?} is not a log type"));
+                }
+                if !self.log_type_set {
+                    self.conf.log.types.clear();
+                    self.log_type_set = true;
+                }
+                self.conf.log.types.push(value.to_owned());
+            }
+            "connection_messages" => self.conf.log.connection_messages = boolean(key, value)?,
+            "log_timestamp" => self.conf.log.timestamp = boolean(key, value)?,
+            "log_timestamp_format" => self.conf.log.timestamp_format = Some(value.to_owned()),
+            other => return Err(format!("unknown option {other:?}")),
         }
+        Ok(())
     }
-    if !conf.listeners.is_empty() && !conf.allow_anonymous_set {
-        conf.broker.allow_anonymous = false;
+
+    fn log_dest(&mut self, value: &str, base: &Path) -> Result<(), String> {
+        if !self.log_dest_set {
+            self.conf.log.dest.clear();
+            self.log_dest_set = true;
+        }
+        let (kind, rest) = value
+            .split_once(char::is_whitespace)
+            .map_or((value, ""), |(k, r)| (k, r.trim()));
+        match kind {
+            "stderr" => self.conf.log.dest.push(LogDest::Stderr),
+            "stdout" => self.conf.log.dest.push(LogDest::Stdout),
+            "file" if !rest.is_empty() => self.conf.log.dest.push(LogDest::File(base.join(rest))),
+            "file" => return Err("log_dest file needs a path".into()),
+            "none" => self.conf.log.dest.clear(),
+            "syslog" | "dlt" | "topic" => return Err(format!("log_dest {kind} is not supported")),
+            other => return Err(format!("log_dest {other:?} is not a destination")),
+        }
+        Ok(())
     }
-    Ok(conf)
+
+    /// Mosquitto's `include_dir`: every `*.conf` in the directory, in name order.
+    fn include_dir(&mut self, dir: &Path) -> Result<(), String> {
+        if self.depth > 8 {
+            return Err("include_dir nests too deep".into());
+        }
+        let entries =
+            std::fs::read_dir(dir).map_err(|e| format!("include_dir {}: {e}", dir.display()))?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "conf"))
+            .collect();
+        files.sort_by_key(|p| p.to_string_lossy().to_lowercase());
+        for file in files {
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let outer = self.file.replace(file.clone());
+            self.depth += 1;
+            let result = self.parse(&text, dir);
+            self.depth -= 1;
+            self.file = outer;
+            result.map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+fn parse_duration(value: &str) -> Result<Duration, String> {
+    let (digits, unit) = value.split_at(value.len().saturating_sub(1));
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("persistent_client_expiration: {value:?} is not like 2d or 1h"))?;
+    let seconds = match unit {
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        "m" => 30 * 86_400,
+        "y" => 365 * 86_400,
+        _ => {
+            return Err(format!(
+                "persistent_client_expiration: unit of {value:?} is not h, d, w, m or y"
+            ))
+        }
+    };
+    Ok(Duration::from_secs(n * seconds))
+}
 
-    #[test]
-    fn a_mosquitto_conf_with_two_listeners() -> Result<(), ConfError> {
-        let text = "\
-# comment
-listener 1883 127.0.0.1
-listener 9001
-protocol websockets
-allow_anonymous true
-max_keepalive 120
-max_inflight_messages 5
-max_queued_messages 50
-message_size_limit 1000
-retain_available false
-persistence true
-persistence_location data/
-set_tcp_nodelay true
-";
-        let conf = parse(text, Path::new("/etc/tabmq"))?;
-        assert_eq!(conf.listeners.len(), 2);
-        assert_eq!(conf.listeners[1].protocol, Protocol::WebSockets);
-        assert_eq!(conf.listeners[1].address, "127.0.0.1");
-        assert!(conf.broker.allow_anonymous);
-        assert_eq!(conf.broker.max_keepalive, 120);
-        assert_eq!(conf.broker.max_inflight, 5);
-        assert_eq!(conf.broker.max_queued_messages, 50);
-        assert!(conf.broker.max_packet_size > 1000);
-        assert!(!conf.broker.retain_available);
-        assert!(conf.persistence && conf.tcp_nodelay);
-        assert_eq!(conf.persistence_location, Path::new("/etc/tabmq/data/"));
-        Ok(())
-    }
+fn is_root() -> bool {
+    std::env::var("USER").is_ok_and(|u| u == "root")
+        || std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .is_some_and(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+}
 
-    #[test]
-    fn unknown_keys_are_refused_by_name_and_line() {
-        let err = parse(
-            "listener 1883\nbridge_protocol_version mqttv50\n",
-            Path::new("."),
-        )
-        .unwrap_err();
-        assert_eq!(err.line, 2);
-        assert!(err.message.contains("bridge_protocol_version"), "{err}");
+/// Parses a configuration's text; relative paths are taken from `base`.
+pub fn parse(text: &str, base: &Path) -> Result<ServerConfig, ConfError> {
+    let mut parser = Parser {
+        conf: ServerConfig::default(),
+        current: None,
+        file: None,
+        depth: 0,
+        log_dest_set: false,
+        log_type_set: false,
+    };
+    parser.parse(text, base)?;
+    let mut conf = parser.conf;
+    if conf.default_listener_used {
+        let default = conf.default_listener.clone();
+        conf.listeners.insert(0, default);
     }
-
-    #[test]
-    fn like_mosquitto_2_a_listener_makes_anonymous_access_opt_in() -> Result<(), ConfError> {
-        assert!(
-            !parse("listener 1883\n", Path::new("."))?
-                .broker
-                .allow_anonymous
-        );
-        assert!(parse("", Path::new("."))?.broker.allow_anonymous);
-        Ok(())
-    }
-
-    #[test]
-    fn bad_values_name_their_key() {
-        let err = parse("max_keepalive soon\n", Path::new(".")).unwrap_err();
-        assert!(err.message.contains("max_keepalive"), "{err}");
-        assert!(parse("protocol websockets\n", Path::new(".")).is_err());
-    }
+    Ok(conf)
 }

@@ -1,25 +1,27 @@
-//! `tabmq broker`: the broker core over TCP and WebSocket, so any MQTT tool can reach it.
-//! One task owns the core; connection tasks only move bytes, and the core's clock is the
-//! wall clock (ms since the Unix epoch) so persisted expiry deadlines survive restarts.
+//! `tabmq broker`: the broker core over TCP, WebSocket and TLS, so any MQTT tool can
+//! reach it. One task owns the core; connection tasks only move bytes, and the core's
+//! clock is the wall clock (ms since the Unix epoch) so persisted expiry deadlines survive
+//! restarts. State is saved before anything that follows from it is sent.
 
 mod conf;
+mod log;
 mod net;
 mod passwords;
+mod startup;
+mod tls;
 
 use crate::Failure;
 use conf::{Listener, Protocol, ServerConfig};
-use net::{Event, Out};
+use log::{Kind, Log};
+use net::{Event, Link, Out};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tabmq_broker::{Acl, Broker, ConnId};
+use tabmq_broker::{Broker, ConnId, Flow};
 use tabmq_core::Instant;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
-
-pub const USAGE: &str = "tabmq broker [-c FILE] [-p PORT]... [--ws-port PORT]... [-h HOST] [-v]";
+use tokio::sync::{mpsc, watch};
 
 fn now() -> Instant {
     let ms = SystemTime::now()
@@ -28,88 +30,15 @@ fn now() -> Instant {
     Instant::from_millis(ms)
 }
 
-fn read(path: &Path) -> Result<String, Failure> {
-    std::fs::read_to_string(path).map_err(|e| Failure::input(format!("{}: {e}", path.display())))
-}
-
-/// The configuration from the command line and any `-c` file.
-fn configure(args: &[String]) -> Result<(ServerConfig, bool), Failure> {
-    let mut conf_file: Option<PathBuf> = None;
-    let mut host = "127.0.0.1".to_owned();
-    let mut ports: Vec<(u16, Protocol)> = Vec::new();
-    let mut verbose = false;
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let mut value = || {
-            it.next()
-                .cloned()
-                .ok_or_else(|| Failure::input(format!("{flag} needs a value\nusage: {USAGE}")))
-        };
-        let port = |v: String| -> Result<u16, Failure> {
-            v.parse()
-                .map_err(|_| Failure::input(format!("{v:?} is not a port")))
-        };
-        match flag.as_str() {
-            "-c" | "--config-file" => conf_file = Some(PathBuf::from(value()?)),
-            "-h" | "--host" => host = value()?,
-            "-p" | "--port" => ports.push((port(value()?)?, Protocol::Mqtt)),
-            "--ws-port" => ports.push((port(value()?)?, Protocol::WebSockets)),
-            "-v" | "--verbose" => verbose = true,
-            other => {
-                return Err(Failure::input(format!(
-                    "tabmq broker: unknown option {other:?}\nusage: {USAGE}"
-                )))
-            }
-        }
-    }
-    let mut conf = match &conf_file {
-        Some(path) => {
-            let base = path.parent().unwrap_or(Path::new("."));
-            conf::parse(&read(path)?, base)
-                .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?
-        }
-        None => ServerConfig::default(),
-    };
-    // Like Mosquitto, -p replaces the configured listeners' default port.
-    if !ports.is_empty() {
-        conf.listeners
-            .retain(|l| !ports.iter().any(|(p, _)| *p == l.port));
-        for (port, protocol) in ports {
-            conf.listeners.push(Listener {
-                port,
-                address: host.clone(),
-                protocol,
-            });
-        }
-    }
-    if conf.listeners.is_empty() {
-        conf.listeners.push(Listener {
-            port: 1883,
-            address: host,
-            protocol: Protocol::Mqtt,
-        });
-    }
-    if let Some(path) = &conf.password_file {
-        let file = passwords::PasswordFile::parse(&read(path)?)
-            .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
-        conf.broker.authenticator = Some(Arc::new(file));
-    }
-    if let Some(path) = &conf.acl_file {
-        let acl = Acl::parse(&read(path)?)
-            .map_err(|e| Failure::input(format!("{}: {e}", path.display())))?;
-        conf.broker.acl = Some(Arc::new(acl));
-    }
-    Ok((conf, verbose))
-}
-
-/// `tabmq broker`: serves until SIGINT or SIGTERM, then shuts down gracefully.
+/// `tabmq broker`: serves until SIGINT or SIGTERM, then shuts down gracefully; SIGHUP
+/// reloads the password and ACL files.
 pub fn serve(args: &[String]) -> Result<(), Failure> {
-    let (conf, verbose) = configure(args)?;
+    let (conf, options) = startup::configure(args)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::input(e.to_string()))?;
-    runtime.block_on(run(conf, verbose))
+    runtime.block_on(run(conf, options))
 }
 
 fn store_path(conf: &ServerConfig) -> Option<PathBuf> {
@@ -127,7 +56,104 @@ fn save(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-async fn run(conf: ServerConfig, verbose: bool) -> Result<(), Failure> {
+/// A connection, as the broker task holds it.
+struct Handle {
+    out: mpsc::UnboundedSender<Out>,
+    paused: watch::Sender<bool>,
+    /// Bytes handed to the connection task and not yet written.
+    unwritten: usize,
+}
+
+/// Binds a listener: its address, or every interface (IPv6 with IPv4 beside it, or
+/// IPv4 alone where IPv6 is off), as Mosquitto does without one.
+async fn bind(listener: &Listener) -> std::io::Result<TcpListener> {
+    match (&listener.address, listener.ipv4_only) {
+        (Some(address), _) => TcpListener::bind((address.as_str(), listener.port)).await,
+        (None, Some(true)) => TcpListener::bind(("0.0.0.0", listener.port)).await,
+        (None, Some(false)) => TcpListener::bind(("::", listener.port)).await,
+        (None, None) => match TcpListener::bind(("::", listener.port)).await {
+            Ok(socket) => Ok(socket),
+            Err(_) => TcpListener::bind(("0.0.0.0", listener.port)).await,
+        },
+    }
+}
+
+async fn listen(
+    index: usize,
+    listener: &Listener,
+    nodelay: bool,
+    events: &mpsc::UnboundedSender<Event>,
+) -> Result<String, Failure> {
+    let socket = bind(listener).await.map_err(|e| Failure {
+        message: format!(
+            "cannot listen on {}:{}: {e}",
+            listener.address.as_deref().unwrap_or("*"),
+            listener.port
+        ),
+        status: 1,
+    })?;
+    let bound = socket
+        .local_addr()
+        .map_err(|e| Failure::input(e.to_string()))?;
+    let acceptor = if listener.tls_enabled() {
+        let config = tls::server_config(&listener.tls).map_err(|e| Failure {
+            message: format!("listener {}: {e}", listener.port),
+            status: 1,
+        })?;
+        Some(tokio_rustls::TlsAcceptor::from(config))
+    } else {
+        None
+    };
+    let kind = match (listener.protocol, acceptor.is_some()) {
+        (Protocol::Mqtt, false) => "mqtt",
+        (Protocol::Mqtt, true) => "mqtt over TLS",
+        (Protocol::WebSockets, false) => "websockets",
+        (Protocol::WebSockets, true) => "websockets over TLS",
+    };
+    let (protocol, identity, tx) = (listener.protocol, listener.tls.identity, events.clone());
+    tokio::spawn(async move {
+        while let Ok((stream, peer)) = socket.accept().await {
+            let _ = stream.set_nodelay(nodelay || protocol == Protocol::WebSockets);
+            let (tx, acceptor) = (tx.clone(), acceptor.clone());
+            tokio::spawn(async move {
+                let mut link = Link {
+                    events: tx,
+                    peer: peer.to_string(),
+                    listener: index,
+                    identity: None,
+                };
+                let Some(acceptor) = acceptor else {
+                    return match protocol {
+                        Protocol::Mqtt => net::serve_stream(stream, link).await,
+                        Protocol::WebSockets => net::serve_websocket(stream, link).await,
+                    };
+                };
+                // A handshake that does not finish in time is dropped, like a CONNECT.
+                let handshake =
+                    tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream));
+                let Ok(Ok(stream)) = handshake.await else {
+                    return;
+                };
+                if let Some(field) = identity {
+                    link.identity = stream
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|chain| chain.first())
+                        .and_then(|cert| tls::identity(cert, field));
+                }
+                match protocol {
+                    Protocol::Mqtt => net::serve_stream(stream, link).await,
+                    Protocol::WebSockets => net::serve_websocket(stream, link).await,
+                }
+            });
+        }
+    });
+    Ok(format!("listening on {bound} ({kind})"))
+}
+
+async fn run(conf: ServerConfig, options: startup::Options) -> Result<(), Failure> {
+    let mut log = Log::new(conf.log.clone(), options.verbose).map_err(Failure::input)?;
     let store = store_path(&conf);
     let mut broker = match store.as_ref().filter(|p| p.exists()) {
         Some(path) => {
@@ -141,41 +167,22 @@ async fn run(conf: ServerConfig, verbose: bool) -> Result<(), Failure> {
         None => Broker::new(conf.broker.clone()),
     };
     let (events_tx, mut events) = mpsc::unbounded_channel::<Event>();
-    for listener in &conf.listeners {
-        let socket = TcpListener::bind((listener.address.as_str(), listener.port))
-            .await
-            .map_err(|e| Failure {
-                message: format!(
-                    "cannot listen on {}:{}: {e}",
-                    listener.address, listener.port
-                ),
-                status: 1,
-            })?;
-        let bound = socket
-            .local_addr()
-            .map_err(|e| Failure::input(e.to_string()))?;
-        let kind = match listener.protocol {
-            Protocol::Mqtt => "mqtt",
-            Protocol::WebSockets => "websockets",
-        };
-        println!("tabmq broker listening on {bound} ({kind})");
-        let (protocol, nodelay, tx) = (listener.protocol, conf.tcp_nodelay, events_tx.clone());
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = socket.accept().await {
-                let _ = stream.set_nodelay(nodelay || protocol == Protocol::WebSockets);
-                let tx = tx.clone();
-                match protocol {
-                    Protocol::Mqtt => tokio::spawn(net::serve_tcp(stream, tx)),
-                    Protocol::WebSockets => tokio::spawn(net::serve_websocket(stream, tx)),
-                };
-            }
-        });
+    for (index, listener) in conf.listeners.iter().enumerate() {
+        let line = listen(index, listener, conf.tcp_nodelay, &events_tx).await?;
+        // Printed on stdout too: scripts and tests wait for it.
+        println!("tabmq broker {line}");
+        log.line(Kind::Notice, &line);
     }
     let _ = std::io::stdout().flush();
     drop(events_tx);
+    if let Some(pid_file) = &conf.pid_file {
+        std::fs::write(pid_file, format!("{}\n", std::process::id()))
+            .map_err(|e| Failure::input(format!("pid_file {}: {e}", pid_file.display())))?;
+    }
 
-    let mut conns: HashMap<ConnId, mpsc::UnboundedSender<Out>> = HashMap::new();
-    let mut stop = shutdown_signal();
+    let mut conns: HashMap<ConnId, Handle> = HashMap::new();
+    let mut stop = signals::shutdown();
+    let mut hangup = signals::hangup();
     loop {
         let wait = broker
             .poll_timeout()
@@ -184,11 +191,11 @@ async fn run(conf: ServerConfig, verbose: bool) -> Result<(), Failure> {
         tokio::select! {
             event = events.recv() => {
                 let Some(event) = event else { break };
-                changed |= handle(&mut broker, &mut conns, event, verbose);
+                changed |= handle(&mut broker, &mut conns, event, &mut log);
                 // Take what else has arrived, so it is saved and answered in one go.
                 for _ in 0..256 {
                     match events.try_recv() {
-                        Ok(event) => changed |= handle(&mut broker, &mut conns, event, verbose),
+                        Ok(event) => changed |= handle(&mut broker, &mut conns, event, &mut log),
                         Err(_) => break,
                     }
                 }
@@ -197,7 +204,21 @@ async fn run(conf: ServerConfig, verbose: bool) -> Result<(), Failure> {
                 broker.handle_timeout(now());
                 changed = true;
             }
+            _ = hangup.recv() => {
+                reload(&mut broker, options.conf_file.as_deref(), &mut log);
+                changed = true;
+            }
             _ = &mut stop => {
+                // What already arrived is handled first: a PUBACK sent just before the
+                // signal must not come back as a resend after the restart.
+                for _ in 0..100_000 {
+                    match events.try_recv() {
+                        Ok(event) => {
+                            handle(&mut broker, &mut conns, event, &mut log);
+                        }
+                        Err(_) => break,
+                    }
+                }
                 broker.shutdown(now());
                 transmit(&mut broker, &mut conns);
                 if let Some(path) = &store {
@@ -205,7 +226,10 @@ async fn run(conf: ServerConfig, verbose: bool) -> Result<(), Failure> {
                 }
                 // Let the writers send the DISCONNECTs.
                 tokio::time::sleep(Duration::from_millis(100)).await;
-                eprintln!("tabmq broker: shut down");
+                if let Some(pid_file) = &conf.pid_file {
+                    let _ = std::fs::remove_file(pid_file);
+                }
+                log.line(Kind::Notice, "tabmq broker shut down");
                 return Ok(());
             }
         }
@@ -213,7 +237,7 @@ async fn run(conf: ServerConfig, verbose: bool) -> Result<(), Failure> {
         // restart.
         if let (Some(path), true) = (&store, changed) {
             if let Err(e) = save(path, &broker.snapshot()) {
-                eprintln!("tabmq broker: cannot save {}: {e}", path.display());
+                log.line(Kind::Error, &format!("cannot save {}: {e}", path.display()));
             }
         }
         transmit(&mut broker, &mut conns);
@@ -221,19 +245,71 @@ async fn run(conf: ServerConfig, verbose: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+/// SIGHUP: the configuration file is read again and its security options (password
+/// and ACL files, anonymous access) replace the running ones; clients they no longer
+/// admit are disconnected, as Mosquitto does.
+fn reload(broker: &mut Broker, conf_file: Option<&Path>, log: &mut Log) {
+    let result = startup::read_conf(conf_file).and_then(|mut conf| {
+        if conf.listeners.is_empty() {
+            conf.listeners.push(Listener::new(1883, None));
+        }
+        startup::load_security(&mut conf)?;
+        Ok(conf)
+    });
+    match result {
+        Ok(conf) => {
+            let securities = conf
+                .broker
+                .listeners
+                .into_iter()
+                .map(|l| l.security)
+                .collect();
+            broker.reload_security(securities, now());
+            log.line(Kind::Notice, "reloaded the security configuration");
+        }
+        Err(e) => log.line(
+            Kind::Warning,
+            &format!(
+                "reload failed, keeping the running configuration: {}",
+                e.message
+            ),
+        ),
+    }
+}
+
 fn handle(
     broker: &mut Broker,
-    conns: &mut HashMap<ConnId, mpsc::UnboundedSender<Out>>,
+    conns: &mut HashMap<ConnId, Handle>,
     event: Event,
-    verbose: bool,
+    log: &mut Log,
 ) -> bool {
     match event {
-        Event::Open { peer, out, id } => {
-            let conn = broker.accept(now());
-            if verbose {
-                eprintln!("tabmq broker: connection {} from {peer}", conn.0);
+        Event::Open {
+            peer,
+            listener,
+            identity,
+            out,
+            paused,
+            id,
+        } => {
+            let conn = broker.accept_on(listener, identity, now());
+            if log.connection_messages() {
+                log.line(
+                    Kind::Notice,
+                    &format!(
+                        "New connection {} from {peer} on listener {listener}.",
+                        conn.0
+                    ),
+                );
             }
-            conns.insert(conn, out);
+            conns.insert(
+                conn,
+                Handle {
+                    out,
+                    paused,
+                    unwritten: 0,
+                },
+            );
             let _ = id.send(conn);
             false
         }
@@ -241,51 +317,100 @@ fn handle(
             broker.handle_bytes(conn, &bytes, now());
             true
         }
-        Event::Closed(conn) => {
-            if verbose && conns.contains_key(&conn) {
-                eprintln!("tabmq broker: connection {} closed", conn.0);
+        Event::Written(conn, n) => {
+            if let Some(handle) = conns.get_mut(&conn) {
+                handle.unwritten = handle.unwritten.saturating_sub(n);
+                broker.handle_backlog(conn, handle.unwritten, now());
             }
-            conns.remove(&conn);
+            false
+        }
+        Event::Closed(conn) => {
+            if conns.remove(&conn).is_some() && log.connection_messages() {
+                log.line(Kind::Notice, &format!("Connection {} closed.", conn.0));
+            }
             broker.close(conn, now());
             true
         }
     }
 }
 
-fn transmit(broker: &mut Broker, conns: &mut HashMap<ConnId, mpsc::UnboundedSender<Out>>) {
+fn transmit(broker: &mut Broker, conns: &mut HashMap<ConnId, Handle>) {
     while let Some((conn, bytes)) = broker.poll_transmit() {
-        if let Some(out) = conns.get(&conn) {
-            let _ = out.send(Out::Bytes(bytes));
+        if let Some(handle) = conns.get_mut(&conn) {
+            handle.unwritten += bytes.len();
+            let _ = handle.out.send(Out::Bytes(bytes));
+        }
+    }
+    while let Some((conn, flow)) = broker.poll_flow() {
+        if let Some(handle) = conns.get(&conn) {
+            let _ = handle.paused.send(flow == Flow::Pause);
         }
     }
     while let Some(conn) = broker.poll_close() {
-        if let Some(out) = conns.remove(&conn) {
-            let _ = out.send(Out::Close);
+        if let Some(handle) = conns.remove(&conn) {
+            let _ = handle.out.send(Out::Close);
         }
     }
 }
 
-/// Resolves on SIGINT or SIGTERM.
-fn shutdown_signal() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
-    Box::pin(async {
+mod signals {
+    use std::future::Future;
+    use std::pin::Pin;
+
+    /// Resolves on SIGINT or SIGTERM.
+    pub fn shutdown() -> Pin<Box<dyn Future<Output = ()>>> {
+        Box::pin(async {
+            #[cfg(unix)]
+            {
+                use tokio::signal::unix::{signal, SignalKind};
+                match signal(SignalKind::terminate()) {
+                    Ok(mut term) => {
+                        tokio::select! {
+                            _ = tokio::signal::ctrl_c() => {}
+                            _ = term.recv() => {}
+                        }
+                    }
+                    Err(_) => {
+                        let _ = tokio::signal::ctrl_c().await;
+                    }
+                }
+            }
+            #[cfg(not(unix))]
+            {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        })
+    }
+
+    /// SIGHUPs, as a stream of wake-ups (never, where there are no signals).
+    pub struct Hangup {
+        #[cfg(unix)]
+        inner: Option<tokio::signal::unix::Signal>,
+    }
+
+    impl Hangup {
+        pub async fn recv(&mut self) {
+            #[cfg(unix)]
+            if let Some(signal) = &mut self.inner {
+                if signal.recv().await.is_some() {
+                    return;
+                }
+            }
+            std::future::pending::<()>().await
+        }
+    }
+
+    pub fn hangup() -> Hangup {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{signal, SignalKind};
-            match signal(SignalKind::terminate()) {
-                Ok(mut term) => {
-                    tokio::select! {
-                        _ = tokio::signal::ctrl_c() => {}
-                        _ = term.recv() => {}
-                    }
-                }
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
+            Hangup {
+                inner: signal(SignalKind::hangup()).ok(),
             }
         }
         #[cfg(not(unix))]
         {
-            let _ = tokio::signal::ctrl_c().await;
+            Hangup {}
         }
-    })
+    }
 }

@@ -1,13 +1,14 @@
-//! Sockets: TCP and WebSocket connections, each a task that moves bytes between its socket
-//! and the broker task. Every buffer the broker hands out for a connection leaves as one
-//! write (one WebSocket frame), so packets made in the same turn travel together.
+//! Sockets: TCP, WebSocket and TLS connections, each a task that moves bytes between its
+//! stream and the broker task. Every buffer the broker hands out for a connection leaves
+//! as one write (one WebSocket frame), so packets made in the same turn travel together.
+//! A connection task reports what it has written, so the broker knows what a slow reader
+//! holds, and stops reading while the broker has paused it.
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tabmq_broker::ConnId;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
@@ -16,10 +17,17 @@ use tokio_tungstenite::tungstenite::Message;
 pub enum Event {
     Open {
         peer: String,
+        listener: usize,
+        /// The TLS client certificate's identity, as the listener names clients.
+        identity: Option<String>,
         out: mpsc::UnboundedSender<Out>,
+        /// True while the broker wants this connection not read.
+        paused: watch::Sender<bool>,
         id: oneshot::Sender<ConnId>,
     },
     Data(ConnId, Vec<u8>),
+    /// This many bytes the broker handed out were written to the socket.
+    Written(ConnId, usize),
     Closed(ConnId),
 }
 
@@ -29,20 +37,39 @@ pub enum Out {
     Close,
 }
 
-async fn open(
-    events: &mpsc::UnboundedSender<Event>,
-    peer: String,
-) -> Option<(ConnId, mpsc::UnboundedReceiver<Out>)> {
+/// What a connection task needs besides its stream.
+pub struct Link {
+    pub events: mpsc::UnboundedSender<Event>,
+    pub peer: String,
+    pub listener: usize,
+    pub identity: Option<String>,
+}
+
+struct Opened {
+    id: ConnId,
+    out_rx: mpsc::UnboundedReceiver<Out>,
+    paused: watch::Receiver<bool>,
+}
+
+async fn open(link: &Link) -> Option<Opened> {
     let (out, out_rx) = mpsc::unbounded_channel();
+    let (paused_tx, paused) = watch::channel(false);
     let (id_tx, id_rx) = oneshot::channel();
-    events
+    link.events
         .send(Event::Open {
-            peer,
+            peer: link.peer.clone(),
+            listener: link.listener,
+            identity: link.identity.clone(),
             out,
+            paused: paused_tx,
             id: id_tx,
         })
         .ok()?;
-    Some((id_rx.await.ok()?, out_rx))
+    Some(Opened {
+        id: id_rx.await.ok()?,
+        out_rx,
+        paused,
+    })
 }
 
 /// Most bytes one write gathers: enough to batch a burst, little enough to stay fair.
@@ -82,15 +109,35 @@ async fn next_batch(
     Some(first)
 }
 
-pub async fn serve_tcp(stream: TcpStream, events: mpsc::UnboundedSender<Event>) {
-    let peer = stream
-        .peer_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    let Some((id, mut out_rx)) = open(&events, peer).await else {
+/// Waits while the broker has this connection paused.
+async fn while_paused(paused: &mut watch::Receiver<bool>) {
+    while *paused.borrow_and_update() {
+        if paused.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The read buffer starts small, so thousands of idle or stalled connections cost
+/// little, and grows when reads fill it.
+const READ_START: usize = 2 * 1024;
+const READ_MAX: usize = 64 * 1024;
+
+pub async fn serve_stream<S>(stream: S, link: Link)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let Some(Opened {
+        id,
+        mut out_rx,
+        mut paused,
+    }) = open(&link).await
+    else {
         return;
     };
-    let (mut rd, mut wr) = stream.into_split();
+    let events = link.events;
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    let written = events.clone();
     let mut writer = tokio::spawn(async move {
         let mut batch = Vec::new();
         while let Some(first) = next_batch(&mut out_rx, &mut batch).await {
@@ -98,17 +145,24 @@ pub async fn serve_tcp(stream: TcpStream, events: mpsc::UnboundedSender<Event>) 
             if wr.write_all(bytes).await.is_err() {
                 break;
             }
+            let _ = written.send(Event::Written(id, bytes.len()));
         }
         let _ = wr.shutdown().await;
     });
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = vec![0u8; READ_START];
     loop {
         tokio::select! {
-            read = rd.read(&mut buf) => match read {
+            read = async {
+                while_paused(&mut paused).await;
+                rd.read(&mut buf).await
+            } => match read {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     if events.send(Event::Data(id, buf[..n].to_vec())).is_err() {
                         break;
+                    }
+                    if n == buf.len() && buf.len() < READ_MAX {
+                        buf.resize(buf.len() * 2, 0);
                     }
                 }
             },
@@ -141,18 +195,24 @@ fn choose_subprotocol(
     Ok(response)
 }
 
-pub async fn serve_websocket(stream: TcpStream, events: mpsc::UnboundedSender<Event>) {
-    let peer = stream
-        .peer_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
+pub async fn serve_websocket<S>(stream: S, link: Link)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let Ok(ws) = tokio_tungstenite::accept_hdr_async(stream, choose_subprotocol).await else {
         return;
     };
-    let Some((id, mut out_rx)) = open(&events, peer).await else {
+    let Some(Opened {
+        id,
+        mut out_rx,
+        mut paused,
+    }) = open(&link).await
+    else {
         return;
     };
+    let events = link.events;
     let (mut sink, mut stream) = ws.split();
+    let written = events.clone();
     let mut writer = tokio::spawn(async move {
         let mut batch = Vec::new();
         while let Some(first) = next_batch(&mut out_rx, &mut batch).await {
@@ -161,15 +221,20 @@ pub async fn serve_websocket(stream: TcpStream, events: mpsc::UnboundedSender<Ev
             } else {
                 Bytes::from(std::mem::take(&mut batch))
             };
+            let len = frame.len();
             if sink.send(Message::Binary(frame)).await.is_err() {
                 break;
             }
+            let _ = written.send(Event::Written(id, len));
         }
         let _ = sink.close().await;
     });
     loop {
         tokio::select! {
-            message = stream.next() => match message {
+            message = async {
+                while_paused(&mut paused).await;
+                stream.next().await
+            } => match message {
                 Some(Ok(Message::Binary(data))) => {
                     if events.send(Event::Data(id, data.to_vec())).is_err() {
                         break;

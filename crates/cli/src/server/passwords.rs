@@ -38,46 +38,62 @@ fn decode(field: &str, line: usize) -> Result<Vec<u8>, String> {
 }
 
 impl PasswordFile {
-    pub fn parse(text: &str) -> Result<PasswordFile, String> {
+    /// Parses a password file. Like Mosquitto, a line that is not a valid entry is left
+    /// out (its user cannot log in) and reported in the warnings, rather than stopping
+    /// the broker: comments, blank lines and lines without `:` are skipped silently.
+    pub fn parse(text: &str) -> (PasswordFile, Vec<String>) {
         let mut users = HashMap::new();
+        let mut warnings = Vec::new();
         for (index, raw) in text.lines().enumerate() {
             let line = index + 1;
             let raw = raw.trim();
             if raw.is_empty() || raw.starts_with('#') {
                 continue;
             }
-            let (user, hashed) = raw
-                .split_once(':')
-                .ok_or_else(|| format!("password file line {line}: expected user:hash"))?;
-            let fields: Vec<&str> = hashed.split('$').collect();
-            let hash = match fields[..] {
-                ["", "7", iterations, salt, hash] => Hash::Pbkdf2 {
-                    iterations: iterations
-                        .parse()
-                        .map_err(|_| format!("password file line {line}: bad iteration count"))?,
-                    salt: decode(salt, line)?,
-                    hash: decode(hash, line)?,
-                },
-                ["", "6", salt, hash] => Hash::Sha512 {
-                    salt: decode(salt, line)?,
-                    hash: decode(hash, line)?,
-                },
-                _ => {
-                    return Err(format!(
-                        "password file line {line}: not a hash mosquitto_passwd writes \
-                         (run mosquitto_passwd -U on a plain-text file)"
-                    ))
-                }
+            let Some((user, hashed)) = raw.split_once(':') else {
+                continue;
             };
-            users.insert(user.to_owned(), hash);
+            match parse_hash(hashed.trim(), line) {
+                Ok(hash) if !user.trim().is_empty() => {
+                    users.insert(user.trim().to_owned(), hash);
+                }
+                Ok(_) => warnings.push(format!("password file line {line}: no username")),
+                Err(e) => warnings.push(format!("{e}; user {:?} removed", user.trim())),
+            }
         }
-        Ok(PasswordFile { users })
+        (PasswordFile { users }, warnings)
+    }
+}
+
+fn parse_hash(hashed: &str, line: usize) -> Result<Hash, String> {
+    let fields: Vec<&str> = hashed.split('$').collect();
+    match fields[..] {
+        ["", "7", iterations, salt, hash] if !hash.is_empty() => Ok(Hash::Pbkdf2 {
+            iterations: iterations
+                .parse()
+                .ok()
+                .filter(|&n: &u32| n > 0)
+                .ok_or_else(|| format!("password file line {line}: bad iteration count"))?,
+            salt: decode(salt, line)?,
+            hash: decode(hash, line)?,
+        }),
+        ["", "6", salt, hash] if !hash.is_empty() => Ok(Hash::Sha512 {
+            salt: decode(salt, line)?,
+            hash: decode(hash, line)?,
+        }),
+        _ => Err(format!(
+            "password file line {line}: not a hash mosquitto_passwd writes \
+             (run mosquitto_passwd -U on a plain-text file)"
+        )),
     }
 }
 
 impl Authenticate for PasswordFile {
     fn authenticate(&self, _client_id: &str, username: &str, password: Option<&[u8]>) -> bool {
-        let (Some(hash), Some(password)) = (self.users.get(username), password) else {
+        // Like Mosquitto, an empty password never matches.
+        let (Some(hash), Some(password)) =
+            (self.users.get(username), password.filter(|p| !p.is_empty()))
+        else {
             return false;
         };
         match hash {
@@ -112,7 +128,8 @@ bob:$6$NkBcIYxhTH6oxH+Q$pQ58VV4YRNYdutks+9EcR3vm5zABx1CjaWC8fWVhuV52X9NtWPQhA7Il
 
     #[test]
     fn verifies_both_hash_formats_of_mosquitto_passwd() -> Result<(), String> {
-        let file = PasswordFile::parse(FILE)?;
+        let (file, warnings) = PasswordFile::parse(FILE);
+        assert!(warnings.is_empty(), "{warnings:?}");
         assert!(file.authenticate("c", "alice", Some(b"secret")));
         assert!(!file.authenticate("c", "alice", Some(b"Secret")));
         assert!(file.authenticate("c", "bob", Some(b"pass2")));
@@ -122,8 +139,14 @@ bob:$6$NkBcIYxhTH6oxH+Q$pQ58VV4YRNYdutks+9EcR3vm5zABx1CjaWC8fWVhuV52X9NtWPQhA7Il
     }
 
     #[test]
-    fn plain_text_lines_are_refused_with_a_hint() {
-        let err = PasswordFile::parse("alice:secret\n").unwrap_err();
-        assert!(err.contains("mosquitto_passwd"), "{err}");
+    fn invalid_entries_are_left_out_with_a_hint_and_the_rest_kept() {
+        let bob = FILE.lines().nth(1).unwrap_or_default();
+        let text = format!("carol:secret\nbad:$6$\nnocolon\n\n# c\n{bob}\n");
+        let (file, warnings) = PasswordFile::parse(&text);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("mosquitto_passwd"), "{}", warnings[0]);
+        assert!(!file.authenticate("c", "carol", Some(b"secret")));
+        assert!(!file.authenticate("c", "bad", Some(b"")));
+        assert!(file.authenticate("c", "bob", Some(b"pass2")));
     }
 }

@@ -36,6 +36,8 @@ fn connect_packet(options: &ClientOptions) -> Packet {
     }
     Packet::Connect(Connect {
         protocol: options.protocol,
+        mqtt31: options.mqtt31 && options.protocol == ProtocolVersion::V311,
+        bridge: false,
         client_id: options.client_id.clone(),
         clean_start: options.clean_session,
         keep_alive: options.keep_alive,
@@ -91,6 +93,7 @@ fn options_from_js(o: &JsValue) -> Option<ClientOptions> {
     let count = |key: &str, default: usize| get_f64(o, key).map_or(default, |n| n as usize);
     Some(ClientOptions {
         protocol: c.protocol,
+        mqtt31: c.mqtt31,
         client_id: c.client_id,
         clean_session: c.clean_start,
         keep_alive: c.keep_alive,
