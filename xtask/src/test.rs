@@ -183,6 +183,11 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             cmd::run(&mut python)
         },
     );
+    step(
+        &mut results,
+        "Mosquitto's own broker tests against tabmq broker",
+        || crate::mosquitto_suite::run(&env, &spec_python(&env)),
+    );
     let dist = env.tools.join("dist");
     let mut built = false;
     step(&mut results, "trunk build --release", || {

@@ -2,7 +2,7 @@
 // Debian's Mosquitto and `tabmq broker`, each with a TCP and a WebSocket listener.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -90,4 +90,34 @@ export async function startTabmq(args = []) {
   await waitForPort(tcp, proc, 'tabmq broker');
   await waitForPort(ws, proc, 'tabmq broker');
   return { name: 'tabmq', tcp, ws, proc, stop: stopper(proc) };
+}
+
+/**
+ * `kind` ('tabmq' or 'mosquitto') run with a configuration file of `lines(ports, dir)`,
+ * where `ports` are `count` free loopback ports and `dir` a fresh directory for files the
+ * configuration names. Every file there is made world-readable first (Mosquitto started
+ * as root reads them as its own user). Resolves once every port listens; the ports the
+ * configuration does not listen on are left out by passing `listening`.
+ */
+export async function startConfigured(kind, lines, { count = 1, listening, files = {} } = {}) {
+  const ports = [];
+  for (let i = 0; i < count; i++) ports.push(await freePort());
+  const dir = mkdtempSync(path.join(os.tmpdir(), `tabmq-${kind}-conf-`));
+  chmodSync(dir, 0o755);
+  for (const [name, text] of Object.entries(files)) {
+    writeFileSync(path.join(dir, name), text);
+    chmodSync(path.join(dir, name), 0o644);
+  }
+  const conf = path.join(dir, `${kind}.conf`);
+  writeFileSync(conf, [...lines(ports, dir), ''].join('\n'));
+  chmodSync(conf, 0o644);
+  const cmd = kind === 'tabmq'
+    ? [process.env.TABMQ_BIN, ['broker', '-c', conf]]
+    : ['/usr/sbin/mosquitto', ['-c', conf]];
+  let stderr = '';
+  const proc = spawn(cmd[0], cmd[1], { stdio: ['ignore', 'ignore', 'pipe'] });
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (d) => { stderr = (stderr + d).slice(-20_000); });
+  for (const port of listening ?? ports) await waitForPort(port, proc, kind);
+  return { name: kind, ports, tcp: ports[0], dir, proc, stderr: () => stderr, stop: stopper(proc) };
 }

@@ -209,14 +209,22 @@ async fn run(conf: ServerConfig, options: startup::Options) -> Result<(), Failur
                 changed = true;
             }
             _ = &mut stop => {
-                // What already arrived is handled first: a PUBACK sent just before the
-                // signal must not come back as a resend after the restart.
-                for _ in 0..100_000 {
-                    match events.try_recv() {
-                        Ok(event) => {
-                            handle(&mut broker, &mut conns, event, &mut log);
+                // What already arrived is handled first, as Mosquitto reads its ready
+                // sockets before it stops: a PUBACK sent just before the signal must not
+                // come back as a resend after the restart. The connection tasks get a few
+                // short turns to read what their sockets hold.
+                for _ in 0..5 {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    let mut handled = 0;
+                    while let Ok(event) = events.try_recv() {
+                        handle(&mut broker, &mut conns, event, &mut log);
+                        handled += 1;
+                        if handled >= 100_000 {
+                            break;
                         }
-                        Err(_) => break,
+                    }
+                    if handled == 0 {
+                        break;
                     }
                 }
                 broker.shutdown(now());
