@@ -335,11 +335,11 @@ fn like_mosquitto_a_qos_2_message_is_routed_on_its_pubrel_and_a_third_copy_is_an
     let (p, _) = raw.connect(v5_connect("p", Properties::default()));
     raw.take_all();
     let m = publish("t", "once", QoS::ExactlyOnce, Some(7), false);
-    raw.send(p, &[m.clone()]);
+    raw.send(p, std::slice::from_ref(&m));
     assert!(matches!(&raw.take(p)[..], [Packet::PubRec(_)]));
     assert!(publishes(&raw.take(s)).is_empty(), "held until PUBREL");
     // A resend (the PUBREC was lost) is answered again, once.
-    raw.send(p, &[m.clone()]);
+    raw.send(p, std::slice::from_ref(&m));
     assert!(matches!(&raw.take(p)[..], [Packet::PubRec(_)]));
     raw.send(p, &[Packet::PubRel(Ack::new(pid(7)))]);
     assert!(matches!(&raw.take(p)[..], [Packet::PubComp(_)]));
