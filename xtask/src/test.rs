@@ -172,15 +172,16 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     });
     step(
         &mut results,
-        "interop: paho-mqtt (the seeds' usage) against tabmq broker",
+        "interop: paho-mqtt (the seeds' usage, TLS) against tabmq broker",
         || {
             cmd::run(env.command("cargo").args(["build", "-p", "tabmq-cli"]))?;
             let bin = env.root.join("target").join("debug").join("tabmq");
-            let mut python = env.command(&spec_python(&env).to_string_lossy());
-            python
-                .arg("tests/interop/paho_seeds.py")
-                .env("TABMQ_BIN", bin);
-            cmd::run(&mut python)
+            for script in ["tests/interop/paho_seeds.py", "tests/interop/paho_tls.py"] {
+                let mut python = env.command(&spec_python(&env).to_string_lossy());
+                python.arg(script).env("TABMQ_BIN", &bin);
+                cmd::run(&mut python)?;
+            }
+            Ok(())
         },
     );
     step(

@@ -11,14 +11,15 @@ const DEFAULT_ARGS = [
   '--no-first-run',
 ];
 
-export async function launchChromium() {
+/** Launches Chromium; `args` are added to the usual flags. */
+export async function launchChromium({ args = [] } = {}) {
   const extra = (process.env.TABMQ_CHROMIUM_ARGS ?? '')
     .split(/\s+/)
     .filter((arg) => arg && !arg.startsWith('--headless'));
   return chromium.launch({
     executablePath: process.env.TABMQ_CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
-    args: [...new Set([...DEFAULT_ARGS, ...extra])],
+    args: [...new Set([...DEFAULT_ARGS, ...extra, ...args])],
     timeout: 30_000,
   });
 }

@@ -656,3 +656,7 @@ pub fn parse(text: &str, base: &Path) -> Result<ServerConfig, ConfError> {
     }
     Ok(conf)
 }
+
+#[cfg(test)]
+#[path = "conf_tests.rs"]
+mod tests;
