@@ -120,3 +120,31 @@ describe('tabmq broker -c mosquitto.conf', () => {
     assert.match(err, /line 2: bridge_cafile: bridges are not supported yet/);
   });
 });
+
+describe('outbound topic aliases', () => {
+  test('MQTT.js, announcing a Topic Alias Maximum, gets aliases and reads every topic right', async () => {
+    const broker = await startTabmq();
+    stops.push(broker.stop);
+    const measure = async (topicAliasMaximum) => {
+      const sub = await connect(broker, `alias-sub-${topicAliasMaximum}`, { v5: true, properties: topicAliasMaximum ? { topicAliasMaximum } : undefined });
+      await sub.sub('plant/#', { qos: 0 });
+      const pub = await connect(broker, `alias-pub-${topicAliasMaximum}`, { v5: true });
+      const before = sub.c.stream.bytesRead;
+      const sent = [];
+      for (let i = 0; i < 200; i++) {
+        const topic = `plant/line-${i % 5}/station-${i % 5}/temperature`;
+        sent.push(topic);
+        await pub.pub(topic, String(i), { qos: 0 });
+      }
+      await until(sub, 200, 5000);
+      const bytes = sub.c.stream.bytesRead - before;
+      assert.deepEqual(sub.messages.map((m) => m.topic), sent);
+      await sub.end();
+      await pub.end();
+      return bytes;
+    };
+    const without = await measure(0);
+    const withAliases = await measure(10);
+    assert.ok(withAliases * 2 < without, `${withAliases} bytes with aliases, ${without} without`);
+  });
+});
