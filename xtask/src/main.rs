@@ -4,12 +4,14 @@
 //! - `cargo xtask test`: install what is missing, run every test layer, print a summary.
 //! - `cargo xtask bench [codec]`: benchmarks against peers, as ratios, into `bench/`.
 //! - `cargo xtask spec-coverage`: server statements of 3.1.1 and 5.0 that tagged tests prove.
+//! - `cargo xtask hostile [NAME]`: hostile and slow clients, beside Mosquitto.
 //! - `cargo xtask setup`: only install what is missing.
 
 mod bench;
 mod bench_broker;
 mod brokers;
 mod cmd;
+mod hostile;
 mod loadgen;
 mod mosquitto_suite;
 mod npm;
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
             .and_then(|env| npm::run(&env))
             .map(|_| ExitCode::SUCCESS),
         "spec-coverage" => spec_coverage(),
+        "hostile" => hostile(rest),
         _ => {
             eprintln!(
                 "usage: cargo xtask <serve|test|npm|bench|spec-coverage|setup>\n\
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
                  \n  npm           build the npm package into target/npm, pack it, report its size\
                  \n  bench [codec] run the benchmarks, write bench/results.md and .json\
                  \n  spec-coverage how many server statements of 3.1.1 and 5.0 tests prove\
+                 \n  hostile [NAME] hostile and slow clients, tabmq broker beside Mosquitto\
                  \n  setup         only install what is missing"
             );
             return if task == "help" {
@@ -64,6 +68,22 @@ fn spec_coverage() -> Result<ExitCode, String> {
     let mut python = env.command(&setup::spec_python(&env).to_string_lossy());
     python.arg("tests/spec/coverage.py");
     cmd::run(&mut python).map(|_| ExitCode::SUCCESS)
+}
+
+/// `cargo xtask hostile [NAME...]`: the hostile-client scenarios (those whose name
+/// contains a NAME, or all).
+fn hostile(args: &[String]) -> Result<ExitCode, String> {
+    let env = setup::setup(setup::Needs::All)?;
+    build_release_cli(&env)?;
+    hostile::run(&env, args).map(|_| ExitCode::SUCCESS)
+}
+
+/// `target/release/tabmq`, which the broker benchmarks and the hostile scenarios run.
+pub fn build_release_cli(env: &setup::Env) -> Result<(), String> {
+    cmd::run(
+        env.command("cargo")
+            .args(["build", "-p", "tabmq-cli", "--release"]),
+    )
 }
 
 fn serve(args: &[String]) -> Result<ExitCode, String> {

@@ -189,6 +189,14 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         "Mosquitto's own broker tests against tabmq broker",
         || crate::mosquitto_suite::run(&env, &spec_python(&env)),
     );
+    step(
+        &mut results,
+        "hostile and slow clients, beside Mosquitto",
+        || {
+            crate::build_release_cli(&env)?;
+            crate::hostile::run(&env, &[])
+        },
+    );
     let dist = env.tools.join("dist");
     let mut built = false;
     step(&mut results, "trunk build --release", || {

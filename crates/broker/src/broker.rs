@@ -10,8 +10,8 @@ use crate::tree::SubscriptionTree;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 use tabmq_core::{
-    decode, encode, Bytes, BytesMut, DecodeError, Disconnect, Instant, LastWill, Packet,
-    Properties, ProtocolVersion, Publish, ReasonCode, SessionDecodeError,
+    decode, Bytes, BytesMut, DecodeError, Disconnect, Instant, LastWill, Packet, Properties,
+    ProtocolVersion, Publish, ReasonCode, SessionDecodeError,
 };
 
 /// One network connection (a TCP socket, a WebSocket, a MessagePort), as the broker knows it.
@@ -25,7 +25,7 @@ pub(crate) struct Conn {
     /// The TLS client certificate's identity, for `identity_as_username`.
     pub identity: Option<String>,
     pub inbox: BytesMut,
-    pub outbox: BytesMut,
+    pub outbox: crate::output::Output,
     /// Bytes handed to the host and not yet reported written: with the outbox, what this
     /// connection holds of ours.
     pub unwritten: usize,
@@ -80,14 +80,21 @@ pub(crate) enum Ending {
 /// The broker core.
 ///
 /// # Driving it
-/// Call [`accept`](Broker::accept) for each new connection, then
-/// [`handle_bytes`](Broker::handle_bytes) with whatever arrives on it and
-/// [`close`](Broker::close) when the transport goes away. After each call, in this order:
-/// 1. send each buffer from [`poll_transmit`](Broker::poll_transmit) to its connection
-///    (one buffer holds everything queued for that connection, for one frame);
+/// Call [`accept`](Broker::accept) (or [`accept_on`](Broker::accept_on) a listener) for
+/// each new connection, then [`handle_bytes`](Broker::handle_bytes) with whatever arrives
+/// on it and [`close`](Broker::close) when the transport goes away. After each call, in
+/// this order:
+/// 1. send each piece from [`poll_transmit`](Broker::poll_transmit) to its connection, in
+///    order (a turn's small packets share a piece; a large payload is a piece of its own);
 /// 2. close each connection from [`poll_close`](Broker::poll_close);
-/// 3. arm a timer for [`poll_timeout`](Broker::poll_timeout) and call
+/// 3. stop or resume reading each connection from [`poll_flow`](Broker::poll_flow), if the
+///    transport can (back-pressure on publishers);
+/// 4. arm a timer for [`poll_timeout`](Broker::poll_timeout) and call
 ///    [`handle_timeout`](Broker::handle_timeout) when it fires.
+///
+/// A host that can tell how much it has not yet written to a connection reports it with
+/// [`handle_backlog`](Broker::handle_backlog); the broker then keeps what a slow reader
+/// has not taken in its (bounded, shared) queue rather than in output buffers.
 ///
 /// `now` should come from a wall clock (milliseconds since the Unix epoch) when the state
 /// is persisted with [`Broker::snapshot`], since expiry deadlines are stored as instants.
@@ -162,7 +169,7 @@ impl Broker {
                 listener,
                 identity,
                 inbox: BytesMut::new(),
-                outbox: BytesMut::new(),
+                outbox: Default::default(),
                 unwritten: 0,
                 mqtt31: false,
                 bridge: false,
@@ -226,6 +233,24 @@ impl Broker {
         self.stats.publish_dropped
     }
 
+    /// Gives back memory that bursts left behind: tables sized for connections since
+    /// gone, and read buffers grown for one large packet. A host calls it when it is
+    /// quiet, before handing freed memory back to the system.
+    pub fn shrink(&mut self) {
+        for c in self.conns.values_mut() {
+            if c.inbox.is_empty() && c.inbox.capacity() > 4096 {
+                c.inbox = BytesMut::new();
+            }
+        }
+        self.conns.shrink_to_fit();
+        self.sessions.shrink_to_fit();
+        self.attached.shrink_to_fit();
+        self.shared_cursor.shrink_to_fit();
+        self.repeats.shrink_to_fit();
+        self.tree.shrink();
+        self.pressure.shrink();
+    }
+
     /// Bytes that arrived on `conn`, in any slicing.
     pub fn handle_bytes(&mut self, conn: ConnId, data: &[u8], now: Instant) {
         let limit = self.config.inbound_packet_limit();
@@ -255,10 +280,7 @@ impl Broker {
                     self.stats.messages_received += 1;
                     self.handle_packet(conn, packet, now)
                 }
-                Ok(None) => {
-                    reserve_for_packet(&mut c.inbox);
-                    return;
-                }
+                Ok(None) => return,
                 Err(DecodeError::UnsupportedProtocolVersion { .. }) => {
                     // [MQTT-3.1.2-2]: answer in 3.1.1's form, which every version reads.
                     c.version = ProtocolVersion::V311;
@@ -377,15 +399,20 @@ impl Broker {
             .min()
     }
 
-    /// The next connection's waiting bytes.
+    /// The next bytes to send, and where. A connection's bytes come in order, one piece
+    /// after another until its turn is done: the small packets of a turn share one piece,
+    /// and a large payload is its own (shared with every other receiver, not copied).
     pub fn poll_transmit(&mut self) -> Option<(ConnId, Bytes)> {
         if let Some(last) = self.last_words.pop_front() {
             return Some(last);
         }
         while let Some(conn) = self.dirty.pop_front() {
             if let Some(c) = self.conns.get_mut(&conn) {
-                if !c.outbox.is_empty() {
-                    return Some((conn, c.outbox.split().freeze()));
+                if let Some(piece) = c.outbox.take() {
+                    if !c.outbox.is_empty() {
+                        self.dirty.push_front(conn);
+                    }
+                    return Some((conn, piece));
                 }
             }
         }
@@ -413,7 +440,6 @@ impl Broker {
             return;
         };
         let was_empty = c.outbox.is_empty();
-        let before = c.outbox.len();
         // A 3.1.1 client gets a 5.0 publisher's message without its properties, which its
         // version cannot carry.
         let stripped;
@@ -431,9 +457,9 @@ impl Broker {
         };
         // Packets the broker builds are valid by construction; one that is not is dropped
         // rather than sent malformed.
-        if encode(packet, c.version, &mut c.outbox).is_ok() {
+        if let Ok(written) = c.outbox.push(packet, c.version) {
             self.stats.messages_sent += 1;
-            self.stats.bytes_sent += (c.outbox.len() - before) as u64;
+            self.stats.bytes_sent += written as u64;
             if matches!(packet, Packet::Publish(_)) {
                 self.stats.publish_sent += 1;
             }
@@ -499,8 +525,8 @@ impl Broker {
             .filter(|id| self.attached.get(id) == Some(&conn));
         self.forget_pressure(conn, holder.as_deref());
         if by_broker {
-            if !c.outbox.is_empty() {
-                self.last_words.push_back((conn, c.outbox.split().freeze()));
+            while let Some(piece) = c.outbox.take() {
+                self.last_words.push_back((conn, piece));
             }
             self.to_close.push_back(conn);
         }
@@ -638,27 +664,6 @@ fn normalise_31_flags(inbox: &mut BytesMut) {
     if let Some(first) = inbox.first_mut() {
         if matches!(*first >> 4, 6 | 8 | 10) {
             *first = (*first & 0xf0) | 0x02;
-        }
-    }
-}
-
-/// Grows `inbox` towards the size its partial packet's fixed header announces, doubling
-/// as bytes arrive but never past that size: growth by doubling alone would end up
-/// holding up to twice a large packet, and reserving it all at once would let a header
-/// that announces 256 MB and never sends it take that much.
-fn reserve_for_packet(inbox: &mut BytesMut) {
-    let mut len = 0usize;
-    for (i, &b) in inbox.iter().skip(1).take(4).enumerate() {
-        len |= usize::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            let total = 2 + i + len;
-            let target = total.min(inbox.len().saturating_mul(2).max(64 * 1024));
-            if target > inbox.capacity() {
-                let mut grown = BytesMut::with_capacity(target);
-                grown.extend_from_slice(inbox);
-                *inbox = grown;
-            }
-            return;
         }
     }
 }

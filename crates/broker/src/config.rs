@@ -120,7 +120,7 @@ impl Default for BrokerConfig {
             sys_interval: Some(Duration::from_secs(10)),
             persistent_client_expiration: None,
             response_information: None,
-            output_high_water: 1024 * 1024,
+            output_high_water: 64 * 1024,
             max_output_buffer: 64 * 1024 * 1024,
             stall_timeout: Duration::from_secs(2),
             listeners: vec![ListenerConfig::default()],

@@ -19,7 +19,10 @@ use tabmq_core::{
 impl Broker {
     pub(crate) fn publish_will(&mut self, will: LastWill, now: Instant) {
         let mut properties = will.properties;
-        properties.will_delay_interval = None;
+        // Written only when set: writing a field of empty properties allocates them.
+        if properties.will_delay_interval.is_some() {
+            properties.will_delay_interval = None;
+        }
         let publish = Publish {
             dup: false,
             qos: will.qos,
@@ -68,10 +71,18 @@ impl Broker {
                 let mut stored = publish.clone();
                 stored.dup = false;
                 stored.packet_id = None;
+                // The payload came in as a slice of a read buffer; a retained copy of its
+                // own lets that buffer go (a 100-byte message must not hold 64 KiB).
+                stored.payload = Bytes::copy_from_slice(&publish.payload);
+                let source = if self.config.check_retain_source {
+                    from.and_then(|id| self.source_of(id))
+                } else {
+                    None
+                };
                 let message = RetainedMessage {
                     publish: stored,
                     expires_at,
-                    source: from.and_then(|id| self.source_of(id)),
+                    source,
                 };
                 let c = &self.config;
                 let (max_count, max_bytes) = (c.max_retained_messages, c.max_retained_bytes);
@@ -162,9 +173,15 @@ impl Broker {
             if !self.readable(&client_id, &publish.topic) {
                 continue;
             }
+            // Written only when there is something to write: writing a field of empty
+            // properties allocates them, once per copy.
             let mut properties = publish.properties.clone();
-            properties.topic_alias = None;
-            properties.subscription_identifiers = sub.id.into_iter().collect();
+            if properties.topic_alias.is_some() {
+                properties.topic_alias = None;
+            }
+            if sub.id.is_some() || !properties.subscription_identifiers.is_empty() {
+                properties.subscription_identifiers = sub.id.into_iter().collect();
+            }
             let qos = if self.config.upgrade_outgoing_qos {
                 sub.options.qos
             } else {
@@ -229,13 +246,23 @@ impl Broker {
         expires_at: Option<Instant>,
         now: Instant,
     ) -> bool {
+        let room = self.config.max_queued_messages;
+        self.deliver_within(client_id, publish, expires_at, room, now)
+    }
+
+    /// [`Broker::deliver`], with `room` for the session's queue instead of
+    /// `max_queued_messages`.
+    pub(crate) fn deliver_within(
+        &mut self,
+        client_id: &str,
+        publish: Publish,
+        expires_at: Option<Instant>,
+        room: usize,
+        now: Instant,
+    ) -> bool {
         let online = self.attached.contains_key(client_id);
         let c = &self.config;
-        let (max_queued, max_bytes, queue_qos0) = (
-            c.max_queued_messages,
-            c.max_queued_bytes,
-            c.queue_qos0_messages,
-        );
+        let (max_queued, max_bytes, queue_qos0) = (room, c.max_queued_bytes, c.queue_qos0_messages);
         let Some(session) = self.sessions.get_mut(client_id) else {
             return false;
         };

@@ -34,6 +34,14 @@ pub(crate) struct Pressure {
     pub changes: std::collections::BTreeMap<ConnId, Flow>,
 }
 
+impl Pressure {
+    pub(crate) fn shrink(&mut self) {
+        self.congested_now.shrink_to_fit();
+        self.paused.shrink_to_fit();
+        self.holding.shrink_to_fit();
+    }
+}
+
 impl Broker {
     /// The next connection whose reading should stop or start again. A host that cannot
     /// pause its transport may ignore these; the broker then protects itself with its

@@ -106,8 +106,6 @@ impl Broker {
     /// Deletes the retained message on `topic`, as an empty retained PUBLISH would;
     /// whether there was one.
     pub fn delete_retained(&mut self, topic: &str) -> bool {
-        let had = self.retained.iter().any(|m| m.publish.topic == topic);
-        self.retained.remove(topic);
-        had
+        self.retained.remove(topic)
     }
 }

@@ -10,6 +10,7 @@ mod connect;
 mod deliver;
 mod flow;
 mod inspect;
+mod output;
 mod publish;
 mod retained;
 mod session;

@@ -259,13 +259,15 @@ impl Broker {
 
     /// MQTT 5 Topic Alias: a new mapping, or a topic filled in from one.
     fn resolve_alias(&mut self, conn: ConnId, publish: &mut Publish) -> Result<(), ReasonCode> {
-        let Some(alias) = publish.properties.topic_alias.take() else {
+        // Read before it is taken: writing to empty properties would allocate them.
+        let Some(alias) = publish.properties.topic_alias else {
             if publish.topic.is_empty() {
                 // [MQTT-3.3.2-1]: a topic name is required without an alias.
                 return Err(ReasonCode::PROTOCOL_ERROR);
             }
             return Ok(());
         };
+        publish.properties.topic_alias = None;
         let listener = self.conns.get(&conn).map_or(0, |c| c.listener);
         let max = self.config.listener(listener).topic_alias_maximum;
         let Some(c) = self.conns.get_mut(&conn) else {

@@ -143,42 +143,54 @@ impl Broker {
         let mut seen = std::collections::HashSet::new();
         let mut matching = Vec::new();
         for (filter, qos, sub_id) in subs {
-            for message in self.retained.matching(filter, now) {
-                if !seen.insert(message.publish.topic.clone()) {
-                    continue;
-                }
-                if !self.readable(client_id, &message.publish.topic)
-                    || !self.source_still_allowed(&message)
+            for (topic, kept) in self.retained.matching(filter, now) {
+                if !self.readable(client_id, topic)
+                    || !self.source_still_allowed(topic, kept)
+                    || !seen.insert(topic)
                 {
                     continue;
                 }
-                let mut out = message.publish;
+                let mut out = kept.publish(topic);
                 out.qos = if self.config.upgrade_outgoing_qos {
                     *qos
                 } else {
                     out.qos.min(*qos)
                 };
-                out.retain = true;
-                out.properties.subscription_identifiers = sub_id.iter().copied().collect();
-                matching.push((out, message.expires_at));
+                if let Some(id) = sub_id {
+                    out.properties.subscription_identifiers = vec![*id];
+                }
+                matching.push((out, kept.expires_at));
             }
         }
+        drop(seen);
+        // The retained messages a SUBSCRIBE matches arrive as one burst, which may be far
+        // more than the queue limit (50,000 retained topics); they share their payloads
+        // with the store, so a session whose queue is not already full takes them all, as
+        // Mosquitto does. One that is full (a client repeating SUBSCRIBE without reading)
+        // takes none past the limit.
+        let queued = self.sessions.get(client_id).map_or(0, |s| s.state.queued());
+        let limit = self.config.max_queued_messages;
+        let room = if queued < limit {
+            limit.max(queued.saturating_add(matching.len()))
+        } else {
+            limit
+        };
         for (publish, expires_at) in matching {
-            self.deliver(client_id, publish, expires_at, now);
+            self.deliver_within(client_id, publish, expires_at, room, now);
         }
     }
 
     /// Mosquitto's `check_retain_source`: a retained message goes out only while its
     /// publisher may still publish to its topic.
-    fn source_still_allowed(&self, message: &crate::retained::RetainedMessage) -> bool {
-        let (true, Some(source)) = (self.config.check_retain_source, &message.source) else {
+    fn source_still_allowed(&self, topic: &str, kept: &crate::retained::Kept) -> bool {
+        let (true, Some(source)) = (self.config.check_retain_source, &kept.source) else {
             return true;
         };
         match &self.config.listener(source.listener).security.acl {
             Some(acl) => acl.allows(
                 &source.client_id,
                 source.username.as_deref(),
-                &message.publish.topic,
+                topic,
                 Access::Write,
             ),
             None => true,

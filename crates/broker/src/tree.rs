@@ -18,6 +18,14 @@ impl Node {
     fn is_empty(&self) -> bool {
         self.children.is_empty() && self.subscribers.is_empty()
     }
+
+    fn shrink(&mut self) {
+        self.children.shrink_to_fit();
+        self.subscribers.shrink_to_fit();
+        for child in self.children.values_mut() {
+            child.shrink();
+        }
+    }
 }
 
 /// The topic tree: one node per filter level, `+` and `#` as ordinary children.
@@ -28,6 +36,11 @@ pub(crate) struct SubscriptionTree {
 }
 
 impl SubscriptionTree {
+    /// Gives back what removed subscriptions left of the tables.
+    pub fn shrink(&mut self) {
+        self.root.shrink();
+    }
+
     /// Subscriptions held.
     pub fn len(&self) -> usize {
         self.count

@@ -66,9 +66,10 @@ pub fn decode(
         });
     }
     if buf.len() < size {
-        // Reserving now saves the transport a string of small reallocations; the size was
-        // checked against the limit above.
-        buf.reserve(size - buf.len());
+        // Room for more of the packet, growing geometrically but never past its size: a
+        // header that announces 256 MB and never sends it must not take 256 MB.
+        let missing = size - buf.len();
+        buf.reserve(missing.min(buf.len().max(64 * 1024)));
         return Ok(None);
     }
     let frame = buf.split_to(size).freeze();

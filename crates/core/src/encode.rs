@@ -9,7 +9,7 @@ use crate::properties::{Properties, PropertyContext as Ctx};
 use crate::reason::{reason_code_allowed, ReasonCode, ReasonContext};
 use crate::topic::{validate_shared_filter, validate_topic_filter, validate_topic_name};
 use crate::varint::{put_varint, varint_len};
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 
 /// Appends the encoding of `packet` in `version` to `out`; CONNECT is always encoded in
 /// its own `protocol`. On error `out` is left as it was.
@@ -32,6 +32,31 @@ pub fn encode(
     out.put_u8(first_byte(packet));
     put_varint(out, remaining);
     w.put_body(packet, out);
+    Ok(())
+}
+
+/// Appends a PUBLISH without its payload: the fixed header (whose remaining length counts
+/// the payload) and the variable header. The payload is to follow on the wire as it is,
+/// so a sender can pass a shared payload on uncopied. On error `out` is left as it was.
+pub fn encode_publish_head(
+    publish: &Publish,
+    version: ProtocolVersion,
+    out: &mut BytesMut,
+) -> Result<(), EncodeError> {
+    let w = Writer { version };
+    let packet = Packet::Publish(Publish {
+        payload: Bytes::new(),
+        ..publish.clone()
+    });
+    w.check(&packet)?;
+    let remaining = w.body_len(&packet)? + publish.payload.len();
+    if remaining > MAX_REMAINING_LENGTH {
+        return Err(EncodeError::PacketTooLarge { size: remaining });
+    }
+    out.reserve(1 + varint_len(remaining) + remaining - publish.payload.len());
+    out.put_u8(first_byte(&packet));
+    put_varint(out, remaining);
+    w.put_body(&packet, out);
     Ok(())
 }
 

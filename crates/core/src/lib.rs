@@ -28,7 +28,7 @@ pub use client::{
     ClientEngine, ClientError, ClientEvent, ClientOptions, CloseReason, ConnectionState, LostReason,
 };
 pub use decode::{decode, decode_fixed_header, decode_packet, FixedHeader, MAX_REMAINING_LENGTH};
-pub use encode::{encode, encode_to_vec, encoded_len};
+pub use encode::{encode, encode_publish_head, encode_to_vec, encoded_len};
 pub use error::{DecodeError, EncodeError, Violation};
 #[cfg(feature = "json")]
 pub use json::{from_hex, packet_from_json, packet_to_json, to_hex, JsonError};

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tabmq_broker::ConnId;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
@@ -25,7 +25,10 @@ pub enum Event {
         paused: watch::Sender<bool>,
         id: oneshot::Sender<ConnId>,
     },
-    Data(ConnId, Vec<u8>),
+    /// Bytes read, with the read credit they hold until the broker task is done with
+    /// them: a connection has at most [`READS_IN_FLIGHT`] reads waiting, so a fast
+    /// publisher cannot pile its stream up in the channel, and a pause takes hold at once.
+    Data(ConnId, Vec<u8>, OwnedSemaphorePermit),
     /// This many bytes the broker handed out were written to the socket.
     Written(ConnId, usize),
     Closed(ConnId),
@@ -72,20 +75,28 @@ async fn open(link: &Link) -> Option<Opened> {
     })
 }
 
-/// Most bytes one write gathers: enough to batch a burst, little enough to stay fair.
-const BATCH_LIMIT: usize = 256 * 1024;
+/// Most bytes one write gathers: enough to batch a burst of small packets, little enough
+/// to stay fair. A buffer at least this big is written on its own, uncopied.
+const BATCH_LIMIT: usize = 64 * 1024;
 
-/// The next buffer to write, with whatever else is already waiting appended into `batch`
-/// (left empty when only one buffer was there): under load, the packets of many broker
-/// turns leave in one write, or one WebSocket frame. `None` once the connection is to end.
+/// The next bytes to write: one buffer as it came, or (under load) the small buffers of
+/// many broker turns gathered into `batch`, so they leave in one write or one WebSocket
+/// frame. `None` once the connection is to end.
 async fn next_batch(
     out_rx: &mut mpsc::UnboundedReceiver<Out>,
     batch: &mut Vec<u8>,
 ) -> Option<Bytes> {
+    if batch.capacity() > 2 * BATCH_LIMIT {
+        // A burst's buffer is not kept for an idle connection.
+        *batch = Vec::new();
+    }
     batch.clear();
     let Out::Bytes(first) = out_rx.recv().await? else {
         return None;
     };
+    if first.len() >= BATCH_LIMIT {
+        return Some(first);
+    }
     let mut ending = false;
     while batch.len() + first.len() < BATCH_LIMIT {
         match out_rx.try_recv() {
@@ -123,6 +134,14 @@ async fn while_paused(paused: &mut watch::Receiver<bool>) {
 const READ_START: usize = 2 * 1024;
 const READ_MAX: usize = 64 * 1024;
 
+/// Reads a connection may have waiting for the broker task.
+pub const READS_IN_FLIGHT: usize = 2;
+
+/// One read's credit; waits while the broker task still holds the connection's others.
+async fn credit(reads: &std::sync::Arc<Semaphore>) -> Option<OwnedSemaphorePermit> {
+    reads.clone().acquire_owned().await.ok()
+}
+
 pub async fn serve_stream<S>(stream: S, link: Link)
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
@@ -150,15 +169,17 @@ where
         let _ = wr.shutdown().await;
     });
     let mut buf = vec![0u8; READ_START];
+    let reads = std::sync::Arc::new(Semaphore::new(READS_IN_FLIGHT));
     loop {
         tokio::select! {
             read = async {
+                let permit = credit(&reads).await;
                 while_paused(&mut paused).await;
-                rd.read(&mut buf).await
+                (rd.read(&mut buf).await, permit)
             } => match read {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if events.send(Event::Data(id, buf[..n].to_vec())).is_err() {
+                (Ok(0) | Err(_), _) | (_, None) => break,
+                (Ok(n), Some(permit)) => {
+                    if events.send(Event::Data(id, buf[..n].to_vec(), permit)).is_err() {
                         break;
                     }
                     if n == buf.len() && buf.len() < READ_MAX {
@@ -229,18 +250,20 @@ where
         }
         let _ = sink.close().await;
     });
+    let reads = std::sync::Arc::new(Semaphore::new(READS_IN_FLIGHT));
     loop {
         tokio::select! {
             message = async {
+                let permit = credit(&reads).await;
                 while_paused(&mut paused).await;
-                stream.next().await
+                (stream.next().await, permit)
             } => match message {
-                Some(Ok(Message::Binary(data))) => {
-                    if events.send(Event::Data(id, data.to_vec())).is_err() {
+                (Some(Ok(Message::Binary(data))), Some(permit)) => {
+                    if events.send(Event::Data(id, data.to_vec(), permit)).is_err() {
                         break;
                     }
                 }
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                (Some(Ok(Message::Ping(_) | Message::Pong(_))), _) => {}
                 // [MQTT-6.0.0-1]: MQTT travels in binary frames; anything else ends it.
                 _ => break,
             },
