@@ -181,12 +181,12 @@ fn remove_from(node: &mut Node, levels: &[&str], subscriber: &Subscriber) -> boo
         }
         return true;
     };
-    let Some(child) = node.children.get_mut(*first) else {
+    let Some(child) = node.children.get_mut(first) else {
         return false;
     };
     let removed = remove_from(child, rest, subscriber);
     if child.is_empty() {
-        node.children.remove(*first);
+        node.children.remove(first);
     }
     removed
 }
@@ -203,7 +203,7 @@ fn collect<'a>(node: &'a Node, levels: &[&str], dollar: bool, out: &mut Vec<&'a 
         out.extend(node.subscribers.iter());
         return;
     };
-    if let Some(child) = node.children.get(*first) {
+    if let Some(child) = node.children.get(first) {
         collect(child, rest, false, out);
     }
     if !dollar {
