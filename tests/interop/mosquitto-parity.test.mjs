@@ -1,7 +1,7 @@
 // `tabmq broker` beside Debian's Mosquitto 2.0.11, each started with the same
 // mosquitto.conf in the same run, answering the same clients: authentication in every
-// combination of its settings, message_size_limit, listener options, and MQTT 3.1 through
-// mosquitto_pub/mosquitto_sub. Where the answers must match Mosquitto's, they are compared
+// combination of its settings, acl_file verdicts, CONNACK bytes, message_size_limit,
+// listener options, and MQTT 3.1 through mosquitto_pub/mosquitto_sub. Where the answers must match Mosquitto's, they are compared
 // with Mosquitto's own, not with a table written here alone.
 
 import assert from 'node:assert/strict';
@@ -154,6 +154,29 @@ function split(bytes) {
   return out;
 }
 
+describe('CONNACK as Mosquitto writes it', () => {
+  test('a byte capture of both brokers, for the same CONNECTs', async () => {
+    const connects = [
+      { cmd: 'connect', protocolVersion: 5, clientId: 'capture-5', clean: true, keepalive: 60 },
+      { cmd: 'connect', protocolVersion: 5, clientId: '', clean: true, keepalive: 60 },
+      { cmd: 'connect', protocolVersion: 5, clientId: 'capture-ka', clean: true, keepalive: 0 },
+      { cmd: 'connect', protocolVersion: 4, clientId: 'capture-4', clean: true, keepalive: 60 },
+    ];
+    const captured = {};
+    for (const kind of ['mosquitto', 'tabmq']) {
+      const broker = await start(kind, (ports) => [`listener ${ports[0]} 127.0.0.1`, 'allow_anonymous true']);
+      captured[kind] = [];
+      for (const c of connects) {
+        const [[type, body]] = split(await rawExchange(broker.tcp, [c], 300));
+        // The assigned id is random on both: its length is compared, not its text.
+        captured[kind].push([type, body.length, [...body.subarray(0, c.clientId ? body.length : 8)]]);
+      }
+      await broker.stop();
+    }
+    assert.deepEqual(captured.tabmq, captured.mosquitto);
+  });
+});
+
 describe('message_size_limit bounds the payload, as in Mosquitto', () => {
   for (const kind of ['mosquitto', 'tabmq']) {
     test(`PUBLISH and will payloads over the limit (${kind})`, async () => {
@@ -247,5 +270,80 @@ describe('MQTT 3.1 (MQIsdp) with mosquitto_pub and mosquitto_sub -V mqttv31', ()
     await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', port, '-V', 'mqttv31', '-t', 'old/state', '-m', 'on', '-r', '-q', '1']);
     const retained = await run('mosquitto_sub', ['-h', '127.0.0.1', '-p', port, '-V', 'mqttv31', '-t', 'old/state', '-C', '1', '-W', '5', '-F', '%r %t %p']);
     assert.equal(retained.out.trim(), '1 old/state on');
+  });
+
+  test('tabmq pub and sub -V mqttv31 against Mosquitto', async () => {
+    const broker = await start('mosquitto', (ports) => [`listener ${ports[0]} 127.0.0.1`, 'allow_anonymous true']);
+    const port = String(broker.tcp);
+    const sub = run(process.env.TABMQ_BIN, ['sub', '-h', '127.0.0.1', '-p', port, '-V', 'mqttv31', '-t', 'v31/#', '-q', '1', '-v', '-C', '2']);
+    await sleep(400);
+    const pub = await run(process.env.TABMQ_BIN, ['pub', '-h', '127.0.0.1', '-p', port, '-V', 'mqttv31', '-t', 'v31/a', '-m', 'one', '-q', '1']);
+    assert.equal(pub.code, 0, pub.err);
+    const other = await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', port, '-V', 'mqttv31', '-t', 'v31/b', '-m', 'two', '-q', '2']);
+    assert.equal(other.code, 0, other.err);
+    const { code, out, err } = await sub;
+    assert.equal(code, 0, err);
+    assert.deepEqual(out.trim().split('\n'), ['v31/a one', 'v31/b two']);
+  });
+});
+
+describe('acl_file: the same verdicts as Mosquitto', () => {
+  // Lines a client has of its own decide before patterns; deny lines first within each;
+  // `$` topics only through lines that name them; a client whose username or id holds a
+  // wildcard gets no pattern at all (it would widen %u or %c to other clients' topics).
+  const acl = [
+    'topic read public/#',
+    'topic write public/anon',
+    'user alice',
+    'topic readwrite shared/#',
+    'topic deny shared/private',
+    'topic read home/+/lamp',
+    'user admin',
+    'topic readwrite #',
+    'topic readwrite $SYS/#',
+    'pattern deny shared/secret',
+    'pattern readwrite home/%u/#',
+    'pattern write devices/%c/state',
+    'pattern read shared/%u',
+    '',
+  ].join('\n');
+  const topics = ['public/anon', 'public/x', 'shared/secret', 'shared/private', 'shared/x', 'shared/bob',
+    'home/alice/lamp', 'home/bob/lamp', 'devices/c1/state', 'devices/c2/state'];
+  const clients = [['c1', undefined], ['c2', 'alice'], ['c3', 'bob'], ['c4', '+'], ['dev#4', 'bob'], ['c6', 'nobody']];
+
+  test('publish and receive verdicts for each client and topic', async () => {
+    const verdicts = {};
+    for (const kind of ['mosquitto', 'tabmq']) {
+      const broker = await start(kind, (ports, dir) => [`listener ${ports[0]} 127.0.0.1`, 'allow_anonymous true', `acl_file ${dir}/acl`], { files: { acl } });
+      const admin = await connect(broker, 'admin', { v5: true, username: 'admin' });
+      for (const t of topics) await admin.pub(t, `retained ${t}`, { qos: 1, retain: true });
+      await admin.end();
+      verdicts[kind] = {};
+      for (const [id, username] of clients) {
+        const c = await connect(broker, id, { v5: true, username });
+        assert.equal(c.connack?.code, 0, `${kind} admits ${id}`);
+        await c.sub('#', { qos: 1 });
+        await sleep(300);
+        const read = topics.filter((t) => c.messages.some((m) => m.topic === t));
+        const wrote = [];
+        for (const t of topics) {
+          const code = await c.pub(t, 'x', { qos: 1 }).then((ack) => ack?.reasonCode ?? 0, (e) => e.code ?? -1);
+          if (code === 0) wrote.push(t);
+        }
+        verdicts[kind][`${id}/${username ?? '-'}`] = { read, wrote };
+        await c.end();
+      }
+      await broker.stop();
+    }
+    assert.deepEqual(verdicts.tabmq, verdicts.mosquitto, 'tabmq decides as Mosquitto does');
+    // And the points of the order, spelled out.
+    const v = verdicts.tabmq;
+    assert.ok(v['c2/alice'].read.includes('shared/secret'), "alice's own line beats the pattern's deny");
+    assert.ok(!v['c2/alice'].read.includes('shared/private'), "alice's own deny holds");
+    assert.ok(!v['c3/bob'].read.includes('shared/secret') && v['c3/bob'].read.includes('shared/bob'));
+    assert.ok(v['c3/bob'].wrote.includes('home/bob/lamp') && !v['c3/bob'].wrote.includes('home/alice/lamp'));
+    assert.deepEqual(v['c4/+'], { read: [], wrote: [] }, 'a username of + widens no pattern');
+    assert.deepEqual(v['dev#4/bob'], { read: [], wrote: [] }, 'nor a client id with #');
+    assert.deepEqual(v['c1/-'], { read: ['public/anon', 'public/x'], wrote: ['public/anon', 'devices/c1/state'] });
   });
 });

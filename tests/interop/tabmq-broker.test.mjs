@@ -79,8 +79,14 @@ describe('tabmq broker -c mosquitto.conf', () => {
         const timer = setTimeout(() => reject(new Error('tabmq broker did not start')), 10_000);
         proc.stdout.on('data', (d) => { lines += d; if (lines.split('\n').length > 2) { clearTimeout(timer); resolve(); } });
       });
-      const stop = (signal = 'SIGTERM') => new Promise((resolve) => { proc.on('exit', resolve); proc.kill(signal); });
-      stops.push(async () => { if (proc.exitCode === null) await stop(); });
+      // A process killed by a signal keeps `exitCode` null; `signalCode` says it is gone.
+      const running = () => proc.exitCode === null && proc.signalCode === null;
+      const stop = (signal = 'SIGTERM') => new Promise((resolve) => {
+        if (!running()) return resolve();
+        proc.once('exit', resolve);
+        proc.kill(signal);
+      });
+      stops.push(stop);
       return { tcp, ws, stop };
     };
     let broker = await start();

@@ -76,23 +76,6 @@ fn parse_rule(rest: &str, line: usize) -> Result<Rule, AclError> {
     })
 }
 
-/// Whether every topic `subscription` matches is also matched by `acl`: a subscription
-/// is allowed only within what the client may read.
-fn filter_within(subscription: &str, acl: &str) -> bool {
-    let mut sub = subscription.split('/');
-    for acl_level in acl.split('/') {
-        if acl_level == "#" {
-            return true;
-        }
-        match sub.next() {
-            Some("#") | None => return false,
-            Some(level) if acl_level == "+" || acl_level == level => {}
-            Some(_) => return false,
-        }
-    }
-    sub.next().is_none()
-}
-
 impl Acl {
     /// Parses an ACL file's text. Comments (`#`) and blank lines are skipped.
     pub fn parse(text: &str) -> Result<Acl, AclError> {
@@ -137,30 +120,12 @@ impl Acl {
         Ok(acl)
     }
 
-    /// The rules that apply to a client, patterns substituted.
-    fn rules_for(&self, client_id: &str, username: Option<&str>) -> Vec<Rule> {
-        let mut rules = match username {
-            Some(u) => self.users.get(u).cloned().unwrap_or_default(),
-            None => self.anonymous.clone(),
-        };
-        for p in &self.patterns {
-            // Like Mosquitto: a pattern naming %u does not apply to a client without one.
-            if p.filter.contains("%u") && username.is_none() {
-                continue;
-            }
-            let filter = p
-                .filter
-                .replace("%c", client_id)
-                .replace("%u", username.unwrap_or(""));
-            rules.push(Rule {
-                filter,
-                ..p.clone()
-            });
-        }
-        rules
-    }
-
     /// Whether the client may publish to (`Write`) or receive from (`Read`) `topic`.
+    ///
+    /// Mosquitto 2.0's order: the client's own lines (its `user` section, or the lines
+    /// before any `user` for a client without a username), then the patterns; within
+    /// each, `deny` lines first and then the rest in file order, and the first line that
+    /// matches with a verdict decides. Nothing matching means no.
     pub fn allows(
         &self,
         client_id: &str,
@@ -168,37 +133,67 @@ impl Acl {
         topic: &str,
         access: Access,
     ) -> bool {
-        let rules = self.rules_for(client_id, username);
-        if rules
-            .iter()
-            .any(|r| r.deny && topic_matches(&r.filter, topic))
-        {
+        let own: &[Rule] = match username {
+            Some(u) => self.users.get(u).map_or(&[], Vec::as_slice),
+            None => &self.anonymous,
+        };
+        for rule in denials_first(own) {
+            // A `$` topic is only reached by a line that names it.
+            if topic.starts_with('$') && !rule.filter.starts_with('$') {
+                continue;
+            }
+            if let Some(verdict) = rule.verdict(&rule.filter, topic, access) {
+                return verdict;
+            }
+        }
+        if self.patterns.is_empty() {
             return false;
         }
-        rules.iter().any(|r| {
-            let granted = match access {
-                Access::Read => r.read,
-                Access::Write => r.write,
-            };
-            granted && topic_matches(&r.filter, topic)
-        })
+        // A `+` or `#` in a name substituted into a pattern would widen it to other
+        // clients' topics (Mosquitto refuses such clients every pattern, too).
+        let dangerous = |name: &str| name.contains(['+', '#']);
+        if username.is_some_and(dangerous) || dangerous(client_id) {
+            return false;
+        }
+        for rule in denials_first(&self.patterns) {
+            // Like Mosquitto: a pattern naming %u does not apply to a client without one.
+            if rule.filter.contains("%u") && username.is_none() {
+                continue;
+            }
+            let filter = rule
+                .filter
+                .replace("%c", client_id)
+                .replace("%u", username.unwrap_or(""));
+            if let Some(verdict) = rule.verdict(&filter, topic, access) {
+                return verdict;
+            }
+        }
+        false
     }
+}
 
-    /// Whether the client may subscribe to `filter`: it must lie within a filter it may
-    /// read, and no `deny` line may match it.
-    pub fn allows_subscribe(&self, client_id: &str, username: Option<&str>, filter: &str) -> bool {
-        let rules = self.rules_for(client_id, username);
-        // A deny line covering part of the filter leaves the rest: delivery checks each
-        // message's topic.
-        if rules
-            .iter()
-            .any(|r| r.deny && filter_within(filter, &r.filter))
-        {
-            return false;
+/// `deny` lines, then the others, each in file order.
+fn denials_first(rules: &[Rule]) -> impl Iterator<Item = &Rule> {
+    let deny = rules.iter().filter(|r| r.deny);
+    deny.chain(rules.iter().filter(|r| !r.deny))
+}
+
+impl Rule {
+    /// What this line says about `topic` with its filter written out as `filter`: no if
+    /// it denies, yes if it grants `access`, nothing if it does not match or grants only
+    /// the other access.
+    fn verdict(&self, filter: &str, topic: &str, access: Access) -> Option<bool> {
+        if !topic_matches(filter, topic) {
+            return None;
         }
-        rules
-            .iter()
-            .any(|r| r.read && filter_within(filter, &r.filter))
+        if self.deny {
+            return Some(false);
+        }
+        let granted = match access {
+            Access::Read => self.read,
+            Access::Write => self.write,
+        };
+        granted.then_some(true)
     }
 }
 
@@ -252,14 +247,34 @@ pattern read users/%u/inbox
     }
 
     #[test]
-    fn subscriptions_must_lie_within_what_may_be_read() -> Outcome {
-        let acl = Acl::parse(FILE)?;
-        assert!(acl.allows_subscribe("c", None, "public/+/x"));
-        assert!(acl.allows_subscribe("c", None, "public/#"));
-        assert!(!acl.allows_subscribe("c", None, "#"));
-        assert!(!acl.allows_subscribe("c", None, "+/news"));
-        assert!(!acl.allows_subscribe("c", Some("alice"), "alice/secret"));
-        assert!(acl.allows_subscribe("c", Some("alice"), "alice/#"));
+    fn the_clients_own_lines_decide_before_patterns_like_mosquitto() -> Outcome {
+        let acl = Acl::parse(
+            "user alice\ntopic read shared/#\n\
+             pattern deny shared/secret\npattern readwrite home/%u/#\n\
+             pattern read $SYS/broker/%c\n",
+        )?;
+        // alice's own line grants it before the pattern's deny is reached.
+        assert!(acl.allows("a1", Some("alice"), "shared/secret", Access::Read));
+        // bob has no lines of his own: the pattern denies.
+        assert!(!acl.allows("b1", Some("bob"), "shared/secret", Access::Read));
+        assert!(acl.allows("b1", Some("bob"), "home/bob/lamp", Access::Write));
+        // A wildcard in a name would widen the pattern: no pattern applies to such a client.
+        assert!(!acl.allows("b1", Some("+"), "home/+/lamp", Access::Write));
+        assert!(!acl.allows("b1", Some("#"), "home/x/lamp", Access::Read));
+        assert!(!acl.allows("dev#", Some("bob"), "home/bob/lamp", Access::Write));
+        // A wildcard name still has its own lines.
+        let acl = Acl::parse("user a+b\ntopic read x\npattern read y/%u\n")?;
+        assert!(acl.allows("c", Some("a+b"), "x", Access::Read));
+        assert!(!acl.allows("c", Some("a+b"), "y/a+b", Access::Read));
+        Ok(())
+    }
+
+    #[test]
+    fn a_dollar_topic_needs_a_line_that_names_it() -> Outcome {
+        let acl = Acl::parse("topic read #\ntopic read $SYS/broker/uptime\n")?;
+        assert!(acl.allows("c", None, "any/thing", Access::Read));
+        assert!(!acl.allows("c", None, "$SYS/broker/load", Access::Read));
+        assert!(acl.allows("c", None, "$SYS/broker/uptime", Access::Read));
         Ok(())
     }
 

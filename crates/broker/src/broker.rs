@@ -5,7 +5,7 @@
 use crate::config::BrokerConfig;
 use crate::retained::RetainedStore;
 use crate::session::Session;
-use crate::sys::{Gauges, Stats};
+use crate::sys::Stats;
 use crate::tree::SubscriptionTree;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
@@ -198,39 +198,6 @@ impl Broker {
             self.stats.started = Some(now);
             self.stats.next_publish = self.config.sys_interval.map(|_| now);
         }
-    }
-
-    /// Number of open connections.
-    pub fn connection_count(&self) -> usize {
-        self.conns.len()
-    }
-
-    /// Number of sessions, connected or not.
-    pub fn session_count(&self) -> usize {
-        self.sessions.len()
-    }
-
-    /// Number of retained messages.
-    pub fn retained_count(&self) -> usize {
-        self.retained.len()
-    }
-
-    /// Number of subscriptions over all sessions.
-    pub fn subscription_count(&self) -> usize {
-        self.tree.len()
-    }
-
-    /// QoS 1/2 messages in flight to `client_id`'s session, and messages queued for it,
-    /// if the broker has the session.
-    pub fn session_pending(&self, client_id: &str) -> Option<(usize, usize)> {
-        self.sessions
-            .get(client_id)
-            .map(|s| (s.state.in_flight(), s.state.queued()))
-    }
-
-    /// Messages not delivered to a subscriber because a limit was reached.
-    pub fn dropped_messages(&self) -> u64 {
-        self.stats.publish_dropped
     }
 
     /// Gives back memory that bursts left behind: tables sized for connections since
@@ -583,24 +550,6 @@ impl Broker {
         }
         if let Some((_, will)) = self.delayed_wills.remove(client_id) {
             self.publish_will(will, now);
-        }
-    }
-
-    fn publish_sys(&mut self, now: Instant) {
-        let stored_messages: usize = self.sessions.values().map(|s| s.state.queued()).sum();
-        let stored_bytes: usize = self.sessions.values().map(|s| s.state.queued_bytes()).sum();
-        let connected = self.attached.len() as u64;
-        self.stats.clients_maximum = self.stats.clients_maximum.max(connected);
-        let gauges = Gauges {
-            connected,
-            total_sessions: self.sessions.len() as u64,
-            subscriptions: self.tree.len() as u64,
-            retained: self.retained.len() as u64,
-            stored_messages: stored_messages as u64,
-            stored_bytes: stored_bytes as u64,
-        };
-        for (topic, value) in self.stats.changed(now, &gauges) {
-            self.publish_internal(topic, value, now);
         }
     }
 

@@ -109,3 +109,39 @@ impl Broker {
         self.retained.remove(topic)
     }
 }
+
+/// Counts for hosts and tests, cheaper than a full view.
+impl Broker {
+    /// Number of open connections.
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Number of sessions, connected or not.
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Number of retained messages.
+    pub fn retained_count(&self) -> usize {
+        self.retained.len()
+    }
+
+    /// Number of subscriptions over all sessions.
+    pub fn subscription_count(&self) -> usize {
+        self.tree.len()
+    }
+
+    /// QoS 1/2 messages in flight to `client_id`'s session, and messages queued for it,
+    /// if the broker has the session.
+    pub fn session_pending(&self, client_id: &str) -> Option<(usize, usize)> {
+        self.sessions
+            .get(client_id)
+            .map(|s| (s.state.in_flight(), s.state.queued()))
+    }
+
+    /// Messages not delivered to a subscriber because a limit was reached.
+    pub fn dropped_messages(&self) -> u64 {
+        self.stats.publish_dropped
+    }
+}

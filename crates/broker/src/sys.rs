@@ -83,3 +83,24 @@ impl Stats {
         out
     }
 }
+
+impl crate::broker::Broker {
+    /// Publishes the `$SYS` gauges and counters that changed since the last time.
+    pub(crate) fn publish_sys(&mut self, now: Instant) {
+        let stored_messages: usize = self.sessions.values().map(|s| s.state.queued()).sum();
+        let stored_bytes: usize = self.sessions.values().map(|s| s.state.queued_bytes()).sum();
+        let connected = self.attached.len() as u64;
+        self.stats.clients_maximum = self.stats.clients_maximum.max(connected);
+        let gauges = Gauges {
+            connected,
+            total_sessions: self.sessions.len() as u64,
+            subscriptions: self.tree.len() as u64,
+            retained: self.retained.len() as u64,
+            stored_messages: stored_messages as u64,
+            stored_bytes: stored_bytes as u64,
+        };
+        for (topic, value) in self.stats.changed(now, &gauges) {
+            self.publish_internal(topic, value, now);
+        }
+    }
+}

@@ -432,3 +432,34 @@ fn mqtt_3_1_2_8_a_will_delay_outlives_a_session_that_ends_with_its_connection() 
     raw.advance(5_000);
     assert!(publishes(&raw.take(s)).is_empty());
 }
+
+#[test]
+fn like_mosquitto_no_authenticator_never_means_everyone() {
+    use tabmq_broker::{ListenerConfig, Security};
+    let config = |allow_anonymous| BrokerConfig {
+        listeners: vec![ListenerConfig {
+            security: Security {
+                allow_anonymous,
+                ..Security::default()
+            },
+            ..ListenerConfig::default()
+        }],
+        ..BrokerConfig::default()
+    };
+    let with_user = |id: &str| {
+        let mut c = v311(id, true);
+        if let Packet::Connect(c) = &mut c {
+            c.username = Some("anyone".into());
+            c.password = Some(Bytes::from_static(b"anything"));
+        }
+        c
+    };
+    // allow_anonymous false and no password file: nobody, whatever username it sends.
+    let mut raw = Raw::new(config(false));
+    assert_eq!(raw.connect(with_user("a")).1.code, ReasonCode(5));
+    assert_eq!(raw.connect(v311("b", true)).1.code, ReasonCode(5));
+    // allow_anonymous true and no password file: everybody.
+    let mut raw = Raw::new(config(true));
+    assert_eq!(raw.connect(with_user("c")).1.code, ReasonCode(0));
+    assert_eq!(raw.connect(v311("d", true)).1.code, ReasonCode(0));
+}

@@ -26,7 +26,7 @@ const USAGE: &str = "usage: tabmq <broker|pub|sub|decode|encode> [options]
   decode [-V 311|5]   read hex from stdin, print one JSON object per packet
   encode [-V 311|5]   read JSON objects (one per line) from stdin, print hex per packet
   pub                 publish, with mosquitto_pub's flags: -h -p -t -m -l -q -i -c -k -r
-                      -V mqttv311|mqttv5 -u -P --repeat N; exits 0 once every message
+                      -V mqttv31|mqttv311|mqttv5 -u -P --repeat N; exits 0 once every message
                       has completed its QoS flow
   sub                 subscribe, with mosquitto_sub's flags: -h -p -t -q -i -c -k -V -u -P
                       -v -C count -E

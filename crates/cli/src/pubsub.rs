@@ -20,6 +20,8 @@ struct Common {
     persistent: bool,
     keep_alive: u16,
     protocol: ProtocolVersion,
+    /// `-V mqttv31`: 3.1.1's packets under MQTT 3.1's name.
+    mqtt31: bool,
     username: Option<String>,
     password: Option<String>,
     verbose: bool,
@@ -49,6 +51,7 @@ impl Common {
             persistent: false,
             keep_alive: 60,
             protocol: ProtocolVersion::V311,
+            mqtt31: false,
             username: None,
             password: None,
             verbose: false,
@@ -75,7 +78,10 @@ impl Common {
             "-c" | "--disable-clean-session" => self.persistent = true,
             "-k" | "--keepalive" => self.keep_alive = number(value(args, flag)?, flag)?,
             "-V" | "--protocol-version" => {
-                self.protocol = match value(args, flag)? {
+                let version = value(args, flag)?;
+                self.mqtt31 = matches!(version, "mqttv31" | "31" | "3");
+                self.protocol = match version {
+                    "mqttv31" | "31" | "3" => ProtocolVersion::V311,
                     "mqttv311" | "311" | "4" => ProtocolVersion::V311,
                     "mqttv5" | "5" => ProtocolVersion::V5,
                     other => {
@@ -110,6 +116,7 @@ impl Common {
         }
         Ok(ClientOptions {
             protocol: self.protocol,
+            mqtt31: self.mqtt31,
             client_id: self
                 .client_id
                 .clone()

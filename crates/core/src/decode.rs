@@ -7,7 +7,8 @@
 
 use crate::error::{violation, DecodeError};
 use crate::packet::*;
-use crate::properties::{take_binary, take_string, Properties, PropertyContext as Ctx};
+use crate::properties::{Properties, PropertyContext as Ctx};
+use crate::property_decode::{take_binary, take_string};
 use crate::reason::{reason_code_allowed, ReasonCode, ReasonContext};
 use crate::topic::{validate_shared_filter, validate_topic_filter, validate_topic_name};
 use crate::varint::read_varint;

@@ -15,6 +15,7 @@ mod json;
 mod packet;
 mod packet_id;
 mod properties;
+mod property_decode;
 mod reason;
 mod session;
 mod session_bytes;

@@ -35,7 +35,8 @@ async function waitForPort(port, proc, name) {
 
 function stopper(proc) {
   return async () => {
-    if (proc.exitCode !== null) return;
+    // Killed by a signal, a process keeps `exitCode` null and sets `signalCode`.
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
     proc.kill('SIGTERM');
     await new Promise((resolve) => {
       const timer = setTimeout(() => { proc.kill('SIGKILL'); resolve(); }, 3000);

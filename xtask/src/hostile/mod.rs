@@ -8,6 +8,7 @@
 //! its starting memory afterwards; and pass the scenario's own check (no messages lost by
 //! fast subscribers, every will delivered, ...). Mosquitto's figures are reported beside.
 
+mod bad_input;
 mod scenarios;
 mod wire;
 

@@ -7,6 +7,7 @@ mod conf;
 mod log;
 mod net;
 mod passwords;
+mod settings;
 mod startup;
 mod tls;
 
