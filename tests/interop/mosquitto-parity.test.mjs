@@ -6,8 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import net from 'node:net';
@@ -15,6 +14,7 @@ import mqtt from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import { startConfigured } from './support/brokers.mjs';
 import { connect, sleep, until } from './support/peer.mjs';
+import { scratchDir } from './support/scratch.mjs';
 
 const stops = [];
 after(async () => { for (const stop of stops) await stop(); });
@@ -61,7 +61,7 @@ async function connackCode(broker, id, opts = {}) {
 
 describe('authentication: allow_anonymous × password_file × username × per_listener_settings', () => {
   // Made by mosquitto_passwd: alice / wonderland.
-  const passwordFile = `${os.tmpdir()}/tabmq-pw-${process.pid}`;
+  const passwordFile = path.join(scratchDir('tabmq-pw-'), 'passwords');
   execFileSync('mosquitto_passwd', ['-c', '-b', passwordFile, 'alice', 'wonderland']);
   const passwords = readFileSync(passwordFile, 'utf8');
   const clients = [
@@ -244,7 +244,7 @@ describe('listener options: mount_point, max_qos, upgrade_outgoing_qos, per_list
   });
 
   test('keys this broker does not implement are refused by name and line, with why', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'tabmq-conf-'));
+    const dir = scratchDir('tabmq-conf-');
     for (const [line, key] of [['plugin /usr/lib/x.so', 'plugin'], ['bridge_cafile x', 'bridge_cafile'], ['psk_hint x', 'psk_hint']]) {
       writeFileSync(path.join(dir, 'c.conf'), `listener 1883 127.0.0.1\n${line}\n`);
       const r = await run(process.env.TABMQ_BIN, ['broker', '-c', path.join(dir, 'c.conf')]);

@@ -8,6 +8,7 @@ and checked, and a server certificate from an untrusted CA refused. Prints
 """
 
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -157,6 +158,8 @@ def main():
                 failed += 1
     finally:
         broker.stop()
+        for made in (certs, other):
+            shutil.rmtree(os.path.dirname(made["ca"]), ignore_errors=True)
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 

@@ -4,12 +4,12 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { freePort, startTabmq } from './support/brokers.mjs';
 import { connect, sleep, until } from './support/peer.mjs';
+import { scratchDir } from './support/scratch.mjs';
 
 const stops = [];
 after(async () => { for (const stop of stops) await stop(); });
@@ -56,7 +56,7 @@ describe('mosquitto_pub and mosquitto_sub against tabmq broker', () => {
 
 describe('tabmq broker -c mosquitto.conf', () => {
   test('password_file from mosquitto_passwd, acl_file, and persistence over a kill -9', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'tabmq-conf-'));
+    const dir = scratchDir('tabmq-conf-');
     const passwords = path.join(dir, 'passwords');
     writeFileSync(passwords, '');
     execFileSync('mosquitto_passwd', ['-b', passwords, 'alice', 'wonderland']);
@@ -119,7 +119,7 @@ describe('tabmq broker -c mosquitto.conf', () => {
   });
 
   test('an unknown key is refused by name', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'tabmq-conf-'));
+    const dir = scratchDir('tabmq-conf-');
     writeFileSync(path.join(dir, 'bad.conf'), 'listener 1883\nbridge_cafile x\n');
     const { code, err } = await run(process.env.TABMQ_BIN, ['broker', '-c', path.join(dir, 'bad.conf')]);
     assert.notEqual(code, 0);

@@ -79,16 +79,23 @@ fn config(env: &Env, port: u16) -> Result<std::path::PathBuf, String> {
 
 fn start_tabmq(env: &Env) -> Result<Running, String> {
     let port = free_port()?;
+    let conf = config(env, port)?;
     let mut c = Command::new(env.root.join("target/release/tabmq"));
-    c.arg("broker").arg("-c").arg(config(env, port)?);
-    start(c, port, "tabmq broker")
+    c.arg("broker").arg("-c").arg(&conf);
+    let running = start(c, port, "tabmq broker");
+    // Read once the broker listens; not left behind for every port a run used.
+    let _ = std::fs::remove_file(&conf);
+    running
 }
 
 fn start_mosquitto(env: &Env) -> Result<Running, String> {
     let port = free_port()?;
+    let conf = config(env, port)?;
     let mut c = Command::new("/usr/sbin/mosquitto");
-    c.arg("-c").arg(config(env, port)?);
-    start(c, port, "mosquitto")
+    c.arg("-c").arg(&conf);
+    let running = start(c, port, "mosquitto");
+    let _ = std::fs::remove_file(&conf);
+    running
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {

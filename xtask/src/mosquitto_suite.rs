@@ -123,13 +123,15 @@ fn ensure_deb_src() -> Result<(), String> {
     }
     let tmp = std::env::temp_dir().join("tabmq-deb-src.sources");
     std::fs::write(&tmp, stanzas).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    as_root(&[
+    let installed = as_root(&[
         "install",
         "-m",
         "0644",
         &tmp.to_string_lossy(),
         DEB_SRC_FILE,
-    ])?;
+    ]);
+    let _ = std::fs::remove_file(&tmp);
+    installed?;
     as_root(&["apt-get", "update", "-q"])
 }
 

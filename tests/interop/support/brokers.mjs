@@ -2,10 +2,10 @@
 // Debian's Mosquitto and `tabmq broker`, each with a TCP and a WebSocket listener.
 
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
+import { scratchDir } from './scratch.mjs';
 
 export async function freePort() {
   return new Promise((resolve, reject) => {
@@ -50,7 +50,7 @@ function stopper(proc) {
  *  (the last 2,000 lines). */
 export async function startMosquitto(extra = [], { log = false } = {}) {
   const [tcp, ws] = [await freePort(), await freePort()];
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tabmq-mosquitto-'));
+  const dir = scratchDir('tabmq-mosquitto-');
   const conf = path.join(dir, 'mosquitto.conf');
   writeFileSync(conf, [
     `listener ${tcp} 127.0.0.1`,
@@ -103,7 +103,7 @@ export async function startTabmq(args = []) {
 export async function startConfigured(kind, lines, { count = 1, listening, files = {} } = {}) {
   const ports = [];
   for (let i = 0; i < count; i++) ports.push(await freePort());
-  const dir = mkdtempSync(path.join(os.tmpdir(), `tabmq-${kind}-conf-`));
+  const dir = scratchDir(`tabmq-${kind}-conf-`);
   chmodSync(dir, 0o755);
   for (const [name, text] of Object.entries(files)) {
     writeFileSync(path.join(dir, name), text);

@@ -3,9 +3,9 @@
 // Files are world-readable, since Mosquitto started as root reads them as its own user.
 
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { scratchDir } from './scratch.mjs';
 
 function openssl(dir, args, input) {
   return execFileSync('openssl', args, { cwd: dir, input, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -23,7 +23,7 @@ function signed(dir, name, subject, extensions) {
 /** Makes the CA and certificates; returns their paths and the server key's SPKI hash
  *  (base64 SHA-256), which Chromium's --ignore-certificate-errors-spki-list takes. */
 export function makeCertificates() {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tabmq-tls-'));
+  const dir = scratchDir('tabmq-tls-');
   chmodSync(dir, 0o755);
   openssl(dir, [
     'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt',

@@ -90,9 +90,9 @@ fn free_port() -> Result<u16, String> {
 
 fn start(env: &Env, kind: Kind, extra: &str) -> Result<Broker, String> {
     let port = free_port()?;
-    let conf = env
-        .tools
-        .join(format!("hostile-{}-{port}.conf", kind.name()));
+    // One file per broker kind, rewritten for each scenario: a broker reads it only as it
+    // starts, and scenarios run one at a time.
+    let conf = env.tools.join(format!("hostile-{}.conf", kind.name()));
     let text = format!("listener {port} 127.0.0.1\nallow_anonymous true\n{extra}");
     std::fs::write(&conf, text).map_err(|e| e.to_string())?;
     let mut command = match kind {
