@@ -70,11 +70,13 @@ export function report(out, groups, rows, notes = {}) {
   const previous = existsSync(jsonFile) ? JSON.parse(readFileSync(jsonFile, 'utf8')) : [];
   const previousNotes = existsSync(notesFile) ? JSON.parse(readFileSync(notesFile, 'utf8')) : {};
   const kept = previous.filter((r) => !groups.includes(groupOf(r)));
-  const merged = [...kept, ...rows];
+  // Each row keeps the machine it was measured on: a run of one case must not relabel
+  // the others' figures with today's machine.
+  const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  const merged = [...kept, ...rows.map((r) => ({ ...r, machine }))];
   const allNotes = { ...Object.fromEntries(Object.entries(previousNotes).filter(([g]) => !groups.includes(g))), ...notes };
   writeFileSync(jsonFile, `${JSON.stringify(merged, null, 2)}\n`);
   writeFileSync(notesFile, `${JSON.stringify(allNotes, null, 2)}\n`);
-  const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   const order = [...new Set(merged.map(groupOf))];
   const md = [
     '# Benchmark results',
@@ -85,7 +87,7 @@ export function report(out, groups, rows, notes = {}) {
   ];
   for (const group of order) {
     const rs = merged.filter((r) => groupOf(r) === group);
-    md.push(`## ${group}`, '', `Machine: ${machine}.`, '', `![${group}](${slug(group)}.svg)`, '');
+    md.push(`## ${group}`, '', `Machine: ${machinesOf(rs).join('; ')}.`, '', `![${group}](${slug(group)}.svg)`, '');
     md.push('| case | unit | tabmq | peer | peer figure | ratio | target | met |', '| --- | --- | ---: | --- | ---: | ---: | ---: | :---: |');
     for (const r of rs) {
       const met = r.target == null ? '—' : r.ratio >= r.target ? 'yes' : 'no';
@@ -96,24 +98,30 @@ export function report(out, groups, rows, notes = {}) {
     writeFileSync(join(out, `${slug(group)}.svg`), `${chart(group, rs)}\n`);
   }
   writeFileSync(join(out, 'results.md'), md.join('\n'));
-  updateReadme(join(out, '..', 'README.md'), merged, machine);
+  updateReadme(join(out, '..', 'README.md'), merged, order);
   return md.join('\n');
 }
+
+const machinesOf = (rows) => [...new Set(rows.map((r) => r.machine ?? 'not recorded'))];
 
 const START = '<!-- bench-summary:start -->';
 const END = '<!-- bench-summary:end -->';
 
 /** Rewrites the README's summary (between its markers): every row with a target. */
-function updateReadme(readme, rows, machine) {
+function updateReadme(readme, rows, order) {
   if (!existsSync(readme)) return;
   const text = readFileSync(readme, 'utf8');
   const from = text.indexOf(START);
   const to = text.indexOf(END);
   if (from < 0 || to < from) return;
   const targeted = rows.filter((r) => r.target != null);
+  const machines = machinesOf(rows);
+  const where = machines.length === 1
+    ? machines[0]
+    : machines.map((m) => `${m} (${order.filter((g) => rows.some((r) => groupOf(r) === g && (r.machine ?? 'not recorded') === m)).join(', ')})`).join(' and ');
   const table = [
     START,
-    `Measured by \`cargo xtask bench\` on ${machine}; every ratio is against the peer in the same run (above 1× tabmq is ahead). Rows without a target, and the notes that say why a target is missed, are in [bench/results.md](bench/results.md).`,
+    `Measured by \`cargo xtask bench\` on ${where}; every ratio is against the peer in the same run (above 1× tabmq is ahead). Rows without a target, and the notes that say why a target is missed, are in [bench/results.md](bench/results.md).`,
     '',
     '| case | unit | peer | ratio | target | met |',
     '| --- | --- | --- | ---: | ---: | :---: |',
