@@ -11,14 +11,22 @@
 
 const brokers = new Map();
 
+// The same rules as the Rust client's (tabmq-core's BrokerUrl, which the npm client
+// uses): an unknown parameter is refused, not ignored, so `?shraed` is not a private broker.
+// This module stays free of wasm, so that MQTT.js users can take it alone.
 function parse(url) {
+  if (typeof url === 'object') return url;
   const match = /^tab:\/\/([^/?]+)\/?(?:\?(.*))?$/.exec(url);
   if (!match) {
-    throw Object.assign(new Error(`${url}: not a tab://NAME[?shared] URL`), { code: 'TABMQ_BAD_URL' });
+    throw Object.assign(new Error(`${url}: the broker needs a name, as in tab://lab`), { code: 'INVALID_URL' });
   }
-  const params = (match[2] ?? '').split('&').filter(Boolean);
-  const shared = params.some((p) => p === 'shared' || p === 'shared=1' || p === 'shared=true');
-  const persist = params.includes('persist=indexeddb');
+  let shared = false;
+  let persist = false;
+  for (const param of (match[2] ?? '').split('&').filter(Boolean)) {
+    if (param === 'shared' || param === 'shared=1' || param === 'shared=true') shared = true;
+    else if (param === 'persist=indexeddb') persist = true;
+    else throw Object.assign(new Error(`${url}: unknown parameter "${param}"`), { code: 'INVALID_URL' });
+  }
   return { name: match[1], shared, persist };
 }
 
@@ -27,7 +35,7 @@ export const brokerWorkerAt = (workerUrl) => (shared, name) => (shared
   ? new SharedWorker(workerUrl, { type: 'module', name })
   : new Worker(workerUrl, { type: 'module', name }));
 
-/** The broker `url` names, started once per page (or joined, if shared), as its control
+/** The broker `url` (or its parts, `{name, shared, persist}`) names, started once per page (or joined, if shared), as its control
  *  target: the dedicated Worker, or this tab's port to the SharedWorker. `makeWorker(shared,
  *  name)` starts its worker; the worker's name tells it the broker's name. */
 export function tabBroker(url, makeWorker) {

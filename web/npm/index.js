@@ -33,29 +33,21 @@ export function init(wasm) {
   return ready;
 }
 
-/** The control target of the broker `tab://` `url` names, started or joined. */
-async function brokerControl(url) {
+/** The control target of the broker a `tab://` URL (or its parts) names, started or joined. */
+async function brokerControl(tab) {
   try {
-    return await tabBroker(url, makeBrokerWorker);
+    return await tabBroker(tab, makeBrokerWorker);
   } catch (e) {
     throw error('IN_TAB_BROKER_FAILED', e.message);
   }
 }
 
-/** Opens the connection `url` names: a WebSocket, or a port of the in-tab broker. The
- *  engine and its driver read the options they know and leave the rest (MQTT.js's). */
+/** Opens the connection `url` names. The client reads the options it knows and leaves
+ *  the rest (MQTT.js's); each attempt at a `tab://` broker gets a port of its own. */
 async function openConnection(url, options, onEvent) {
   await init();
-  const connector = url.startsWith('tab://') ? openBrokerPort(await brokerControl(url), 'control') : undefined;
-  return Connection.open(connector ? undefined : url, options, onEvent, connector);
-}
-
-/** Throws what MQTT.js would refuse in a publish's arguments. */
-function checkPublish(topic, payload, qos) {
-  const binary = payload == null || typeof payload === 'string' || ArrayBuffer.isView(payload) || payload instanceof ArrayBuffer;
-  if (!binary) throw error('INVALID_ARGUMENT', 'the message must be a string or a Uint8Array');
-  if (qos !== 0 && qos !== 1 && qos !== 2) throw error('INVALID_ARGUMENT', 'qos must be 0, 1 or 2');
-  if (typeof topic !== 'string' || /[+#]/.test(topic)) throw error('INVALID_TOPIC', `invalid topic name ${topic}`);
+  const openTab = async (tab) => openBrokerPort(await brokerControl(tab), 'connect');
+  return Connection.open(url, options, onEvent, openTab);
 }
 
 const REASONS = {
@@ -178,18 +170,9 @@ function toSubscriptions(topics, opts, version) {
     .map((t) => one(t, { ...base, ...topics[t] }));
 }
 
-/** A topic filter MQTT.js would refuse before sending; its text, or null. */
-function invalidFilter(topics) {
-  for (const topic of topics) {
-    if (topic.length === 0) return topic;
-    const levels = topic.split('/');
-    for (let i = 0; i < levels.length; i += 1) {
-      const level = levels[i];
-      if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) return topic;
-      if (level.includes('+') && level !== '+') return topic;
-    }
-  }
-  return null;
+/** MQTT.js's error for a filter it refuses before sending; other errors as they are. */
+function asFilterError(err, topics) {
+  return err.code === 'INVALID_TOPIC' ? Object.assign(new Error(`Invalid topic ${topics.join(', ')}`), { code: err.code }) : err;
 }
 
 /** MQTT.js's MqttClient, over tabmq's client. Make one with `connect`. */
@@ -218,8 +201,6 @@ export class MqttClient extends Emitter {
     this.disconnected = false;
     this._raw = null;
     this._waiting = [];
-    this._pending = 0;
-    this._onIdle = [];
     openConnection(this.options.href, { ...this.options, trace: this._traced() }, (type, ...args) => this._event(type, ...args))
       .then(
         (raw) => {
@@ -248,17 +229,6 @@ export class MqttClient extends Emitter {
   _with(f) {
     if (this._raw) f(this._raw);
     else this._waiting.push(f);
-  }
-
-  /** Counts a command that waits for the broker, so `end()` can wait for it. */
-  _track(promise) {
-    this._pending += 1;
-    const done = () => {
-      this._pending -= 1;
-      if (this._pending === 0) for (const f of this._onIdle.splice(0)) f();
-    };
-    promise.then(done, done);
-    return promise;
   }
 
   _event(type, ...args) {
@@ -303,7 +273,6 @@ export class MqttClient extends Emitter {
     this._with((raw) => {
       let sent;
       try {
-        checkPublish(topic, message, qos);
         sent = raw.publish(topic, message, qos, retain, properties, Boolean(callback) || qos > 0);
       } catch (err) {
         if (callback) callback(err);
@@ -311,7 +280,7 @@ export class MqttClient extends Emitter {
         return;
       }
       if (!sent) return;
-      this._track(sent).then(
+      sent.then(
         // MQTT.js answers with the last packet it sent for the flow: the PUBLISH (QoS 1)
         // or the PUBREL (QoS 2).
         () => (callback ?? noop)(undefined, sentLast(topic, message, qos, retain, properties)),
@@ -339,18 +308,20 @@ export class MqttClient extends Emitter {
     callback ??= noop;
     const version = this.options.protocolVersion;
     const subs = toSubscriptions(topics, opts, version);
-    const invalid = invalidFilter(subs.map((s) => s.topic));
-    if (invalid !== null) {
-      setTimeout(callback, 0, new Error(`Invalid topic ${invalid}`));
-      return this;
-    }
     if (this._refuseWhileDisconnecting(callback)) return this;
     if (subs.length === 0) {
       callback(null, []);
       return this;
     }
     this._with((raw) => {
-      this._track(raw.subscribe(subs, opts?.properties)).then(
+      let answer;
+      try {
+        answer = raw.subscribe(subs, opts?.properties);
+      } catch (err) {
+        setTimeout(callback, 0, asFilterError(err, subs.map((x) => x.topic)));
+        return;
+      }
+      answer.then(
         (codes) => {
           const granted = subs.map((s, i) => ({ ...s, qos: codes[i] }));
           const failed = codes.find((c) => (c & 0x80) !== 0);
@@ -376,14 +347,16 @@ export class MqttClient extends Emitter {
     }
     callback ??= noop;
     const topics = typeof topic === 'string' ? [topic] : topic;
-    const invalid = invalidFilter(topics);
-    if (invalid !== null) {
-      setTimeout(callback, 0, new Error(`Invalid topic ${invalid}`));
-      return this;
-    }
     if (this._refuseWhileDisconnecting(callback)) return this;
     this._with((raw) => {
-      this._track(raw.unsubscribe(topics)).then(
+      let answer;
+      try {
+        answer = raw.unsubscribe(topics, opts?.properties);
+      } catch (err) {
+        setTimeout(callback, 0, asFilterError(err, topics));
+        return;
+      }
+      answer.then(
         () => callback(null, { cmd: 'unsuback' }),
         (err) => callback(err),
       );
@@ -415,9 +388,8 @@ export class MqttClient extends Emitter {
     }
     this.disconnecting = true;
     this.once('end', () => cb());
-    const finish = () => this._with((raw) => raw.end(force));
-    if (!force && this._pending > 0) this._onIdle.push(finish);
-    else finish();
+    // Without `force`, the client ends once what waits for the broker is answered.
+    this._with((raw) => raw.end(force, opts ?? undefined));
     return this;
   }
 

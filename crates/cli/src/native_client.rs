@@ -1,12 +1,15 @@
-//! A native MQTT client over TCP on the core's engine: blocking, one thread, reconnecting
-//! with exponential backoff and full jitter, and resuming its session.
+//! The I/O shell of `tabmq pub` and `tabmq sub`: the core's [`ClientMachine`] over TCP,
+//! blocking, on one thread. Reconnecting, backoff, the connect timeout, keepalive,
+//! resubscribing and which command completes when are the machine's decisions, the same
+//! ones the npm package and the web-sys client make; this file opens and closes sockets
+//! when told, moves bytes and waits for the machine's one deadline.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::TcpStream;
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant as StdInstant};
 use tabmq_core::{
-    Backoff, ClientEngine, ClientEvent, ClientOptions, ClientSession, CloseReason, ConnectionState,
-    Instant,
+    Action, Backoff, BrokerUrl, ClientMachine, ClientOptions, ClientSession, CloseReason,
+    ConnectionPolicy, End, Instant, MachineEvent, TransportId,
 };
 
 /// Where to connect and how to behave when the connection drops.
@@ -48,32 +51,47 @@ impl std::fmt::Display for NetError {
 
 /// What a command does with the client's events, and when it is finished.
 pub trait Handler {
-    fn on_event(&mut self, engine: &mut ClientEngine, now: Instant, event: &ClientEvent);
-    fn done(&self, engine: &ClientEngine) -> bool;
+    /// Gives commands to `machine` (with tokens of its own) and hears how they end.
+    fn on_event(&mut self, machine: &mut ClientMachine, now: Instant, event: &MachineEvent);
+    fn done(&self, machine: &ClientMachine) -> bool;
     /// Why the command failed, once it is done; `None` if it succeeded.
     fn failure(&mut self) -> Option<String>;
 }
 
-/// The engine plus a socket; time is measured from `start`.
+/// The machine plus a socket; time is measured from `start`.
 pub struct NativeClient {
-    pub engine: ClientEngine,
-    endpoint: Endpoint,
-    stream: Option<TcpStream>,
+    pub machine: ClientMachine,
+    stream: Option<(TransportId, TcpStream)>,
     start: StdInstant,
-    failures: u32,
-    rng: u64,
+    reconnect: bool,
+    /// Why the last attempt to open a socket failed.
+    last_error: Option<std::io::Error>,
 }
+
+/// How long one attempt at a TCP connection may take.
+const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl NativeClient {
     pub fn new(options: ClientOptions, endpoint: Endpoint) -> NativeClient {
         let seed = StdInstant::now().elapsed().as_nanos() as u64 ^ u64::from(std::process::id());
+        let policy = ConnectionPolicy {
+            reconnect: endpoint
+                .reconnect
+                .then(|| Backoff::new(endpoint.backoff_min, endpoint.backoff_max)),
+            seed,
+            ..ConnectionPolicy::default()
+        };
+        let url = BrokerUrl::Tcp {
+            host: endpoint.host,
+            port: endpoint.port,
+            tls: false,
+        };
         NativeClient {
-            engine: ClientEngine::new(options, ClientSession::new()),
-            endpoint,
+            machine: ClientMachine::new(options, policy, url, ClientSession::new()),
             stream: None,
             start: StdInstant::now(),
-            failures: 0,
-            rng: seed | 1,
+            reconnect: endpoint.reconnect,
+            last_error: None,
         }
     }
 
@@ -81,53 +99,62 @@ impl NativeClient {
         Instant::from_millis(self.start.elapsed().as_millis() as u64)
     }
 
-    /// Full jitter: a random wait between zero and the capped exponential step.
-    fn backoff(&mut self) -> Duration {
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        Backoff::new(self.endpoint.backoff_min, self.endpoint.backoff_max)
-            .with_failures(self.failures)
-            .next_delay(self.rng)
-    }
-
-    /// One attempt at a TCP connection; on success CONNECT is queued. A failed attempt
-    /// leaves the stream empty for the run loop's backoff, or is an error when reconnecting
-    /// is off.
-    fn open(&mut self) -> Result<(), NetError> {
-        match TcpStream::connect((self.endpoint.host.as_str(), self.endpoint.port)) {
+    fn open(&mut self, transport: TransportId, url: &BrokerUrl) {
+        let BrokerUrl::Tcp { host, port, .. } = url else {
+            return self.machine.handle_closed(transport, self.now());
+        };
+        let addrs = (host.as_str(), *port).to_socket_addrs();
+        let stream = addrs.and_then(|mut addrs| {
+            let addr = addrs
+                .next()
+                .ok_or_else(|| std::io::Error::new(ErrorKind::NotFound, "no address"))?;
+            TcpStream::connect_timeout(&addr, TCP_CONNECT_TIMEOUT)
+        });
+        match stream {
             Ok(stream) => {
-                // Small reads keep the loop responsive to timers; Nagle off so acks leave at once.
+                // Nagle off so acks leave at once.
                 let _ = stream.set_nodelay(true);
-                let _ = stream.set_read_timeout(Some(Duration::from_millis(20)));
-                self.stream = Some(stream);
+                self.stream = Some((transport, stream));
                 let now = self.now();
-                // A fresh transport always finds the engine disconnected.
-                let _ = self.engine.connect(now);
-                Ok(())
+                self.machine.handle_opened(transport, now);
             }
-            Err(e) if !self.endpoint.reconnect => Err(NetError::Connect(e)),
-            Err(_) => {
-                self.failures += 1;
-                Ok(())
+            Err(e) => {
+                self.last_error = Some(e);
+                let now = self.now();
+                self.machine.handle_closed(transport, now);
             }
         }
     }
 
-    fn drop_connection(&mut self) {
-        self.stream = None;
-        let now = self.now();
-        self.engine.connection_lost(now);
+    fn drop_stream(&mut self) {
+        if let Some((t, stream)) = self.stream.take() {
+            let _ = stream.shutdown(Shutdown::Both);
+            let now = self.now();
+            self.machine.handle_closed(t, now);
+        }
     }
 
-    /// Writes what the engine produced. A failed write drops the connection.
+    /// Writes what the machine has and does what it says.
     fn flush(&mut self) {
-        while let Some(bytes) = self.engine.poll_transmit() {
-            let Some(stream) = self.stream.as_mut() else {
+        for _ in 0..100_000 {
+            if let Some((t, bytes)) = self.machine.poll_transmit() {
+                let failed = match self.stream.as_mut() {
+                    Some((st, stream)) if *st == t => stream.write_all(&bytes).is_err(),
+                    _ => false,
+                };
+                if failed {
+                    self.drop_stream();
+                }
                 continue;
-            };
-            if stream.write_all(&bytes).is_err() {
-                self.drop_connection();
+            }
+            match self.machine.poll_action() {
+                Some(Action::Open { transport, url }) => self.open(transport, &url),
+                Some(Action::Close { transport } | Action::Cut { transport }) => {
+                    if self.stream.as_ref().is_some_and(|(t, _)| *t == transport) {
+                        self.drop_stream();
+                    }
+                }
+                _ => return,
             }
         }
     }
@@ -142,73 +169,83 @@ impl NativeClient {
     ) -> Result<(), NetError> {
         let mut last_progress = StdInstant::now();
         let mut buf = vec![0u8; 64 * 1024];
+        let now = self.now();
+        self.machine.connect(now);
         loop {
-            // Events first: a Closed left over from the old connection must be seen before
-            // a new one is opened, not after.
             self.flush();
-            while let Some(event) = self.engine.poll_event() {
-                last_progress = StdInstant::now();
-                if matches!(event, ClientEvent::Connected { .. }) {
-                    self.failures = 0;
+            while let Some(event) = self.machine.poll_event() {
+                // Attempts that fail are not progress: a broker that is gone must end the run.
+                if matches!(
+                    event,
+                    MachineEvent::Connected { .. }
+                        | MachineEvent::Message(_)
+                        | MachineEvent::Completed { .. }
+                ) {
+                    last_progress = StdInstant::now();
                 }
-                if let ClientEvent::Closed(reason) = &event {
-                    if self.engine.state() == ConnectionState::Disconnected {
-                        self.stream = None;
+                match &event {
+                    MachineEvent::Closed(CloseReason::Refused(code)) => {
+                        return Err(NetError::Refused(code.0))
                     }
-                    self.failures += 1;
-                    if let CloseReason::Refused(code) = reason {
-                        return Err(NetError::Refused(code.0));
+                    MachineEvent::TransportFailed if !self.reconnect => {
+                        let e = self.last_error.take();
+                        return Err(e.map_or(NetError::Closed, NetError::Connect));
                     }
+                    MachineEvent::Closed(_) if !self.reconnect => return Err(NetError::Closed),
+                    _ => {}
                 }
                 let now = self.now();
-                handler.on_event(&mut self.engine, now, &event);
+                handler.on_event(&mut self.machine, now, &event);
                 self.flush();
             }
-            if handler.done(&self.engine) {
+            if handler.done(&self.machine) {
                 return Ok(());
             }
             if last_progress.elapsed() > stall_after {
                 return Err(NetError::Stalled(stall_after));
             }
-            if self.stream.is_none() {
-                if !self.endpoint.reconnect && self.failures > 0 {
-                    return Err(NetError::Closed);
+            // Wait for bytes, or for the machine's deadline, whichever comes first.
+            let now = self.now();
+            let until = self
+                .machine
+                .poll_timeout()
+                .map_or(Duration::from_millis(50), |t| t - now)
+                .clamp(Duration::from_millis(1), Duration::from_millis(50));
+            let read = match self.stream.as_mut() {
+                Some((t, stream)) => {
+                    let _ = stream.set_read_timeout(Some(until));
+                    Some((*t, stream.read(&mut buf)))
                 }
-                if self.failures > 0 {
-                    let wait = self.backoff();
-                    std::thread::sleep(wait);
+                None => {
+                    std::thread::sleep(until);
+                    None
                 }
-                self.open()?;
-                continue;
-            }
-            let read = self.stream.as_mut().map(|s| s.read(&mut buf));
+            };
             match read {
-                Some(Ok(0)) => self.drop_connection(),
-                Some(Ok(n)) => {
+                Some((_, Ok(0))) => self.drop_stream(),
+                Some((t, Ok(n))) => {
                     let now = self.now();
-                    self.engine.handle_bytes(&buf[..n], now);
+                    self.machine.handle_bytes(t, &buf[..n], now);
                 }
-                Some(Err(e)) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                }
-                Some(Err(_)) => self.drop_connection(),
+                Some((_, Err(e)))
+                    if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Some((_, Err(_))) => self.drop_stream(),
                 None => {}
             }
             let now = self.now();
-            if self.engine.poll_timeout().is_some_and(|t| t <= now) {
-                self.engine.handle_timeout(now);
+            if self.machine.poll_timeout().is_some_and(|t| t <= now) {
+                self.machine.handle_timeout(now);
             }
         }
     }
 
     /// Sends DISCONNECT and closes the socket.
     pub fn disconnect(&mut self) {
-        if self.engine.state() != ConnectionState::Disconnected {
-            let now = self.now();
-            self.engine.disconnect(now);
-            self.flush();
-        }
-        if let Some(stream) = self.stream.take() {
-            let _ = stream.shutdown(std::net::Shutdown::Both);
+        let now = self.now();
+        self.machine.end(End::default(), now);
+        self.flush();
+        if let Some((_, stream)) = self.stream.take() {
+            let _ = stream.shutdown(Shutdown::Both);
         }
     }
 }

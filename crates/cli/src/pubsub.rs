@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use std::io::{BufRead, Write};
 use std::time::Duration;
 use tabmq_core::{
-    Bytes, ClientEngine, ClientEvent, ClientOptions, Instant, LostReason, PacketId,
-    ProtocolVersion, QoS, SubscribeFilter,
+    Bytes, ClientMachine, ClientOptions, Command, CommandFailure, Done, Instant, MachineEvent,
+    Properties, ProtocolVersion, Publish, QoS, SubscribeFilter, Token,
 };
 
 /// The flags both commands share, as mosquitto spells them.
@@ -220,7 +220,7 @@ struct Publisher {
     retain: bool,
     payloads: Vec<Vec<u8>>,
     next: usize,
-    pending: HashSet<PacketId>,
+    pending: HashSet<Token>,
     failure: Option<String>,
 }
 
@@ -229,38 +229,43 @@ impl Handler for Publisher {
         self.failure.take()
     }
 
-    fn on_event(&mut self, engine: &mut ClientEngine, now: Instant, event: &ClientEvent) {
-        match event {
-            ClientEvent::Published {
-                packet_id,
-                reason_code,
-            } => {
-                self.pending.remove(packet_id);
-                if !reason_code.is_success() {
-                    self.failure = Some(format!("the broker refused a message: {reason_code}"));
+    fn on_event(&mut self, machine: &mut ClientMachine, now: Instant, event: &MachineEvent) {
+        if let MachineEvent::Completed { token, outcome } = event {
+            self.pending.remove(token);
+            let message = token.0 + 1;
+            match outcome {
+                Ok(_) => {}
+                Err(CommandFailure::Refused(code)) => {
+                    self.failure = Some(format!("the broker refused message {message}: {code}"));
+                }
+                Err(CommandFailure::SessionLost) => {
+                    self.failure.get_or_insert_with(|| {
+                        "the broker lost the session with messages in flight; use -c -i ID to keep it"
+                            .into()
+                    });
+                }
+                Err(e) => {
+                    self.failure
+                        .get_or_insert_with(|| format!("message {message} was lost: {e:?}"));
                 }
             }
-            ClientEvent::Lost {
-                packet_id,
-                reason: LostReason::SessionLost,
-            } => {
-                self.pending.remove(packet_id);
-                self.failure.get_or_insert_with(|| {
-                    "the broker lost the session with messages in flight; use -c -i ID to keep it"
-                        .into()
-                });
-            }
-            _ => {}
         }
-        // Feed the engine as its queue drains, so memory stays bounded.
+        // Feed the machine as its queue drains, so memory stays bounded.
         let total = self.payloads.len();
-        while self.next < total && engine.session().queued() < engine.options().max_queued / 2 {
-            let payload = Bytes::from(std::mem::take(&mut self.payloads[self.next]));
-            match engine.publish(&self.topic, payload, self.qos, self.retain, now) {
-                Ok(Some(id)) => {
-                    self.pending.insert(id);
+        let max_queued = machine.engine().options().max_queued;
+        while self.next < total && machine.engine().session().queued() < max_queued / 2 {
+            let publish = Publish {
+                topic: self.topic.clone(),
+                qos: self.qos,
+                retain: self.retain,
+                payload: Bytes::from(std::mem::take(&mut self.payloads[self.next])),
+                ..Publish::default()
+            };
+            let token = Token(self.next as u64);
+            match machine.command(token, Command::Publish(publish), now) {
+                Ok(()) => {
+                    self.pending.insert(token);
                 }
-                Ok(None) => {}
                 Err(e) => {
                     self.failure = Some(format!("message {}: {e}", self.next + 1));
                     self.next = total;
@@ -271,11 +276,8 @@ impl Handler for Publisher {
         }
     }
 
-    fn done(&self, engine: &ClientEngine) -> bool {
-        self.failure.is_some()
-            || (self.next == self.payloads.len()
-                && self.pending.is_empty()
-                && engine.session().queued() == 0)
+    fn done(&self, _machine: &ClientMachine) -> bool {
+        self.failure.is_some() || (self.next == self.payloads.len() && self.pending.is_empty())
     }
 }
 
@@ -302,13 +304,23 @@ pub fn subscribe(args: &[String]) -> Result<(), Failure> {
     if common.topics.is_empty() {
         return Err(Failure::input("tabmq sub needs at least one topic (-t)"));
     }
-    let client = common.client("tabmq-sub")?;
+    let mut client = common.client("tabmq-sub")?;
+    // Taken now, sent once connected; the machine makes it again if the broker loses it.
+    let filters = common
+        .topics
+        .iter()
+        .map(|t| SubscribeFilter::new(t.clone(), common.qos))
+        .collect();
+    let subscribe = Command::Subscribe {
+        filters,
+        properties: Properties::default(),
+    };
+    let now = client.now();
+    client
+        .machine
+        .command(Token(0), subscribe, now)
+        .map_err(|e| Failure::input(e.to_string()))?;
     let mut state = Subscriber {
-        filters: common
-            .topics
-            .iter()
-            .map(|t| SubscribeFilter::new(t.clone(), common.qos))
-            .collect(),
         verbose: common.verbose,
         count,
         exit_after_subscribe,
@@ -320,7 +332,6 @@ pub fn subscribe(args: &[String]) -> Result<(), Failure> {
 }
 
 struct Subscriber {
-    filters: Vec<SubscribeFilter>,
     verbose: bool,
     count: Option<usize>,
     exit_after_subscribe: bool,
@@ -334,21 +345,19 @@ impl Handler for Subscriber {
         self.failure.take()
     }
 
-    fn on_event(&mut self, engine: &mut ClientEngine, now: Instant, event: &ClientEvent) {
+    fn on_event(&mut self, _machine: &mut ClientMachine, _now: Instant, event: &MachineEvent) {
         match event {
-            // Resubscribe only where the broker did not keep the session.
-            ClientEvent::Connected { session_present } if !session_present || !self.subscribed => {
-                if let Err(e) = engine.subscribe(self.filters.clone(), now) {
-                    self.failure = Some(e.to_string());
+            MachineEvent::Completed { outcome, .. } => match outcome {
+                Ok(Done::Subscribed(reason_codes)) => {
+                    if let Some(bad) = reason_codes.iter().find(|c| !c.is_success()) {
+                        self.failure = Some(format!("the broker refused the subscription: {bad}"));
+                    }
+                    self.subscribed = true;
                 }
-            }
-            ClientEvent::Subscribed { reason_codes, .. } => {
-                if let Some(bad) = reason_codes.iter().find(|c| !c.is_success()) {
-                    self.failure = Some(format!("the broker refused the subscription: {bad}"));
-                }
-                self.subscribed = true;
-            }
-            ClientEvent::Message(p) => {
+                Ok(_) => {}
+                Err(e) => self.failure = Some(format!("the subscription failed: {e:?}")),
+            },
+            MachineEvent::Message(p) => {
                 self.received += 1;
                 let mut out = std::io::stdout().lock();
                 if self.verbose {
@@ -362,7 +371,7 @@ impl Handler for Subscriber {
         }
     }
 
-    fn done(&self, _engine: &ClientEngine) -> bool {
+    fn done(&self, _machine: &ClientMachine) -> bool {
         self.failure.is_some()
             || (self.exit_after_subscribe && self.subscribed)
             || self.count.is_some_and(|c| self.received >= c)

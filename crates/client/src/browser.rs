@@ -5,9 +5,25 @@ use tabmq_core::Instant;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-/// Wall-clock milliseconds, as the engine's `now`.
+/// Milliseconds as every tabmq client in a browser reads them (the npm package's
+/// `connection.js` too): `performance.timeOrigin + performance.now()`. Monotonic within a
+/// page, so a changed system clock moves no timer, and on the Unix epoch's scale, so the
+/// expiry times a stored session holds still mean the same after a reload.
 pub fn now() -> Instant {
-    Instant::from_millis(js_sys::Date::now().max(0.0) as u64)
+    let performance = Reflect::get(&js_sys::global(), &"performance".into()).unwrap_or_default();
+    let origin = Reflect::get(&performance, &"timeOrigin".into())
+        .ok()
+        .and_then(|v| v.as_f64());
+    let elapsed = Reflect::get(&performance, &"now".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok())
+        .and_then(|f| f.call0(&performance).ok())
+        .and_then(|v| v.as_f64());
+    let millis = match (origin, elapsed) {
+        (Some(origin), Some(elapsed)) => origin + elapsed,
+        _ => js_sys::Date::now(),
+    };
+    Instant::from_millis(millis.max(0.0) as u64)
 }
 
 /// Calls `callback` every `millis` until the returned handle is dropped.

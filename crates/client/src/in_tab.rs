@@ -4,6 +4,7 @@ use crate::browser::describe;
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use std::cell::RefCell;
 use std::collections::HashMap;
+pub use tabmq_core::TabUrl;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MessageChannel, MessageEvent, MessagePort, Worker};
@@ -53,58 +54,9 @@ pub struct InTabBroker {
     control: Control,
 }
 
-/// A parsed `tab://NAME[?shared][&persist=indexeddb]` URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TabUrl {
-    pub name: String,
-    /// One broker for every tab of the origin (a SharedWorker).
-    pub shared: bool,
-    /// `persist=indexeddb`: the broker keeps its state (persistent sessions with their
-    /// queues, retained messages) in IndexedDB, across reloads.
-    pub persist: bool,
-}
-
-impl TabUrl {
-    /// The worker's name, which tells it its broker name and whether to persist.
-    pub fn worker_name(&self) -> String {
-        if self.persist {
-            format!("tabmq:{}:persist", self.name)
-        } else {
-            format!("tabmq:{}", self.name)
-        }
-    }
-}
-
-impl TabUrl {
-    pub fn parse(url: &str) -> Result<TabUrl, InTabError> {
-        let rest = url
-            .strip_prefix("tab://")
-            .ok_or_else(|| InTabError::BadUrl(url.to_owned()))?;
-        let (name, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let name = name.trim_end_matches('/');
-        if name.is_empty() || name.contains('/') {
-            return Err(InTabError::BadUrl(format!(
-                "{url}: the broker needs a name, as in tab://lab"
-            )));
-        }
-        let (mut shared, mut persist) = (false, false);
-        for param in query.split('&').filter(|p| !p.is_empty()) {
-            match param {
-                "shared" | "shared=1" | "shared=true" => shared = true,
-                "persist=indexeddb" => persist = true,
-                other => {
-                    return Err(InTabError::BadUrl(format!(
-                        "{url}: unknown parameter \"{other}\""
-                    )))
-                }
-            }
-        }
-        Ok(TabUrl {
-            name: name.to_owned(),
-            shared,
-            persist,
-        })
-    }
+/// `tab://NAME[?shared][&persist=indexeddb]`, read by the core, as every client reads it.
+fn parse_tab_url(url: &str) -> Result<TabUrl, InTabError> {
+    TabUrl::parse(url).map_err(|e| InTabError::BadUrl(e.to_string()))
 }
 
 thread_local! {
@@ -162,7 +114,7 @@ impl InTabBroker {
         script_url: &str,
         worker_name: &str,
     ) -> Result<InTabBroker, InTabError> {
-        let worker = crate::workers::new_worker(script_url, worker_name, "broker")
+        let worker = crate::workers::new_worker(script_url, worker_name)
             .map_err(|e| InTabError::WorkerFailed(describe(&e)))?;
         let w = worker.clone();
         await_ready(move |on_message, on_error| {
@@ -183,7 +135,7 @@ impl InTabBroker {
         script_url: &str,
         worker_name: &str,
     ) -> Result<InTabBroker, InTabError> {
-        let worker = crate::workers::new_shared_worker(script_url, worker_name, "broker")
+        let worker = crate::workers::new_shared_worker(script_url, worker_name)
             .map_err(|e| InTabError::WorkerFailed(describe(&e)))?;
         let port = worker.port();
         let (w, p) = (worker.clone(), port.clone());
@@ -203,7 +155,7 @@ impl InTabBroker {
     /// `script_url` is the worker's entry script (the lab's `broker-worker.js`). Callers
     /// that ask while it starts wait for the same start: one URL, one broker.
     pub async fn for_url(url: &str, script_url: &str) -> Result<InTabBroker, InTabError> {
-        let tab = TabUrl::parse(url)?;
+        let tab = parse_tab_url(url)?;
         let key = (tab.worker_name(), tab.shared);
         if let Some(existing) = BROKERS.with(|b| b.borrow().get(&key).cloned()) {
             return Ok(existing);
@@ -329,21 +281,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tab_urls_name_a_broker_and_may_ask_for_the_shared_one() -> Result<(), InTabError> {
-        assert_eq!(
-            TabUrl::parse("tab://lab"),
-            Ok(TabUrl {
-                name: "lab".into(),
-                shared: false,
-                persist: false,
-            })
-        );
-        assert!(TabUrl::parse("tab://lab?shared")?.shared);
-        let kept = TabUrl::parse("tab://lab?shared&persist=indexeddb")?;
+    fn tab_urls_are_read_as_the_core_reads_them() -> Result<(), InTabError> {
+        let kept = parse_tab_url("tab://lab?shared&persist=indexeddb")?;
         assert!(kept.shared && kept.persist);
         assert_eq!(kept.worker_name(), "tabmq:lab:persist");
-        assert!(TabUrl::parse("tab://lab?persist=localstorage").is_err());
-        assert!(TabUrl::parse("tab://lab/?shared=1")?.shared);
         for bad in [
             "tab://",
             "tab://a/b",
@@ -352,7 +293,7 @@ mod tests {
             "lab",
         ] {
             assert!(
-                matches!(TabUrl::parse(bad), Err(InTabError::BadUrl(_))),
+                matches!(parse_tab_url(bad), Err(InTabError::BadUrl(_))),
                 "{bad}"
             );
         }

@@ -1,9 +1,15 @@
-//! The tabmq browser client: the core's client engine behind a [`Transport`].
+//! The tabmq browser client.
 //!
-//! [`Client`] drives one connection. The browser transports are a MessagePort to the broker
-//! in a tab ([`connect_port`], [`InTabBroker`]) and a WebSocket to real brokers
-//! ([`connect_websocket`]), behind the same trait. [`WorkerClient`] runs the same client in
-//! a Worker, where background-tab throttling cannot starve its timers.
+//! - [`ResilientClient`]: a client that stays connected, for a Rust or Leptos page or a
+//!   worker. It is the web-sys shell of the core's `ClientMachine`, which decides
+//!   reconnects, backoff, online/offline, timeouts, resubscribing and what waits offline,
+//!   the same decisions the npm package and `tabmq pub/sub` make.
+//! - [`WorkerClient`]: the page's handle to a `ResilientClient` that runs in a Worker,
+//!   where background-tab throttling cannot starve its timers ([`serve_clients`] hosts it).
+//! - [`InTabBroker`]: the broker in a Worker of this tab (or a SharedWorker of the origin).
+//! - [`Client`] with [`connect_websocket`], [`connect_port`] and [`connect_url`]: one
+//!   connection driven directly on the engine, without reconnects; the lab's
+//!   `?client=page` control and the transport tests use it.
 
 mod browser;
 mod client;
@@ -31,7 +37,7 @@ pub use in_tab::{InTabBroker, InTabError, TabUrl, READY_MESSAGE};
 pub use port::{
     attach_port, connect_port, MessagePortTransport, PortClient, PortConnectError, CLOSE_MESSAGE,
 };
-pub use reconnect::{Lifecycle, LifecycleListener, ResilientClient};
+pub use reconnect::{MachineListener, ResilientClient, StartError};
 pub use remote::{
     frames as worker_frames, serve_clients, FaultCommand, RemoteEvent, RemoteListener,
     WorkerClient, WorkerClientOptions, CLIENT_WORKER_NAME,
@@ -43,4 +49,3 @@ pub use websocket::{
     attach_websocket, connect_websocket, WebSocketClient, WebSocketConnectError,
     WebSocketTransport, SUBPROTOCOL,
 };
-pub use workers::set_worker_factory;

@@ -1,11 +1,11 @@
-//! One connection attempt of a [`crate::ResilientClient`]: a WebSocket to a real broker, or
-//! a MessagePort to the in-tab broker, asked for over a connector port the broker serves
-//! (so a client in a worker can reconnect without the page).
+//! One transport a [`crate::ResilientClient`]'s machine asked for: a WebSocket to a real
+//! broker, or a MessagePort to the in-tab broker, asked for over a connector port the
+//! broker serves (so a client in a worker can reconnect without the page). A link only
+//! moves bytes and reports what happened to it; it decides nothing.
 
 use crate::browser::bytes_of;
-use crate::client::Client;
-use crate::faults::{FaultListener, Faults, FaultyTransport};
 use crate::port::{MessagePortTransport, CLOSE_MESSAGE};
+use crate::transport::Transport;
 use crate::websocket::{new_transport, SUBPROTOCOL};
 use js_sys::{Array, Object, Reflect};
 use std::rc::Rc;
@@ -14,18 +14,18 @@ use web_sys::{
     BinaryType, CloseEvent, Event, MessageChannel, MessageEvent, MessagePort, WebSocket,
 };
 
-/// Where a client connects.
-#[derive(Clone)]
-pub(crate) enum Target {
-    /// `ws://` or `wss://`.
-    WebSocket(String),
-    /// The in-tab broker: a port on which `{type: "connect"}` with a port opens a
-    /// connection (see `InTabBroker::open_connector`).
-    InTab(MessagePort),
-}
+/// Hears the bytes that arrive on a link.
+pub(crate) type OnBytes = Rc<dyn Fn(&[u8])>;
 
-/// What a link tells its owner: it went down, and whether it ever carried CONNECT.
-pub(crate) type OnDown = Rc<dyn Fn(bool)>;
+/// What a link tells its owner.
+#[derive(Clone)]
+pub(crate) struct Hooks {
+    /// It can carry bytes, through this transport.
+    pub opened: Rc<dyn Fn(Box<dyn Transport>)>,
+    pub bytes: OnBytes,
+    /// It went away (or never came up).
+    pub down: Rc<dyn Fn()>,
+}
 
 enum Kind {
     WebSocket {
@@ -35,7 +35,7 @@ enum Kind {
     },
     Port {
         port: MessagePort,
-        on_down: OnDown,
+        down: Rc<dyn Fn()>,
     },
 }
 
@@ -60,116 +60,89 @@ impl Drop for Link {
     }
 }
 
-fn receiver(client: &Client) -> Closure<dyn FnMut(MessageEvent)> {
-    let c = client.clone();
-    Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-        let data = event.data();
-        if let Some(bytes) = bytes_of(&data) {
-            c.handle_bytes(&bytes);
-        }
-    })
-}
-
 impl Link {
-    /// Starts a link to `target` for `client`, which is attached (CONNECT sent) once the
-    /// link can carry bytes; what it sends passes through `faults`.
-    pub fn open(
-        target: &Target,
-        client: &Client,
-        faults: &Faults,
-        on_fault: Option<FaultListener>,
-        on_down: OnDown,
-    ) -> Result<Link, JsValue> {
-        match target {
-            Target::WebSocket(url) => {
-                let ws = WebSocket::new_with_str(url, SUBPROTOCOL)?;
-                ws.set_binary_type(BinaryType::Arraybuffer);
-                let (c, opened, faults) = (client.clone(), ws.clone(), faults.clone());
-                let on_open = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-                    let transport = FaultyTransport::new(
-                        Box::new(new_transport(opened.clone())),
-                        faults.clone(),
-                        on_fault.clone(),
-                    );
-                    // A refused CONNECT comes back as Closed, which schedules a retry.
-                    let _ = c.attach(Box::new(transport));
-                });
-                let c = client.clone();
-                let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_: CloseEvent| {
-                    on_down(c.state() != tabmq_core::ConnectionState::Disconnected);
-                });
-                let on_message = receiver(client);
-                ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-                ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-                ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-                Ok(Link {
-                    kind: Kind::WebSocket {
-                        ws,
-                        _on_open: on_open,
-                        _on_close: on_close,
-                    },
-                    _on_message: on_message,
-                })
+    /// A WebSocket to `url`.
+    pub fn websocket(url: &str, hooks: Hooks) -> Result<Link, JsValue> {
+        let ws = WebSocket::new_with_str(url, SUBPROTOCOL)?;
+        ws.set_binary_type(BinaryType::Arraybuffer);
+        let (opened, socket) = (hooks.opened.clone(), ws.clone());
+        let on_open = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+            opened(Box::new(new_transport(socket.clone())));
+        });
+        let down = hooks.down.clone();
+        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_: CloseEvent| down());
+        let bytes = hooks.bytes.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            if let Some(data) = bytes_of(&event.data()) {
+                bytes(&data);
             }
-            Target::InTab(connector) => {
-                let channel = MessageChannel::new()?;
-                let request = Object::new();
-                Reflect::set(&request, &"type".into(), &"connect".into())?;
-                connector
-                    .post_message_with_transferable(&request, &Array::of1(&channel.port2()))?;
-                let port = channel.port1();
-                let (c, down) = (client.clone(), on_down.clone());
-                let on_message =
-                    Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-                        let data = event.data();
-                        if let Some(bytes) = bytes_of(&data) {
-                            c.handle_bytes(&bytes);
-                        } else if data.as_string().as_deref() == Some(CLOSE_MESSAGE) {
-                            down(true);
-                        }
-                    });
-                port.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-                let transport = FaultyTransport::new(
-                    Box::new(MessagePortTransport::new(port.clone())),
-                    faults.clone(),
-                    on_fault,
-                );
-                // A port is open at once; the broker reads CONNECT when it gets the port.
-                client
-                    .attach(Box::new(transport))
-                    .map_err(|e| JsValue::from(e.to_string()))?;
-                Ok(Link {
-                    kind: Kind::Port { port, on_down },
-                    _on_message: on_message,
-                })
+        });
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        Ok(Link {
+            kind: Kind::WebSocket {
+                ws,
+                _on_open: on_open,
+                _on_close: on_close,
+            },
+            _on_message: on_message,
+        })
+    }
+
+    /// A port to the in-tab broker, asked for on `connector`; open at once (the broker
+    /// reads CONNECT when it gets the port).
+    pub fn in_tab(connector: &MessagePort, hooks: Hooks) -> Result<Link, JsValue> {
+        let channel = MessageChannel::new()?;
+        let request = Object::new();
+        Reflect::set(&request, &"type".into(), &"connect".into())?;
+        connector.post_message_with_transferable(&request, &Array::of1(&channel.port2()))?;
+        let port = channel.port1();
+        let (bytes, down) = (hooks.bytes.clone(), hooks.down.clone());
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let data = event.data();
+            if let Some(data) = bytes_of(&data) {
+                bytes(&data);
+            } else if data.as_string().as_deref() == Some(CLOSE_MESSAGE) {
+                down();
             }
+        });
+        port.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        let opened = hooks.opened.clone();
+        let transport = MessagePortTransport::new(port.clone());
+        // Reported a moment later, as a socket's open event would be.
+        let _ = crate::coalesce::queue_microtask(move || opened(Box::new(transport)));
+        Ok(Link {
+            kind: Kind::Port {
+                port,
+                down: hooks.down,
+            },
+            _on_message: on_message,
+        })
+    }
+
+    /// Its transport was closed (after what was queued, a DISCONNECT, left): a socket
+    /// reports its close event; a port has none, so it is reported a moment later.
+    pub fn transport_closed(&self) {
+        if let Kind::Port { down, .. } = &self.kind {
+            let down = down.clone();
+            let _ = crate::coalesce::queue_microtask(move || down());
         }
     }
 
-    /// Closes the link after what is queued (a DISCONNECT) has gone.
-    pub fn close(&self) {
-        match &self.kind {
-            Kind::WebSocket { ws, .. } => {
-                let _ = ws.close();
-            }
-            Kind::Port { port, .. } => port.close(),
-        }
-    }
-
-    /// Cuts the link without DISCONNECT, as a network failure would; the owner hears it
-    /// through its `on_down`.
+    /// Cuts the link without DISCONNECT, as a network failure would.
     pub fn cut(&self) {
         match &self.kind {
             Kind::WebSocket { ws, .. } => {
                 let _ = ws.close();
             }
-            Kind::Port { port, on_down } => {
+            Kind::Port { port, down } => {
                 // Ports have no close event: tell the broker, then ourselves, a moment
                 // later, as a socket's close event would.
                 let _ = port.post_message(&CLOSE_MESSAGE.into());
                 port.close();
-                let on_down = on_down.clone();
-                let _ = crate::coalesce::queue_microtask(move || on_down(true));
+                let down = down.clone();
+                let _ = crate::coalesce::queue_microtask(move || down());
             }
         }
     }

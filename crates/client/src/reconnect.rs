@@ -1,81 +1,85 @@
-//! A client that stays connected: over WebSocket (or a port to the in-tab broker), it
-//! reconnects with exponential backoff and full jitter, at once on the browser's `online` event, and not at all while the browser
-//! says it is offline. The session carries over: what was in flight is resent, what was
-//! published meanwhile is queued. Subscriptions are made again only when the broker did
-//! not keep the session, so a kept session never gets duplicate subscriptions (and
-//! duplicate messages).
+//! A client that stays connected, for Rust and Leptos pages and for the client worker: the
+//! web-sys shell of the core's [`ClientMachine`], which makes every decision (reconnect
+//! and backoff, online/offline, the connect timeout, keepalive, resubscribing, the offline
+//! queue, what is stored before a packet may leave, which command completes when), the
+//! same ones the npm package and `tabmq pub/sub` make. This file opens WebSockets and
+//! in-tab ports when told, moves bytes, arms one timer, stores the session in IndexedDB
+//! and turns completions into futures.
 
-use crate::browser::{now, Interval};
-use crate::client::{Client, Listener};
+use crate::browser::now;
+use crate::client::SessionStore;
 use crate::completion::CommandError;
-use crate::faults::{FaultAction, FaultListener, FaultPlan, Faults};
-use crate::link::{Link, OnDown, Target};
+use crate::faults::{FaultListener, FaultPlan, Faults, FaultyTransport};
+use crate::link::{Hooks, Link};
+use crate::transport::Transport;
 use futures_channel::oneshot;
 use js_sys::{Function, Reflect};
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::future::Future;
 use std::rc::{Rc, Weak};
-use std::time::Duration;
 use tabmq_core::{
-    Backoff, ClientError, ClientEvent, ClientOptions, ClientSession, ConnectionState, PacketId,
-    Properties, QoS, ReasonCode, SubscribeFilter,
+    Action, BrokerUrl, BrokerUrlError, ClientError, ClientMachine, ClientOptions, ClientSession,
+    Command, CommandFailure, ConnectionPolicy, ConnectionState, Done, End, Instant, LostReason,
+    MachineEvent, Outcome, Properties, Publish, ReasonCode, SubscribeFilter, Token, TransportId,
 };
 use wasm_bindgen::prelude::*;
 use web_sys::{Event, MessagePort};
 
-/// A SUBSCRIBE asked for while disconnected, and who waits for its SUBACK.
-struct PendingSubscribe {
-    filters: Vec<SubscribeFilter>,
-    properties: Properties,
-    reply: Option<oneshot::Sender<Result<Vec<ReasonCode>, CommandError>>>,
-}
+/// Hears the machine's events (completions go to the commands' futures).
+pub type MachineListener = Box<dyn FnMut(&MachineEvent)>;
 
-/// What a [`ResilientClient`] says about its connection beyond the client's own events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why a [`ResilientClient`] could not start. The caller is at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Lifecycle {
-    /// A new attempt to connect starts (not the first one): MQTT.js's `reconnect`.
-    Reconnecting,
-    /// The WebSocket closed before it could carry CONNECT: refused, unreachable, or the
-    /// connect timeout. (A connection that got further ends with `ClientEvent::Closed`.)
-    SocketFailed,
-    /// A fault of the plan was applied to an outgoing packet of this type.
-    Fault(FaultAction, u8),
+pub enum StartError {
+    Url(BrokerUrlError),
+    /// `tab://` needs a connector port to the in-tab broker.
+    NoConnector,
+    /// `mqtt://` cannot be reached from a browser.
+    Unreachable(String),
 }
 
-/// Hears [`Lifecycle`] changes.
-pub type LifecycleListener = Box<dyn FnMut(Lifecycle)>;
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Url(e) => e.fmt(f),
+            StartError::NoConnector => f.write_str("tab:// needs a port to the in-tab broker"),
+            StartError::Unreachable(url) => write!(f, "{url}: a browser speaks ws:// or wss://"),
+        }
+    }
+}
 
-struct State {
-    target: Target,
-    backoff: Backoff,
-    link: Option<Link>,
+impl std::error::Error for StartError {}
+
+/// The one armed timer: its id, its deadline, and its callback (kept alive until it runs).
+struct Timer {
+    id: JsValue,
+    at: Instant,
+    _callback: Closure<dyn FnMut()>,
+}
+
+struct Shell {
+    machine: ClientMachine,
+    connector: Option<MessagePort>,
+    links: HashMap<TransportId, Link>,
+    transports: HashMap<TransportId, Box<dyn Transport>>,
     faults: Faults,
-    /// A pending `setTimeout` for the next attempt: its id and callback.
-    retry: Option<(JsValue, Closure<dyn FnMut()>)>,
-    /// How long an attempt may take to get its CONNACK, and the timer that enforces it.
-    connect_timeout: Option<Duration>,
-    connect_timer: Option<(JsValue, Closure<dyn FnMut()>)>,
-    /// Made through this handle, to make again if the broker lost the session.
-    subscriptions: Vec<SubscribeFilter>,
-    /// Asked for while disconnected: sent on the next connection.
-    pending: Vec<PendingSubscribe>,
-    connected_once: bool,
-    /// Whether to subscribe again when the broker lost the session (MQTT.js's
-    /// `resubscribe`, on by default).
-    resubscribe: bool,
-    /// Whether an attempt was made already, so the next one is a reconnect.
-    attempted: bool,
-    stopped: bool,
-    lifecycle: Option<LifecycleListener>,
+    on_fault: Option<FaultListener>,
+    store: Option<Rc<dyn SessionStore>>,
+    waiters: HashMap<u64, oneshot::Sender<Outcome>>,
+    next_token: u64,
+    listener: Option<MachineListener>,
+    draining: bool,
+    timer: Option<Timer>,
 }
+
+type Shared = Rc<RefCell<Shell>>;
 
 /// A client that reconnects by itself. Cloning gives another handle to it.
 #[derive(Clone)]
 pub struct ResilientClient {
-    pub client: Client,
-    state: Rc<RefCell<State>>,
-    _timer: Rc<Interval>,
+    shell: Shared,
     _online: Rc<Closure<dyn FnMut(Event)>>,
 }
 
@@ -87,10 +91,6 @@ fn browser_online() -> bool {
         .unwrap_or(true)
 }
 
-fn random_u64() -> u64 {
-    (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64
-}
-
 fn global_fn(name: &str) -> Option<Function> {
     Reflect::get(&js_sys::global(), &name.into())
         .ok()?
@@ -98,414 +98,416 @@ fn global_fn(name: &str) -> Option<Function> {
         .ok()
 }
 
-/// Opens a link now, unless stopped, connected, or the browser is offline (then the
-/// `online` event opens it).
-fn open(state: &Rc<RefCell<State>>, client: &Client) {
-    let target = {
-        let mut s = state.borrow_mut();
-        let offline = matches!(s.target, Target::WebSocket(_)) && !browser_online();
-        if s.stopped || s.link.is_some() || offline {
-            return;
-        }
-        s.retry = None;
-        s.target.clone()
-    };
-    let again = std::mem::replace(&mut state.borrow_mut().attempted, true);
-    if again {
-        tell(state, Lifecycle::Reconnecting);
-    }
-    let (weak, c) = (Rc::downgrade(state), client.clone());
-    let on_down: OnDown = Rc::new(move |reached| {
-        let Some(state) = weak.upgrade() else { return };
-        // Dropping the link's listeners from inside one of them is fine: the browser
-        // holds the function being run.
-        let link = state.borrow_mut().link.take();
-        if reached && c.state() != ConnectionState::Disconnected {
-            c.handle_transport_closed();
-        } else if !reached {
-            // It never got as far as CONNECT: no Closed event will schedule a retry.
-            schedule(&state, &c);
-            tell(&state, Lifecycle::SocketFailed);
-        }
-        drop(link);
-    });
-    let weak = Rc::downgrade(state);
-    let on_fault: FaultListener = Rc::new(move |action, packet_type| {
-        if let Some(state) = weak.upgrade() {
-            tell(&state, Lifecycle::Fault(action, packet_type));
-        }
-    });
-    let faults = state.borrow().faults.clone();
-    match Link::open(&target, client, &faults, Some(on_fault), on_down) {
-        Ok(link) => {
-            state.borrow_mut().link = Some(link);
-            arm_connect_timer(state, client);
-        }
-        Err(_) => schedule(state, client),
-    }
+/// Feeds one input, then carries out what the machine says.
+fn input(shell: &Shared, feed: impl FnOnce(&mut ClientMachine, Instant)) {
+    feed(&mut shell.borrow_mut().machine, now());
+    drain(shell);
 }
 
-fn tell(state: &Rc<RefCell<State>>, change: Lifecycle) {
-    let listener = state.borrow_mut().lifecycle.take();
-    if let Some(mut listener) = listener {
-        listener(change);
-        let mut s = state.borrow_mut();
-        if s.lifecycle.is_none() {
-            s.lifecycle = Some(listener);
+/// The machine's outputs, in its order: store, transmit and act, events, the timer. An
+/// input that a listener feeds meanwhile is picked up by the loop already running.
+fn drain(shell: &Shared) {
+    if std::mem::replace(&mut shell.borrow_mut().draining, true) {
+        return;
+    }
+    for _ in 0..1_000_000 {
+        let mut s = shell.borrow_mut();
+        if let Some((seq, bytes)) = s.machine.poll_persist() {
+            if let Some(store) = s.store.clone() {
+                let weak = Rc::downgrade(shell);
+                // A failed save must not stall the connection: the bytes go out anyway.
+                store.save(
+                    &bytes,
+                    Box::new(move |_| {
+                        if let Some(shell) = weak.upgrade() {
+                            input(&shell, |m, now| m.handle_persisted(seq, now));
+                        }
+                    }),
+                );
+            }
+        }
+        if let Some((t, bytes)) = s.machine.poll_transmit() {
+            if let Some(transport) = s.transports.get(&t) {
+                // A refused write means the link is going; its close reports it.
+                let _ = transport.send(bytes);
+            }
+            continue;
+        }
+        if let Some(action) = s.machine.poll_action() {
+            drop(s);
+            act(shell, action);
+            continue;
+        }
+        let Some(event) = s.machine.poll_event() else {
+            break;
+        };
+        if let MachineEvent::Completed { token, outcome } = event {
+            if let Some(waiter) = s.waiters.remove(&token.0) {
+                let _ = waiter.send(outcome);
+            }
+            continue;
+        }
+        let listener = s.listener.take();
+        drop(s);
+        if let Some(mut listener) = listener {
+            listener(&event);
+            let mut s = shell.borrow_mut();
+            if s.listener.is_none() {
+                s.listener = Some(listener);
+            }
         }
     }
+    arm_timer(shell);
+    shell.borrow_mut().draining = false;
 }
 
-/// Arms the next attempt after the backoff's wait.
-fn schedule(state: &Rc<RefCell<State>>, client: &Client) {
-    let mut s = state.borrow_mut();
-    if s.stopped || s.retry.is_some() {
-        return;
-    }
-    let wait = s.backoff.next_delay(random_u64());
-    let (weak, c) = (Rc::downgrade(state), client.clone());
-    let callback = Closure::<dyn FnMut()>::new(move || {
-        if let Some(state) = weak.upgrade() {
-            state.borrow_mut().retry = None;
-            open(&state, &c);
+fn act(shell: &Shared, action: Action) {
+    match action {
+        Action::Open { transport, url } => {
+            let weak = Rc::downgrade(shell);
+            let hooks = hooks(&weak, transport);
+            let link = {
+                let s = shell.borrow();
+                match (&url, &s.connector) {
+                    (BrokerUrl::WebSocket(u), _) => Link::websocket(u, hooks),
+                    (BrokerUrl::InTab(_), Some(connector)) => Link::in_tab(connector, hooks),
+                    _ => Err(JsValue::from_str("no way to reach this broker")),
+                }
+            };
+            match link {
+                Ok(link) => {
+                    shell.borrow_mut().links.insert(transport, link);
+                }
+                Err(_) => input(shell, |m, now| m.handle_closed(transport, now)),
+            }
         }
-    });
-    let Some(set) = global_fn("setTimeout") else {
-        return;
-    };
-    let millis = JsValue::from(wait.as_millis() as f64);
-    if let Ok(id) = set.call2(&JsValue::NULL, callback.as_ref().unchecked_ref(), &millis) {
-        s.retry = Some((id, callback));
-    }
-}
-
-/// Gives up on the attempt if no CONNACK came within the connect timeout; cutting the link
-/// schedules the next attempt.
-fn arm_connect_timer(state: &Rc<RefCell<State>>, client: &Client) {
-    let Some(wait) = state.borrow().connect_timeout else {
-        return;
-    };
-    let (weak, c) = (Rc::downgrade(state), client.clone());
-    let callback = Closure::<dyn FnMut()>::new(move || {
-        let Some(state) = weak.upgrade() else { return };
-        if c.state() != ConnectionState::Connected {
-            if let Some(link) = state.borrow().link.as_ref() {
+        Action::Close { transport } => {
+            let mut s = shell.borrow_mut();
+            if let Some(t) = s.transports.remove(&transport) {
+                // What is queued (a DISCONNECT) leaves first.
+                t.close();
+            }
+            // Kept until it reports its close, which ends a graceful `end` at once.
+            if let Some(link) = s.links.get(&transport) {
+                link.transport_closed();
+            }
+        }
+        Action::Cut { transport } => {
+            let mut s = shell.borrow_mut();
+            s.transports.remove(&transport);
+            if let Some(link) = s.links.remove(&transport) {
                 link.cut();
             }
         }
-    });
-    let Some(set) = global_fn("setTimeout") else {
+    }
+}
+
+fn hooks(weak: &Weak<RefCell<Shell>>, transport: TransportId) -> Hooks {
+    let (w1, w2, w3) = (weak.clone(), weak.clone(), weak.clone());
+    Hooks {
+        opened: Rc::new(move |inner: Box<dyn Transport>| {
+            let Some(shell) = w1.upgrade() else { return };
+            {
+                let mut s = shell.borrow_mut();
+                let faulty = FaultyTransport::new(inner, s.faults.clone(), s.on_fault.clone());
+                s.transports.insert(transport, Box::new(faulty));
+            }
+            input(&shell, |m, now| m.handle_opened(transport, now));
+        }),
+        bytes: Rc::new(move |data: &[u8]| {
+            if let Some(shell) = w2.upgrade() {
+                input(&shell, |m, now| m.handle_bytes(transport, data, now));
+            }
+        }),
+        down: Rc::new(move || {
+            let Some(shell) = w3.upgrade() else { return };
+            {
+                let mut s = shell.borrow_mut();
+                s.transports.remove(&transport);
+                s.links.remove(&transport);
+            }
+            input(&shell, |m, now| m.handle_closed(transport, now));
+        }),
+    }
+}
+
+/// Arms the one timer at the machine's deadline, if it moved.
+fn arm_timer(shell: &Shared) {
+    let mut s = shell.borrow_mut();
+    let at = s.machine.poll_timeout();
+    if s.timer.as_ref().map(|t| t.at) == at {
+        return;
+    }
+    if let Some(Timer { id, .. }) = s.timer.take() {
+        if let Some(clear) = global_fn("clearTimeout") {
+            let _ = clear.call1(&JsValue::NULL, &id);
+        }
+    }
+    let (Some(at), Some(set)) = (at, global_fn("setTimeout")) else {
         return;
     };
-    let millis = JsValue::from(wait.as_millis() as f64);
-    if let Ok(id) = set.call2(&JsValue::NULL, callback.as_ref().unchecked_ref(), &millis) {
-        if let Some((old, _)) = state.borrow_mut().connect_timer.replace((id, callback)) {
-            clear_timeout(&old);
+    let weak = Rc::downgrade(shell);
+    let callback = Closure::<dyn FnMut()>::new(move || {
+        if let Some(shell) = weak.upgrade() {
+            shell.borrow_mut().timer = None;
+            input(&shell, |m, now| m.handle_timeout(now));
         }
+    });
+    // setTimeout fires at once past 2^31 - 1 ms; a longer wait is re-armed when it fires.
+    let wait = at
+        .saturating_duration_since(now())
+        .as_millis()
+        .min(0x7fff_ffff);
+    if let Ok(id) = set.call2(
+        &JsValue::NULL,
+        callback.as_ref().unchecked_ref(),
+        &JsValue::from(wait as f64),
+    ) {
+        s.timer = Some(Timer {
+            id,
+            at,
+            _callback: callback,
+        });
     }
 }
 
-fn clear_timeout(id: &JsValue) {
-    if let Some(clear) = global_fn("clearTimeout") {
-        let _ = clear.call1(&JsValue::NULL, id);
-    }
-}
-
-fn cancel_retry(state: &RefCell<State>) {
-    let retry = state.borrow_mut().retry.take();
-    if let Some((id, _callback)) = retry {
-        clear_timeout(&id);
-    }
-}
-
-/// Handles what the connection's events mean for reconnecting, then passes them on.
-fn on_event(weak: &Weak<RefCell<State>>, client: &Client, event: &ClientEvent) {
-    let Some(state) = weak.upgrade() else { return };
-    match event {
-        ClientEvent::Connected { session_present } => {
-            let timer = state.borrow_mut().connect_timer.take();
-            if let Some((id, _callback)) = timer {
-                clear_timeout(&id);
-            }
-            let (again, pending) = {
-                let mut s = state.borrow_mut();
-                s.backoff.reset();
-                let pending = std::mem::take(&mut s.pending);
-                // The broker forgot us: subscribe again, once.
-                let lost = s.connected_once && !session_present && s.resubscribe;
-                s.connected_once = true;
-                let again = if lost {
-                    s.subscriptions.clone()
-                } else {
-                    Vec::new()
-                };
-                (again, pending)
-            };
-            if !again.is_empty() {
-                let _ = client.subscribe_filters(again);
-            }
-            for p in pending {
-                let suback = client.subscribe_with_async(p.filters, p.properties);
-                let Some(reply) = p.reply else {
-                    continue;
-                };
-                wasm_bindgen_futures::spawn_local(async move {
-                    let _ = reply.send(suback.await);
-                });
-            }
-        }
-        ClientEvent::Closed(_) => {
-            let link = state.borrow_mut().link.take();
-            if let Some(link) = link {
-                link.close();
-            }
-            schedule(&state, client);
-        }
-        _ => {}
+fn command_error(failure: CommandFailure) -> CommandError {
+    match failure {
+        CommandFailure::Refused(code) => CommandError::Failed(code),
+        CommandFailure::Invalid(e) => CommandError::Refused(e),
+        CommandFailure::SessionLost => CommandError::Lost(LostReason::SessionLost),
+        _ => CommandError::Lost(LostReason::ConnectionLost),
     }
 }
 
 impl ResilientClient {
-    /// Starts connecting to `url` (`ws://` or `wss://`) and keeps connected until
-    /// [`ResilientClient::close`]. Commands work at once: they are queued until connected.
-    pub fn connect(
+    /// Starts connecting to `url`: `ws://`, `wss://`, or `tab://` through `connector`, a
+    /// port from `InTabBroker::open_connector`. With `store`, the session is saved before
+    /// anything that depends on it leaves. Commands work at once: they wait for a
+    /// connection.
+    pub fn start(
         url: &str,
         options: ClientOptions,
+        mut policy: ConnectionPolicy,
         session: ClientSession,
-        backoff: Backoff,
-        listener: Listener,
-    ) -> Result<ResilientClient, crate::WebSocketConnectError> {
-        if !(url.starts_with("ws://") || url.starts_with("wss://")) {
-            return Err(crate::WebSocketConnectError::InvalidUrl(url.to_owned()));
+        connector: Option<MessagePort>,
+        store: Option<Rc<dyn SessionStore>>,
+        listener: MachineListener,
+    ) -> Result<ResilientClient, StartError> {
+        let url = BrokerUrl::parse(url).map_err(StartError::Url)?;
+        match &url {
+            BrokerUrl::InTab(_) if connector.is_none() => return Err(StartError::NoConnector),
+            BrokerUrl::Tcp { host, .. } => return Err(StartError::Unreachable(host.clone())),
+            _ => {}
         }
-        ResilientClient::start(
-            Target::WebSocket(url.to_owned()),
-            options,
-            session,
-            backoff,
-            listener,
-        )
-    }
-
-    /// [`ResilientClient::connect`] to the in-tab broker: `connector` is a port from
-    /// `InTabBroker::open_connector`, over which each attempt asks for a connection.
-    pub fn connect_in_tab(
-        connector: MessagePort,
-        options: ClientOptions,
-        session: ClientSession,
-        backoff: Backoff,
-        listener: Listener,
-    ) -> Result<ResilientClient, crate::WebSocketConnectError> {
-        ResilientClient::start(
-            Target::InTab(connector),
-            options,
-            session,
-            backoff,
-            listener,
-        )
-    }
-
-    fn start(
-        target: Target,
-        options: ClientOptions,
-        session: ClientSession,
-        backoff: Backoff,
-        mut listener: Listener,
-    ) -> Result<ResilientClient, crate::WebSocketConnectError> {
-        let state = Rc::new(RefCell::new(State {
-            target,
-            backoff,
-            link: None,
+        policy.persist = store.is_some();
+        policy.seed = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
+        let shell: Shared = Rc::new(RefCell::new(Shell {
+            machine: ClientMachine::new(options, policy, url, session),
+            connector,
+            links: HashMap::new(),
+            transports: HashMap::new(),
             faults: Faults::default(),
-            retry: None,
-            connect_timeout: None,
-            connect_timer: None,
-            subscriptions: Vec::new(),
-            pending: Vec::new(),
-            connected_once: false,
-            resubscribe: true,
-            attempted: false,
-            stopped: false,
-            lifecycle: None,
+            on_fault: None,
+            store,
+            waiters: HashMap::new(),
+            next_token: 1,
+            listener: Some(listener),
+            draining: false,
+            timer: None,
         }));
-        let weak = Rc::downgrade(&state);
-        let client = Client::new(
-            options,
-            session,
-            Box::new(now),
-            Box::new(move |client, event| {
-                on_event(&weak, client, &event);
-                listener(client, event);
-            }),
-        );
-        client.set_reconnects(true);
-        let (weak, c) = (Rc::downgrade(&state), client.clone());
+        let weak = Rc::downgrade(&shell);
         let online = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-            // Back online: try now rather than at the end of a long backoff.
-            if let Some(state) = weak.upgrade() {
-                cancel_retry(&state);
-                state.borrow_mut().backoff.reset();
-                open(&state, &c);
+            if let Some(shell) = weak.upgrade() {
+                input(&shell, |m, now| m.set_online(browser_online(), now));
             }
         });
-        if let Ok(add) = Reflect::get(&js_sys::global(), &"addEventListener".into())
-            .and_then(|f| f.dyn_into::<Function>())
-        {
-            let _ = add.call2(
-                &js_sys::global(),
-                &"online".into(),
-                online.as_ref().unchecked_ref(),
-            );
+        if let Some(add) = global_fn("addEventListener") {
+            for kind in ["online", "offline"] {
+                let _ = add.call2(
+                    &js_sys::global(),
+                    &kind.into(),
+                    online.as_ref().unchecked_ref(),
+                );
+            }
         }
-        let ticker = client.clone();
-        let timer = Interval::new(1_000, move || ticker.tick())
-            .map_err(|e| crate::WebSocketConnectError::NoTimer(crate::browser::describe(&e)))?;
-        open(&state, &client);
+        input(&shell, |m, now| {
+            m.set_online(browser_online(), now);
+            m.connect(now);
+        });
         Ok(ResilientClient {
-            client,
-            state,
-            _timer: Rc::new(timer),
+            shell,
             _online: Rc::new(online),
         })
     }
 
-    /// Subscribes, and remembers it in case the broker loses the session. While
-    /// disconnected it is sent on the next connection, and this returns `None`.
-    pub fn subscribe(&self, filter: &str, qos: QoS) -> Result<Option<PacketId>, ClientError> {
-        let f = SubscribeFilter::new(filter, qos);
-        tabmq_core::validate_topic_filter(filter).map_err(ClientError::InvalidTopic)?;
-        self.remember(std::slice::from_ref(&f));
-        match self.client.subscribe_filters(vec![f.clone()]) {
-            Err(ClientError::NotConnected) => {
-                self.state.borrow_mut().pending.push(PendingSubscribe {
-                    filters: vec![f],
-                    properties: Properties::default(),
-                    reply: None,
-                });
-                Ok(None)
+    pub fn state(&self) -> ConnectionState {
+        self.shell.borrow().machine.state()
+    }
+
+    /// The client id it connects with.
+    pub fn client_id(&self) -> String {
+        self.shell
+            .borrow()
+            .machine
+            .engine()
+            .options()
+            .client_id
+            .clone()
+    }
+
+    /// The durable session, as it stands.
+    pub fn session(&self) -> ClientSession {
+        self.shell.borrow().machine.engine().session().clone()
+    }
+
+    /// Attempts since the last connection that got its CONNACK.
+    pub fn failures(&self) -> u32 {
+        self.shell.borrow().machine.failures()
+    }
+
+    /// Whether an attempt waits on the backoff's timer.
+    pub fn retry_pending(&self) -> bool {
+        self.shell.borrow().machine.retry_pending()
+    }
+
+    /// Gives a command to the machine; with `wait`, a receiver for its outcome.
+    fn command(
+        &self,
+        command: Command,
+        wait: bool,
+    ) -> Result<Option<oneshot::Receiver<Outcome>>, ClientError> {
+        let token = {
+            let mut s = self.shell.borrow_mut();
+            s.next_token += 1;
+            s.next_token
+        };
+        let receiver = wait.then(|| {
+            let (tx, rx) = oneshot::channel();
+            self.shell.borrow_mut().waiters.insert(token, tx);
+            rx
+        });
+        let result = {
+            let mut s = self.shell.borrow_mut();
+            s.machine.command(Token(token), command, now())
+        };
+        drain(&self.shell);
+        match result {
+            Ok(()) => Ok(receiver),
+            Err(e) => {
+                self.shell.borrow_mut().waiters.remove(&token);
+                Err(e)
             }
-            other => other.map(Some),
         }
     }
 
-    /// One SUBSCRIBE for `filters`, remembered like [`ResilientClient::subscribe`]; the
-    /// future gives SUBACK's reason codes, once a connection carried it.
-    pub fn subscribe_with_async(
+    /// Publishes, with nobody waiting for the answer (floods of QoS 0 keep no future).
+    pub fn publish(&self, publish: Publish) -> Result<(), ClientError> {
+        self.command(Command::Publish(publish), false).map(|_| ())
+    }
+
+    /// Publishes; the future gives the broker's reason code at PUBACK or PUBCOMP (at once
+    /// for QoS 0, once written).
+    pub fn publish_async(
+        &self,
+        publish: Publish,
+    ) -> impl Future<Output = Result<ReasonCode, CommandError>> {
+        let waiting = self.command(Command::Publish(publish), true);
+        async move {
+            match settle(waiting).await? {
+                Done::Published(code) => Ok(code),
+                _ => Err(CommandError::Dropped),
+            }
+        }
+    }
+
+    /// One SUBSCRIBE, remembered to make again if the broker loses the session; the future
+    /// gives SUBACK's reason codes.
+    pub fn subscribe_async(
         &self,
         filters: Vec<SubscribeFilter>,
         properties: Properties,
     ) -> impl Future<Output = Result<Vec<ReasonCode>, CommandError>> {
-        let checked = filters
-            .iter()
-            .try_for_each(|f| tabmq_core::validate_topic_filter(&f.filter))
-            .map_err(|v| CommandError::Refused(ClientError::InvalidTopic(v)));
-        let waiting = checked.map(|()| {
-            self.remember(&filters);
-            if self.client.state() == ConnectionState::Disconnected {
-                let (tx, rx) = oneshot::channel();
-                self.state.borrow_mut().pending.push(PendingSubscribe {
-                    filters,
-                    properties,
-                    reply: Some(tx),
-                });
-                Err(rx)
-            } else {
-                Ok(self.client.subscribe_with_async(filters, properties))
-            }
-        });
+        let waiting = self.command(
+            Command::Subscribe {
+                filters,
+                properties,
+            },
+            true,
+        );
         async move {
-            match waiting? {
-                Ok(now) => now.await,
-                Err(later) => later.await.unwrap_or(Err(CommandError::Dropped)),
+            match settle(waiting).await? {
+                Done::Subscribed(codes) => Ok(codes),
+                _ => Err(CommandError::Dropped),
             }
         }
     }
 
-    fn remember(&self, filters: &[SubscribeFilter]) {
-        let mut s = self.state.borrow_mut();
-        s.subscriptions
-            .retain(|x| filters.iter().all(|f| f.filter != x.filter));
-        s.subscriptions.extend(filters.iter().cloned());
+    /// One UNSUBSCRIBE; the filters are forgotten at once.
+    pub fn unsubscribe_async(
+        &self,
+        filters: Vec<String>,
+        properties: Properties,
+    ) -> impl Future<Output = Result<(), CommandError>> {
+        let waiting = self.command(
+            Command::Unsubscribe {
+                filters,
+                properties,
+            },
+            true,
+        );
+        async move { settle(waiting).await.map(|_| ()) }
     }
 
-    /// Gives up on an attempt that has no CONNACK after `timeout`, and tries again after
-    /// the backoff's wait (MQTT.js's `connectTimeout`). Off by default.
-    pub fn set_connect_timeout(&self, timeout: Option<Duration>) {
-        self.state.borrow_mut().connect_timeout = timeout;
+    /// Ends: DISCONNECT once what is in flight is answered (or at once, with `force`,
+    /// without DISCONNECT: the broker sends the will). No reconnects until
+    /// [`ResilientClient::reconnect`].
+    pub fn end(&self, end: End) {
+        input(&self.shell, |m, now| m.end(end, now));
     }
 
-    /// Whether to subscribe again after reconnecting to a broker that lost the session.
-    pub fn set_resubscribe(&self, resubscribe: bool) {
-        self.state.borrow_mut().resubscribe = resubscribe;
+    /// Connects again now: after [`ResilientClient::end`], or to cut a backoff short.
+    pub fn reconnect(&self) {
+        input(&self.shell, |m, now| m.connect(now));
     }
 
-    /// Hears when a new attempt to connect starts.
-    pub fn set_lifecycle_listener(&self, listener: LifecycleListener) {
-        self.state.borrow_mut().lifecycle = Some(listener);
+    /// Cuts the transport now, without DISCONNECT, as a network failure would: the broker
+    /// sends the will, and the machine reconnects after the backoff's wait.
+    pub fn cut(&self) {
+        let links: Vec<_> = self.shell.borrow().links.keys().copied().collect();
+        for t in links {
+            act(&self.shell, Action::Cut { transport: t });
+            input(&self.shell, |m, now| m.handle_closed(t, now));
+        }
+    }
+
+    /// Report every packet as an event, or stop.
+    pub fn set_trace(&self, trace: bool) {
+        self.shell.borrow_mut().machine.set_trace(trace);
     }
 
     /// Changes the fault plan in force (see [`FaultPlan`]); rules already used up stay
     /// used up.
     pub fn change_faults(&self, change: impl FnOnce(&mut FaultPlan)) {
-        let faults = self.state.borrow().faults.clone();
+        let faults = self.shell.borrow().faults.clone();
         change(&mut faults.borrow_mut());
     }
 
-    /// Cuts the connection now, without DISCONNECT, as a network failure would: the
-    /// broker sends the will, and the client reconnects after the backoff's wait.
-    pub fn cut(&self) {
-        if let Some(link) = self.state.borrow().link.as_ref() {
-            link.cut();
-        }
+    /// Hears each fault the plan applies.
+    pub fn set_fault_listener(&self, listener: FaultListener) {
+        self.shell.borrow_mut().on_fault = Some(listener);
     }
+}
 
-    /// Connects again now: after [`ResilientClient::close`], or to cut a backoff short.
-    /// A connection that is up is left alone.
-    pub fn reconnect(&self) {
-        cancel_retry(&self.state);
-        {
-            let mut s = self.state.borrow_mut();
-            s.stopped = false;
-            s.backoff.reset();
-        }
-        self.client.set_reconnects(true);
-        open(&self.state, &self.client);
-    }
-
-    /// Unsubscribes, and forgets it.
-    pub fn unsubscribe(&self, filter: &str) -> Result<PacketId, ClientError> {
-        self.forget(&[filter.to_owned()]);
-        self.client.unsubscribe(filter)
-    }
-
-    /// Forgets `filters`, so a lost session does not bring them back.
-    pub fn forget(&self, filters: &[String]) {
-        let mut s = self.state.borrow_mut();
-        s.subscriptions.retain(|x| !filters.contains(&x.filter));
-        s.pending
-            .retain(|p| p.filters.iter().any(|f| !filters.contains(&f.filter)));
-    }
-
-    /// Attempts made since the last successful connection.
-    pub fn failures(&self) -> u32 {
-        self.state.borrow().backoff.failures()
-    }
-
-    /// Whether an attempt is waiting on its timer.
-    pub fn retry_pending(&self) -> bool {
-        self.state.borrow().retry.is_some()
-    }
-
-    /// Stops reconnecting; a connection that is up stays up.
-    pub fn stop(&self) {
-        self.state.borrow_mut().stopped = true;
-        cancel_retry(&self.state);
-    }
-
-    /// Sends DISCONNECT and stops reconnecting.
-    pub fn close(&self) {
-        self.state.borrow_mut().stopped = true;
-        cancel_retry(&self.state);
-        self.client.disconnect();
+async fn settle(
+    waiting: Result<Option<oneshot::Receiver<Outcome>>, ClientError>,
+) -> Result<Done, CommandError> {
+    let receiver = waiting
+        .map_err(CommandError::Refused)?
+        .ok_or(CommandError::Dropped)?;
+    match receiver.await {
+        Ok(Ok(done)) => Ok(done),
+        Ok(Err(failure)) => Err(command_error(failure)),
+        Err(_) => Err(CommandError::Dropped),
     }
 }

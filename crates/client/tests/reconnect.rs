@@ -1,38 +1,70 @@
 //! Reconnecting over WebSocket in Chromium, against Mosquitto and `tabmq broker` (their
-//! URLs come from `TABMQ_TEST_WS_URLS`, set by `cargo xtask test`). The connection is cut
-//! by a session takeover: another connection with the same client id.
+//! URLs come from `TABMQ_TEST_WS_URLS`, set by `cargo xtask test`): the web-sys shell of
+//! the core's ClientMachine. The connection is cut by a session takeover: another
+//! connection with the same client id.
 
 #![cfg(target_arch = "wasm32")]
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::Duration;
 use tabmq_client::{connect_websocket, ResilientClient};
-use tabmq_core::{Backoff, ClientEvent, ClientOptions, ClientSession, QoS};
+use tabmq_core::{
+    Backoff, ClientOptions, ClientSession, ConnectionPolicy, End, MachineEvent, Packet, Properties,
+    Publish, QoS, SubscribeFilter,
+};
 use wasm_bindgen_test::*;
 
 mod support;
 
-use support::{brokers, count, sleep, wait_for, Events};
+use support::{brokers, sleep};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-fn resilient(url: &str, id: &str, clean_session: bool) -> (ResilientClient, Events) {
-    let events: Events = Events::default();
-    let sink = events.clone();
+type Log = Rc<RefCell<Vec<MachineEvent>>>;
+
+fn resilient(url: &str, id: &str, clean_session: bool) -> (ResilientClient, Log) {
+    let log: Log = Log::default();
+    let sink = log.clone();
     let options = ClientOptions {
         client_id: id.into(),
         clean_session,
+        // SUBSCRIBEs are counted from the packets sent.
+        trace_packets: true,
         ..ClientOptions::default()
     };
-    let backoff = Backoff::new(Duration::from_millis(50), Duration::from_millis(500));
-    let c = ResilientClient::connect(
+    let policy = ConnectionPolicy {
+        reconnect: Some(Backoff::new(
+            Duration::from_millis(50),
+            Duration::from_millis(500),
+        )),
+        ..ConnectionPolicy::default()
+    };
+    let c = ResilientClient::start(
         url,
         options,
+        policy,
         ClientSession::new(),
-        backoff,
-        Box::new(move |_, e| sink.borrow_mut().push(e)),
+        None,
+        None,
+        Box::new(move |e| sink.borrow_mut().push(e.clone())),
     )
     .unwrap();
-    (c, events)
+    (c, log)
+}
+
+fn count(log: &Log, f: impl Fn(&MachineEvent) -> bool) -> usize {
+    log.borrow().iter().filter(|e| f(e)).count()
+}
+
+async fn wait_for(log: &Log, f: impl Fn(&MachineEvent) -> bool + Copy, n: usize) -> usize {
+    for _ in 0..200 {
+        if count(log, f) >= n {
+            break;
+        }
+        sleep(25).await;
+    }
+    count(log, f)
 }
 
 /// Takes the session over with another connection, then leaves cleanly.
@@ -49,60 +81,62 @@ async fn cut(url: &str, id: &str, clean_session: bool) {
     k.close();
 }
 
-fn connected(e: &ClientEvent) -> bool {
-    matches!(e, ClientEvent::Connected { .. })
+fn connected(e: &MachineEvent) -> bool {
+    matches!(e, MachineEvent::Connected { .. })
 }
-fn subscribed(e: &ClientEvent) -> bool {
-    matches!(e, ClientEvent::Subscribed { .. })
+fn subscribe_sent(e: &MachineEvent) -> bool {
+    matches!(e, MachineEvent::PacketSent(Packet::Subscribe(_)))
 }
-fn message(e: &ClientEvent) -> bool {
-    matches!(e, ClientEvent::Message(_))
+fn message(e: &MachineEvent) -> bool {
+    matches!(e, MachineEvent::Message(_))
+}
+
+fn publish(topic: String, payload: &[u8]) -> Publish {
+    Publish {
+        topic,
+        qos: QoS::AtLeastOnce,
+        payload: payload.to_vec().into(),
+        ..Publish::default()
+    }
 }
 
 #[wasm_bindgen_test]
 async fn with_the_session_kept_it_reconnects_without_resubscribing_and_without_duplicates() {
     for (name, url) in brokers() {
         let id = format!("rc-keep-{name}");
-        let (s, events) = resilient(&url, &id, false);
+        let (s, log) = resilient(&url, &id, false);
         // Asked for before the connection exists: sent once it does.
-        assert_eq!(
-            s.subscribe(&format!("rc/{name}"), QoS::AtLeastOnce),
-            Ok(None)
+        let suback = s.subscribe_async(
+            vec![SubscribeFilter::new(format!("rc/{name}"), QoS::AtLeastOnce)],
+            Properties::default(),
         );
-        assert_eq!(wait_for(&events, subscribed, 1).await, 1, "{name}");
+        assert_eq!(suback.await.map(|c| c.len()), Ok(1), "{name}");
         let (p, _) = resilient(&url, &format!("rc-pub-{name}"), true);
-        assert_eq!(wait_for(&events, connected, 1).await, 1);
         cut(&url, &id, false).await;
-        p.client
-            .publish(
-                &format!("rc/{name}"),
-                b"while away".to_vec(),
-                QoS::AtLeastOnce,
-                false,
-            )
-            .unwrap();
+        let puback = p.publish_async(publish(format!("rc/{name}"), b"while away"));
+        assert!(puback.await.is_ok(), "{name}");
         assert!(
-            wait_for(&events, connected, 2).await >= 2,
+            wait_for(&log, connected, 2).await >= 2,
             "{name}: it came back"
         );
-        wait_for(&events, message, 1).await;
+        wait_for(&log, message, 1).await;
         sleep(300).await;
-        let payloads: Vec<String> = events
+        let payloads: Vec<String> = log
             .borrow()
             .iter()
             .filter_map(|e| match e {
-                ClientEvent::Message(m) => Some(String::from_utf8_lossy(&m.payload).into_owned()),
+                MachineEvent::Message(m) => Some(String::from_utf8_lossy(&m.payload).into_owned()),
                 _ => None,
             })
             .collect();
         assert_eq!(payloads, ["while away"], "{name}: once");
         assert_eq!(
-            count(&events, subscribed),
+            count(&log, subscribe_sent),
             1,
             "{name}: the kept session needed no SUBSCRIBE"
         );
-        s.close();
-        p.close();
+        s.end(End::default());
+        p.end(End::default());
     }
 }
 
@@ -110,34 +144,31 @@ async fn with_the_session_kept_it_reconnects_without_resubscribing_and_without_d
 async fn without_the_session_it_resubscribes_once() {
     for (name, url) in brokers() {
         let id = format!("rc-lost-{name}");
-        let (s, events) = resilient(&url, &id, true);
-        assert_eq!(wait_for(&events, connected, 1).await, 1, "{name}");
-        assert!(s
-            .subscribe(&format!("rc2/{name}"), QoS::AtLeastOnce)
-            .unwrap()
-            .is_some());
-        assert_eq!(wait_for(&events, subscribed, 1).await, 1);
+        let (s, log) = resilient(&url, &id, true);
+        assert_eq!(wait_for(&log, connected, 1).await, 1, "{name}");
+        let suback = s.subscribe_async(
+            vec![SubscribeFilter::new(
+                format!("rc2/{name}"),
+                QoS::AtLeastOnce,
+            )],
+            Properties::default(),
+        );
+        assert!(suback.await.is_ok(), "{name}");
         cut(&url, &id, true).await;
         assert_eq!(
-            wait_for(&events, subscribed, 2).await,
+            wait_for(&log, subscribe_sent, 2).await,
             2,
             "{name}: subscribed again"
         );
+        sleep(100).await;
         let (p, _) = resilient(&url, &format!("rc2-pub-{name}"), true);
-        p.client
-            .publish(
-                &format!("rc2/{name}"),
-                b"after".to_vec(),
-                QoS::AtLeastOnce,
-                false,
-            )
-            .ok();
-        // The publisher may not be connected yet: its message is queued until it is.
-        assert_eq!(wait_for(&events, message, 1).await, 1, "{name}");
+        // The publisher may not be connected yet: its message waits until it is.
+        let _ = p.publish(publish(format!("rc2/{name}"), b"after"));
+        assert_eq!(wait_for(&log, message, 1).await, 1, "{name}");
         sleep(300).await;
-        assert_eq!(count(&events, message), 1, "{name}: once");
-        assert_eq!(count(&events, subscribed), 2, "{name}");
-        s.close();
-        p.close();
+        assert_eq!(count(&log, message), 1, "{name}: once");
+        assert_eq!(count(&log, subscribe_sent), 2, "{name}");
+        s.end(End::default());
+        p.end(End::default());
     }
 }

@@ -17,12 +17,13 @@
 //! 2. handle everything [`poll_event`](ClientEngine::poll_event) returns;
 //! 3. arm a timer for [`poll_timeout`](ClientEngine::poll_timeout).
 
+pub use crate::client_events::{
+    ClientError, ClientEvent, ClientOptions, CloseReason, ConnectionState, LostReason,
+};
 use crate::decode::decode;
 use crate::encode::encode;
-use crate::error::{DecodeError, EncodeError, Violation};
 use crate::id_map::IdMap;
 use crate::packet::*;
-use crate::packet_id::PacketIdsExhausted;
 use crate::properties::Properties;
 use crate::reason::ReasonCode;
 use crate::session::{ClientSession, Inbound, PubRecOutcome};
@@ -31,184 +32,6 @@ use crate::topic::{validate_topic_filter, validate_topic_name};
 use bytes::{Bytes, BytesMut};
 use std::collections::VecDeque;
 use std::time::Duration;
-
-/// What a client asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientOptions {
-    pub protocol: ProtocolVersion,
-    /// With `protocol` 3.1.1, name the protocol as MQTT 3.1 does ("MQIsdp", level 3), for
-    /// brokers that speak nothing newer.
-    pub mqtt31: bool,
-    pub client_id: String,
-    /// Clean session (3.1.1) or clean start (5.0): start with no session on the broker.
-    pub clean_session: bool,
-    /// Seconds between packets before a PINGREQ; zero turns keepalive off.
-    pub keep_alive: u16,
-    pub username: Option<String>,
-    pub password: Option<Bytes>,
-    pub will: Option<LastWill>,
-    /// MQTT 5: how long the broker keeps the session after a disconnect, in seconds.
-    pub session_expiry_interval: Option<u32>,
-    /// QoS 1/2 messages the broker may have in flight to us; announced in 5.0's CONNECT
-    /// and enforced on QoS 2 (a broker beyond it is disconnected with 0x93).
-    pub receive_maximum: u16,
-    /// QoS 1/2 messages we keep in flight at once; the broker's Receive Maximum (5.0) can
-    /// lower it. 3.1.1 has no way for a broker to say its limit, and brokers drop what goes
-    /// beyond theirs, so the default is the 20 of paho and mosquitto_pub.
-    pub max_inflight: u16,
-    /// Packets larger than this from the broker close the connection.
-    pub max_packet_size: usize,
-    /// Messages kept while disconnected; publishing beyond fails with
-    /// [`ClientError::QueueFull`].
-    pub max_queued: usize,
-    /// Whether QoS 0 messages wait for a connection too (MQTT.js's `queueQoSZero`).
-    pub queue_qos0: bool,
-    /// MQTT 3.1.1 only: resend an unacknowledged PUBLISH or PUBREL after this long on the
-    /// same connection. Off by default; MQTT 5 forbids it [MQTT-4.4.0-1].
-    pub retransmit_after: Option<Duration>,
-    /// Report every packet sent and received as an event, for inspectors.
-    pub trace_packets: bool,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        ClientOptions {
-            protocol: ProtocolVersion::V311,
-            mqtt31: false,
-            client_id: String::new(),
-            clean_session: true,
-            keep_alive: 60,
-            username: None,
-            password: None,
-            will: None,
-            session_expiry_interval: None,
-            receive_maximum: u16::MAX,
-            max_inflight: 20,
-            max_packet_size: 1024 * 1024,
-            max_queued: 1000,
-            queue_qos0: true,
-            retransmit_after: None,
-            trace_packets: false,
-        }
-    }
-}
-
-/// Where the connection stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnectionState {
-    /// No connection; publishing queues.
-    Disconnected,
-    /// CONNECT is sent; no CONNACK yet.
-    Connecting,
-    Connected,
-}
-
-/// Why a connection ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum CloseReason {
-    /// We sent DISCONNECT.
-    Disconnected,
-    /// The transport went away.
-    ConnectionLost,
-    /// The broker refused CONNECT: its return code (3.1.1) or reason code (5.0).
-    Refused(ReasonCode),
-    /// The broker sent DISCONNECT (MQTT 5), with its reason.
-    DisconnectedByBroker(ReasonCode),
-    /// The broker sent bytes that are not MQTT; its fault.
-    ProtocolError(DecodeError),
-    /// The broker sent a valid packet that makes no sense here; its fault.
-    UnexpectedPacket(&'static str),
-    /// The broker had more QoS 2 messages in flight to us than our Receive Maximum.
-    ReceiveMaximumExceeded,
-    /// No PINGRESP came back in time.
-    KeepAliveTimeout,
-}
-
-/// Why an operation will never complete.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LostReason {
-    /// The broker answered CONNECT without the session: the message's state is gone.
-    SessionLost,
-    /// The connection carrying a SUBSCRIBE or UNSUBSCRIBE ended before its answer.
-    ConnectionLost,
-}
-
-/// Something the application should know.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ClientEvent {
-    Connected {
-        session_present: bool,
-    },
-    /// A message arrived on a subscription. For QoS 2 it is reported once, however often
-    /// the broker sends it.
-    Message(Publish),
-    /// A SUBSCRIBE was answered; one reason code (granted QoS or failure) per filter.
-    Subscribed {
-        packet_id: PacketId,
-        reason_codes: Vec<ReasonCode>,
-    },
-    Unsubscribed {
-        packet_id: PacketId,
-    },
-    /// A QoS 1 or 2 PUBLISH completed (PUBACK or PUBCOMP), with the broker's reason code
-    /// (MQTT 5; always success in 3.1.1).
-    Published {
-        packet_id: PacketId,
-        reason_code: ReasonCode,
-    },
-    /// A QoS 1/2 PUBLISH, SUBSCRIBE or UNSUBSCRIBE that will never complete.
-    Lost {
-        packet_id: PacketId,
-        reason: LostReason,
-    },
-    PacketSent(Packet),
-    PacketReceived(Packet),
-    Closed(CloseReason),
-}
-
-/// Why a command was refused. The caller is at fault.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ClientError {
-    /// There is no connection for a command that needs one (SUBSCRIBE, UNSUBSCRIBE).
-    NotConnected,
-    /// `connect` while a connection is up or being set up.
-    AlreadyConnected,
-    /// The offline queue is full ([`ClientOptions::max_queued`]).
-    QueueFull,
-    InvalidTopic(Violation),
-    PacketIdsExhausted,
-    Encode(EncodeError),
-}
-
-impl std::fmt::Display for ClientError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ClientError::NotConnected => f.write_str("not connected"),
-            ClientError::AlreadyConnected => f.write_str("already connected"),
-            ClientError::QueueFull => f.write_str("the offline queue is full"),
-            ClientError::InvalidTopic(v) => write!(f, "invalid topic: {v}"),
-            ClientError::PacketIdsExhausted => PacketIdsExhausted.fmt(f),
-            ClientError::Encode(e) => e.fmt(f),
-        }
-    }
-}
-
-impl std::error::Error for ClientError {}
-
-impl From<PacketIdsExhausted> for ClientError {
-    fn from(_: PacketIdsExhausted) -> Self {
-        ClientError::PacketIdsExhausted
-    }
-}
-
-impl From<EncodeError> for ClientError {
-    fn from(e: EncodeError) -> Self {
-        ClientError::Encode(e)
-    }
-}
 
 /// A SUBSCRIBE or UNSUBSCRIBE waiting for its answer; it lives with its connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -331,10 +154,46 @@ impl ClientEngine {
 
     /// Sends DISCONNECT: the broker discards the will. The session stays.
     pub fn disconnect(&mut self, now: Instant) {
+        self.disconnect_with(ReasonCode::SUCCESS, Properties::default(), now);
+    }
+
+    /// Sends DISCONNECT with an MQTT 5 reason code and properties (3.1.1 sends neither):
+    /// 0x04 asks the broker to send the will anyway. The session stays.
+    pub fn disconnect_with(
+        &mut self,
+        reason_code: ReasonCode,
+        properties: Properties,
+        now: Instant,
+    ) {
+        if self.state == ConnectionState::Disconnected {
+            return;
+        }
+        let packet = if self.options.protocol == ProtocolVersion::V5 {
+            Packet::Disconnect(Disconnect {
+                reason_code,
+                properties,
+            })
+        } else {
+            Packet::disconnect()
+        };
+        if self.send(packet, now).is_err() {
+            // Properties too large to encode: the reason code alone still says it.
+            let _ = self.send(
+                Packet::Disconnect(Disconnect {
+                    reason_code,
+                    properties: Properties::default(),
+                }),
+                now,
+            );
+        }
+        self.end(CloseReason::Disconnected);
+    }
+
+    /// Ends the connection without a word to the broker, for `reason` (a connect timeout,
+    /// a cut): requests it carried are lost, the session stays.
+    pub fn abandon(&mut self, reason: CloseReason) {
         if self.state != ConnectionState::Disconnected {
-            // DISCONNECT always encodes.
-            let _ = self.send(Packet::disconnect(), now);
-            self.end(CloseReason::Disconnected);
+            self.end(reason);
         }
     }
 
@@ -430,12 +289,25 @@ impl ClientEngine {
         filters: Vec<String>,
         now: Instant,
     ) -> Result<PacketId, ClientError> {
+        self.unsubscribe_with(filters, Properties::default(), now)
+    }
+
+    /// [`ClientEngine::unsubscribe`] with MQTT 5 properties (user properties).
+    pub fn unsubscribe_with(
+        &mut self,
+        filters: Vec<String>,
+        properties: Properties,
+        now: Instant,
+    ) -> Result<PacketId, ClientError> {
         self.ensure_connection()?;
+        for f in &filters {
+            validate_topic_filter(f).map_err(ClientError::InvalidTopic)?;
+        }
         let packet_id = self.session.allocate_id()?;
         let packet = Packet::Unsubscribe(Unsubscribe {
             packet_id,
             filters,
-            properties: Properties::default(),
+            properties,
         });
         self.request(packet_id, Request::Unsubscribe, packet, now)
     }

@@ -5,7 +5,10 @@
 //! events go out through `poll_*` methods. It builds for `wasm32-unknown-unknown` and native.
 
 mod backoff;
+mod broker_url;
 mod client;
+mod client_events;
+mod client_machine;
 mod decode;
 mod encode;
 mod error;
@@ -24,9 +27,14 @@ mod topic;
 mod varint;
 
 pub use backoff::Backoff;
+pub use broker_url::{BrokerUrl, BrokerUrlError, TabUrl};
 pub use bytes::{Bytes, BytesMut};
 pub use client::{
     ClientEngine, ClientError, ClientEvent, ClientOptions, CloseReason, ConnectionState, LostReason,
+};
+pub use client_machine::{
+    Action, ClientMachine, Command, CommandFailure, ConnectionPolicy, Done, End, MachineEvent,
+    Outcome, Token, TransportId,
 };
 pub use decode::{decode, decode_fixed_header, decode_packet, FixedHeader, MAX_REMAINING_LENGTH};
 pub use encode::{encode, encode_publish_head, encode_to_vec, encoded_len};

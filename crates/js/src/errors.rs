@@ -33,7 +33,9 @@ pub fn decode_error_text(e: &DecodeError) -> String {
 /// A command the engine refused; the caller is at fault.
 pub fn client_error(e: &ClientError) -> JsValue {
     let (code, message) = match e {
-        ClientError::NotConnected => ("NOT_CONNECTED", "not connected".to_owned()),
+        // MQTT.js's words.
+        ClientError::NotConnected => ("NOT_CONNECTED", "No connection to broker".to_owned()),
+        ClientError::Ended => ("NOT_CONNECTED", "the client has ended".to_owned()),
         ClientError::AlreadyConnected => ("ALREADY_CONNECTED", "already connected".to_owned()),
         ClientError::QueueFull => ("QUEUE_FULL", "the offline queue is full".to_owned()),
         ClientError::InvalidTopic(v) => ("INVALID_TOPIC", violation_text("invalid topic: ", v)),

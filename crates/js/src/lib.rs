@@ -1,5 +1,5 @@
-//! wasm-bindgen glue for the npm package `tabmq` (see `web/npm/`): the client engine
-//! (`Engine`, driven by the package's JavaScript), the reconnect `Backoff`, and, with the
+//! wasm-bindgen glue for the npm package `tabmq` (see `web/npm/`): the client (`Client`,
+//! the core's connection policy and engine, driven by the package's I/O shell), and, with the
 //! `broker` feature, the in-tab broker's worker entry (`serveWorker`); with the `bench`
 //! feature, the codec benchmark's entry points.
 //!
@@ -7,9 +7,9 @@
 //! timers and workers are JavaScript's, which costs the page no wasm for them. The
 //! `broker` build adds the broker core for the in-tab broker's worker.
 
+mod client;
 #[cfg(feature = "bench")]
 mod codec_bench;
-mod engine;
 mod errors;
 #[cfg(all(target_arch = "wasm32", not(feature = "broker")))]
 mod heap;
@@ -18,9 +18,9 @@ mod packets;
 #[cfg(feature = "broker")]
 mod worker;
 
+pub use client::Client;
 #[cfg(feature = "bench")]
 pub use codec_bench::CodecBench;
-pub use engine::{Engine, JsBackoff};
 pub use errors::{client_error, invalid, js_error};
 pub use options::read_client_options;
 pub use packets::{packet_to_js, properties_from_js, properties_to_js};

@@ -1,12 +1,13 @@
-//! MQTT.js's connect options, read into the engine's. Defaults are MQTT.js's: protocol 4,
-//! keepalive 60 s, clean session, queue QoS 0. The driver (`web/npm/connection.js`) reads
-//! the options about sockets and timers itself: reconnectPeriod, connectTimeout,
+//! MQTT.js's connect options, read into the engine's and the connection policy's.
+//! Defaults are MQTT.js's: protocol 4, keepalive 60 s, clean session, queue QoS 0,
+//! reconnect after 1 s (growing to `reconnectPeriodMax`), connect timeout 30 s,
 //! resubscribe.
 
 use crate::errors::js_error;
 use crate::packets::{bytes_of, properties_from_js, qos_of};
 use js_sys::Reflect;
-use tabmq_core::{Bytes, ClientOptions, LastWill, ProtocolVersion, QoS};
+use std::time::Duration;
+use tabmq_core::{Backoff, Bytes, ClientOptions, ConnectionPolicy, LastWill, ProtocolVersion, QoS};
 use wasm_bindgen::JsValue;
 
 fn get(o: &JsValue, key: &str) -> Option<JsValue> {
@@ -100,4 +101,31 @@ pub fn read_client_options(options: &JsValue) -> Result<ClientOptions, JsValue> 
         client.max_inflight = (n as u16).max(1);
     }
     Ok(client)
+}
+
+/// The connection policy from MQTT.js's options: `reconnectPeriod` (0 turns reconnecting
+/// off), tabmq's `reconnectPeriodMax`, `connectTimeout` (0 turns it off), `resubscribe`,
+/// and tabmq's `persist: 'indexeddb'`.
+pub fn read_policy(options: &JsValue) -> Result<ConnectionPolicy, JsValue> {
+    let ms = |n: f64| Duration::from_millis(n as u64);
+    let period = number(options, "reconnectPeriod")?.unwrap_or(1000.0);
+    let max = number(options, "reconnectPeriodMax")?.unwrap_or(60_000.0);
+    let timeout = number(options, "connectTimeout")?.unwrap_or(30_000.0);
+    let persist = match get(options, "persist").map(|p| p.as_string()) {
+        None => false,
+        Some(Some(p)) if p == "indexeddb" => true,
+        Some(_) => {
+            return Err(js_error(
+                "INVALID_OPTION",
+                "options.persist must be 'indexeddb' or left out",
+            ))
+        }
+    };
+    Ok(ConnectionPolicy {
+        reconnect: (period > 0.0).then(|| Backoff::new(ms(period), ms(max.max(period)))),
+        connect_timeout: (timeout > 0.0).then(|| ms(timeout)),
+        resubscribe: flag(options, "resubscribe", true),
+        persist,
+        ..ConnectionPolicy::default()
+    })
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use tabmq_broker::{Broker, BrokerConfig, ConnId};
 use tabmq_client::{
-    bytes_of_message, now, to_array_buffer, IdbStore, Interval, CLOSE_MESSAGE, READY_MESSAGE,
+    bytes_of_message, now, to_array_buffer, IdbStore, CLOSE_MESSAGE, READY_MESSAGE,
 };
 use tabmq_core::Bytes;
 use wasm_bindgen::prelude::*;
@@ -37,6 +37,66 @@ struct Host {
     held: Vec<Out>,
     /// Changed by an inspector (a deleted retained message): save even with nothing held.
     dirty: bool,
+    /// The one timer, armed at the broker's `poll_timeout`.
+    timer: Option<Timer>,
+}
+
+/// An armed `setTimeout`: its id, its deadline, and its callback (alive until it runs).
+struct Timer {
+    id: JsValue,
+    at: tabmq_core::Instant,
+    _callback: Closure<dyn FnMut()>,
+}
+
+fn global_fn(name: &str) -> Option<js_sys::Function> {
+    Reflect::get(&js_sys::global(), &name.into())
+        .ok()?
+        .dyn_into()
+        .ok()
+}
+
+/// Arms the one timer at the broker's next deadline (keepalive, will delays, expiry), if
+/// it moved: no polling, and nothing runs while nothing is due.
+fn arm_timer(host: &Shared) {
+    let mut h = host.borrow_mut();
+    let at = h.broker.poll_timeout();
+    if h.timer.as_ref().map(|t| t.at) == at {
+        return;
+    }
+    if let Some(old) = h.timer.take() {
+        if let Some(clear) = global_fn("clearTimeout") {
+            let _ = clear.call1(&JsValue::NULL, &old.id);
+        }
+    }
+    let (Some(at), Some(set)) = (at, global_fn("setTimeout")) else {
+        return;
+    };
+    let weak = Rc::downgrade(host);
+    let callback = Closure::<dyn FnMut()>::new(move || {
+        let Some(host) = weak.upgrade() else { return };
+        host.borrow_mut().timer = None;
+        host.borrow_mut().broker.handle_timeout(now());
+        flush(&host);
+    });
+    // setTimeout fires at once past 2^31 - 1 ms; a longer wait is re-armed when it fires.
+    let wait = at
+        .saturating_duration_since(now())
+        .as_millis()
+        .min(0x7fff_ffff);
+    match set.call2(
+        &JsValue::NULL,
+        callback.as_ref().unchecked_ref(),
+        &JsValue::from(wait as f64),
+    ) {
+        Ok(id) => {
+            h.timer = Some(Timer {
+                id,
+                at,
+                _callback: callback,
+            })
+        }
+        Err(e) => web_sys::console::error_2(&"tabmq: no timer, keepalive is off".into(), &e),
+    }
 }
 
 type Shared = Rc<RefCell<Host>>;
@@ -92,6 +152,7 @@ fn flush(host: &Shared) {
         }
     };
     deliver(host, outs);
+    arm_timer(host);
     let Some((store, covered, snapshot)) = save else {
         return;
     };
@@ -276,15 +337,6 @@ pub fn start() {
         let on_connect = control_handler(&host);
         scope.set_onmessage(Some(on_connect.as_ref().unchecked_ref()));
         on_connect.forget();
-    }
-    let for_timer = host.clone();
-    match Interval::new(1_000, move || {
-        for_timer.borrow_mut().broker.handle_timeout(now());
-        flush(&for_timer);
-    }) {
-        // The worker lives as long as its timer; nothing ever stops it but terminate().
-        Ok(timer) => std::mem::forget(timer),
-        Err(e) => web_sys::console::error_2(&"tabmq: no timer, keepalive is off".into(), &e),
     }
     wasm_bindgen_futures::spawn_local(load_then_ready(host, database, shared));
 }

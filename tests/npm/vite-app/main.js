@@ -17,6 +17,10 @@ async function exchange(url, tag) {
   return message;
 }
 
+// The broker's own statistics ($SYS/#, retained as Mosquitto keeps them, published from
+// its start) are not what this app stored.
+const own = (retained) => retained.filter((r) => !r.topic.startsWith('$SYS/'));
+
 window.__result = (async () => {
   const inTab = await exchange('tab://vite-app', 'tab');
   const broker = await startBroker({ name: 'vite-app' });
@@ -28,9 +32,9 @@ window.__result = (async () => {
   return {
     inTab,
     mosquitto,
-    retained: view.retained.map((r) => `${r.topic}=${new TextDecoder().decode(r.payload)}`),
+    retained: own(view.retained).map((r) => `${r.topic}=${new TextDecoder().decode(r.payload)}`),
     deleted,
-    retainedAfter: after.retained.length,
+    retainedAfter: own(after.retained).length,
     messagesReceived: view.counters.publishReceived,
   };
 })().catch((e) => ({ error: String(e?.message ?? e), code: e?.code }));

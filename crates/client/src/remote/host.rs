@@ -4,21 +4,21 @@
 use super::frames::{self, push_frame, Frame};
 use super::options_from_js;
 use crate::browser::{bytes_of, to_array_buffer};
-use crate::client::Listener;
+use crate::client::SessionStore;
 use crate::coalesce::{Coalescer, Sink};
 use crate::completion::CommandError;
 use crate::faults::{FaultAction, FaultPlan};
 use crate::in_tab::READY_MESSAGE;
-use crate::reconnect::{Lifecycle, ResilientClient};
+use crate::reconnect::{MachineListener, ResilientClient};
 use crate::session_store::IdbSessionStore;
 use js_sys::Reflect;
 use std::cell::RefCell;
 use std::future::Future;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use std::time::Duration;
 use tabmq_core::{
-    decode_packet, Backoff, Bytes, ClientEvent, ClientOptions, ClientSession, CloseReason,
-    ConnectionState, Packet, ProtocolVersion, ReasonCode,
+    decode_packet, Backoff, Bytes, ClientOptions, ClientSession, CloseReason, ConnectionPolicy,
+    End, MachineEvent, Packet, ProtocolVersion, ReasonCode,
 };
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, MessagePort};
@@ -26,13 +26,10 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, MessagePort};
 struct Hosted {
     out: Coalescer,
     version: ProtocolVersion,
-    /// Over WebSocket, or over ports to the in-tab broker; reconnecting either way.
+    /// Over WebSocket, or over ports to the in-tab broker.
     conn: Option<ResilientClient>,
-    /// Whether a dropped connection is made again.
-    reconnect: bool,
     /// Commands that came before the connection was set up (the session loads first).
     early: Vec<Vec<u8>>,
-    ending: bool,
 }
 
 type Shared = Rc<RefCell<Hosted>>;
@@ -83,58 +80,46 @@ fn close_text(reason: &CloseReason) -> (String, Option<&'static str>) {
             "the broker exceeded our Receive Maximum".into(),
             Some("RECEIVE_MAXIMUM_EXCEEDED"),
         ),
+        CloseReason::ConnectTimeout => (
+            "no CONNACK within the connect timeout".into(),
+            Some("CONNECT_TIMEOUT"),
+        ),
         _ => ("closed".into(), None),
     }
 }
 
-fn on_event(weak: &Weak<RefCell<Hosted>>, event: ClientEvent) {
-    let Some(hosted) = weak.upgrade() else { return };
-    let (out, version, ending, reconnects) = {
-        let h = hosted.borrow();
-        let reconnects = h.reconnect;
-        (h.out.clone(), h.version, h.ending, reconnects)
-    };
+/// The machine's events, as frames for the page.
+fn on_event(out: &Coalescer, version: ProtocolVersion, event: &MachineEvent) {
     match event {
-        ClientEvent::Connected { session_present } => {
-            send(&out, frames::CONNECTED, 0, &[u8::from(session_present)])
+        MachineEvent::Connected { session_present } => {
+            send(out, frames::CONNECTED, 0, &[u8::from(*session_present)])
         }
-        ClientEvent::Message(publish) => {
-            send_packet(&out, frames::MESSAGE, &Packet::Publish(publish), version)
-        }
-        ClientEvent::PacketSent(p) => send_packet(&out, frames::PACKET_SENT, &p, version),
-        ClientEvent::PacketReceived(p) => send_packet(&out, frames::PACKET_RECEIVED, &p, version),
-        ClientEvent::Closed(reason) => {
+        MachineEvent::Message(publish) => send_packet(
+            out,
+            frames::MESSAGE,
+            &Packet::Publish(publish.clone()),
+            version,
+        ),
+        MachineEvent::PacketSent(p) => send_packet(out, frames::PACKET_SENT, p, version),
+        MachineEvent::PacketReceived(p) => send_packet(out, frames::PACKET_RECEIVED, p, version),
+        MachineEvent::Closed(reason) => {
             if let CloseReason::DisconnectedByBroker(code) = reason {
-                send(&out, frames::DISCONNECTED, 0, &[code.0]);
+                send(out, frames::DISCONNECTED, 0, &[code.0]);
             }
-            let (text, error) = close_text(&reason);
+            let (text, error) = close_text(reason);
             if let Some(code) = error {
-                send_error(&out, code, &text);
+                send_error(out, code, &text);
             }
-            send(&out, frames::CLOSED, 0, text.as_bytes());
-            if ending {
-                send(&out, frames::ENDED, 0, &[]);
-            } else if reconnects {
-                send(&out, frames::OFFLINE, 0, &[]);
-            } else if let Some(r) = &hosted.borrow().conn {
-                // Not reconnecting: stop the timer that would.
-                r.stop();
-            }
+            send(out, frames::CLOSED, 0, text.as_bytes());
         }
+        MachineEvent::TransportFailed => {
+            send_error(out, "CONNECT_FAILED", "the WebSocket could not be opened");
+            send(out, frames::CLOSED, 0, b"the WebSocket could not be opened");
+        }
+        MachineEvent::Offline => send(out, frames::OFFLINE, 0, &[]),
+        MachineEvent::Reconnecting => send(out, frames::RECONNECTING, 0, &[]),
+        MachineEvent::Ended => send(out, frames::ENDED, 0, &[]),
         _ => {}
-    }
-}
-
-/// The WebSocket failed before CONNECT: an error, then offline (another attempt is
-/// scheduled) or, without reconnecting, the end of the attempts.
-fn socket_failed(weak: &Weak<RefCell<Hosted>>, out: &Coalescer) {
-    let Some(hosted) = weak.upgrade() else { return };
-    send_error(out, "CONNECT_FAILED", "the WebSocket could not be opened");
-    send(out, frames::CLOSED, 0, b"the WebSocket could not be opened");
-    let h = hosted.borrow();
-    match &h.conn {
-        Some(r) if !h.reconnect => r.stop(),
-        _ => send(out, frames::OFFLINE, 0, &[]),
     }
 }
 
@@ -189,7 +174,6 @@ fn handle_frame(hosted: &Shared, frame: Frame<'_>) {
         let Some(r) = h.conn.clone() else { return };
         (r, h.out.clone(), h.version)
     };
-    let client = r.client.clone();
     let packet = || decode_packet(Bytes::copy_from_slice(frame.body), version).ok();
     let refuse = |out: &Coalescer| {
         if frame.req != 0 {
@@ -205,47 +189,33 @@ fn handle_frame(hosted: &Shared, frame: Frame<'_>) {
         frames::PUBLISH => match packet() {
             Some(Packet::Publish(p)) if frame.req == 0 => {
                 // Nobody waits: no future to keep, which matters for floods of QoS 0.
-                let _ = client.publish_with(p);
+                let _ = r.publish(p);
             }
-            Some(Packet::Publish(p)) => {
-                reply(&out, frame.req, client.publish_with_async(p), |c| vec![c.0])
-            }
+            Some(Packet::Publish(p)) => reply(&out, frame.req, r.publish_async(p), |c| vec![c.0]),
             _ => refuse(&out),
         },
         frames::SUBSCRIBE => match packet() {
             Some(Packet::Subscribe(s)) => {
-                let done = r.subscribe_with_async(s.filters, s.properties);
+                let done = r.subscribe_async(s.filters, s.properties);
                 reply(&out, frame.req, done, codes);
             }
             _ => refuse(&out),
         },
         frames::UNSUBSCRIBE => match packet() {
             Some(Packet::Unsubscribe(u)) => {
-                r.forget(&u.filters);
-                let done = client.unsubscribe_filters_async(u.filters);
+                let done = r.unsubscribe_async(u.filters, u.properties);
                 reply(&out, frame.req, done, |()| Vec::new());
             }
             _ => refuse(&out),
         },
-        frames::END => {
-            hosted.borrow_mut().ending = true;
-            let was_down = client.state() == ConnectionState::Disconnected;
-            if frame.body.first() == Some(&1) {
-                r.stop();
-                client.abort();
-            } else {
-                r.close();
-            }
-            if was_down {
-                // No Closed event follows a connection that was not up.
-                send(&out, frames::ENDED, 0, &[]);
-            }
-        }
-        frames::TRACE => client.set_trace_packets(frame.body.first() == Some(&1)),
-        frames::RECONNECT => {
-            hosted.borrow_mut().ending = false;
-            r.reconnect();
-        }
+        // `[force]` or `[force, reason code]`: MQTT.js's `end(force, { reasonCode })`.
+        frames::END => r.end(End {
+            force: frame.body.first() == Some(&1),
+            reason_code: ReasonCode(frame.body.get(1).copied().unwrap_or(0)),
+            ..End::default()
+        }),
+        frames::TRACE => r.set_trace(frame.body.first() == Some(&1)),
+        frames::RECONNECT => r.reconnect(),
         frames::FAULT => handle_fault(&r, frame.body),
         _ => {}
     }
@@ -299,47 +269,39 @@ async fn open_connection(
         (None, None)
     };
     let session = session.unwrap_or_else(ClientSession::new);
-    let weak = Rc::downgrade(&hosted);
-    let listener: Listener = Box::new(move |_client, event| on_event(&weak, event));
-    let backoff = Backoff::new(
-        read_millis(&open, "backoffMinMs", Duration::from_secs(1)),
-        read_millis(&open, "backoffMaxMs", Duration::from_secs(60)),
-    );
-    let conn = match broker_port {
-        Some(connector) => {
-            ResilientClient::connect_in_tab(connector, options, session, backoff, listener)
-        }
-        None => ResilientClient::connect(&url, options, session, backoff, listener),
+    let reconnect = Reflect::get(&open, &"reconnect".into())
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true);
+    let policy = ConnectionPolicy {
+        reconnect: reconnect.then(|| {
+            Backoff::new(
+                read_millis(&open, "backoffMinMs", Duration::from_secs(1)),
+                read_millis(&open, "backoffMaxMs", Duration::from_secs(60)),
+            )
+        }),
+        connect_timeout: Some(read_millis(&open, "connectTimeoutMs", Duration::ZERO))
+            .filter(|t| !t.is_zero()),
+        resubscribe: Reflect::get(&open, &"resubscribe".into())
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(true),
+        ..ConnectionPolicy::default()
     };
-    let conn = conn
+    let version = options.protocol;
+    let events = out.clone();
+    let listener: MachineListener = Box::new(move |event| on_event(&events, version, event));
+    let store = store.map(|s| Rc::new(s) as Rc<dyn SessionStore>);
+    let conn = ResilientClient::start(&url, options, policy, session, broker_port, store, listener)
         .inspect(|r| {
-            if let Some(store) = store {
-                r.client.set_session_store(Rc::new(store));
-            }
-            let timeout = Reflect::get(&open, &"connectTimeoutMs".into())
-                .ok()
-                .and_then(|v| v.as_f64())
-                .filter(|ms| *ms > 0.0)
-                .map(|ms| Duration::from_millis(ms as u64));
-            r.set_connect_timeout(timeout);
-            let resubscribe = Reflect::get(&open, &"resubscribe".into())
-                .ok()
-                .and_then(|v| v.as_bool())
-                .unwrap_or(true);
-            r.set_resubscribe(resubscribe);
             let out = out.clone();
-            let weak = Rc::downgrade(&hosted);
-            r.set_lifecycle_listener(Box::new(move |change| match change {
-                Lifecycle::Reconnecting => send(&out, frames::RECONNECTING, 0, &[]),
-                Lifecycle::SocketFailed => socket_failed(&weak, &out),
-                Lifecycle::Fault(action, packet_type) => {
-                    let code = match action {
-                        FaultAction::Dropped => 1,
-                        FaultAction::Duplicated => 2,
-                        _ => 3,
-                    };
-                    send(&out, frames::FAULT_APPLIED, 0, &[code, packet_type]);
-                }
+            r.set_fault_listener(Rc::new(move |action, packet_type| {
+                let code = match action {
+                    FaultAction::Dropped => 1,
+                    FaultAction::Duplicated => 2,
+                    _ => 3,
+                };
+                send(&out, frames::FAULT_APPLIED, 0, &[code, packet_type]);
             }));
         })
         .map_err(|e| e.to_string());
@@ -384,11 +346,6 @@ fn host(port: MessagePort, open: JsValue, broker_port: Option<MessagePort>) {
         version: options.protocol,
         conn: None,
         early: Vec::new(),
-        ending: false,
-        reconnect: Reflect::get(&open, &"reconnect".into())
-            .ok()
-            .and_then(|v| v.as_bool())
-            .unwrap_or(true),
     }));
     let weak = Rc::downgrade(&hosted);
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {

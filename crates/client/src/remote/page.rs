@@ -152,7 +152,7 @@ thread_local! {
 }
 
 async fn start_worker(script_url: String) -> Result<JsValue, JsValue> {
-    let worker = crate::workers::new_worker(&script_url, CLIENT_WORKER_NAME, "clients")?;
+    let worker = crate::workers::new_worker(&script_url, CLIENT_WORKER_NAME)?;
     let w = worker.clone();
     await_ready(move |on_message, on_error| {
         w.set_onmessage(on_message);
@@ -394,10 +394,17 @@ impl WorkerClient {
         async move { wait(sent?).await.map(|_| ()) }
     }
 
-    /// Sends DISCONNECT and stops reconnecting; [`RemoteEvent::Ended`] follows.
+    /// Sends DISCONNECT (once what is in flight is answered) and stops reconnecting;
+    /// [`RemoteEvent::Ended`] follows.
     pub fn end(&self) {
+        self.end_with(ReasonCode::SUCCESS);
+    }
+
+    /// [`WorkerClient::end`] with DISCONNECT's MQTT 5 reason code: 0x04 asks the broker to
+    /// send the will anyway.
+    pub fn end_with(&self, reason_code: ReasonCode) {
         let mut frame = Vec::new();
-        push_frame(&mut frame, frames::END, 0, &[]);
+        push_frame(&mut frame, frames::END, 0, &[0, reason_code.0]);
         let _ = self.inner.out.push(&frame);
     }
 
