@@ -10,6 +10,7 @@
 
 import { Client } from './wasm/tabmq_client.js';
 import { cancel, later, nextTask } from './schedule.js';
+import { openSessionStore } from './session-store.js';
 
 /** An `Error` with a `code`, and `extra` fields such as `reasonCode`. */
 export const codedError = (code, message, extra) => Object.assign(new Error(message), { code }, extra);
@@ -18,29 +19,6 @@ export const codedError = (code, message, extra) => Object.assign(new Error(mess
 // system clock moves no timer, and on the Unix epoch's scale, so the expiry times a stored
 // session holds mean the same after a reload.
 const now = () => performance.timeOrigin + performance.now();
-
-// The same database as the Rust client's IdbSessionStore, one key per client id.
-const DB = 'tabmq-client-sessions';
-const STORE = 'state';
-
-const done = (r) => new Promise((resolve, reject) => {
-  r.onsuccess = () => resolve(r.result);
-  r.onerror = () => reject(r.error);
-});
-
-async function openSessionStore(clientId) {
-  const open = indexedDB.open(DB, 1);
-  open.onupgradeneeded = () => open.result.createObjectStore(STORE);
-  const db = await done(open);
-  const saved = await done(db.transaction(STORE).objectStore(STORE).get(clientId));
-  const save = (bytes) => new Promise((resolve) => {
-    const tx = db.transaction(STORE, 'readwrite');
-    tx.objectStore(STORE).put(bytes, clientId);
-    // A full disk must not stall the connection: the bytes go out anyway.
-    tx.oncomplete = tx.onerror = tx.onabort = () => resolve();
-  });
-  return { saved: saved instanceof Uint8Array ? saved : undefined, save };
-}
 
 export class Connection {
   /** `emit(type, ...args)` gets MQTT.js's events. `openTab(tab)` resolves to a port of the

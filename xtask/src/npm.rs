@@ -17,10 +17,11 @@ pub const CLIENT_LIMIT_BYTES: u64 = 67 * 1024;
 
 /// What a page fetches for a `ws://` client: the entry with its driver, the timer worker,
 /// and the client wasm.
-pub const CLIENT_ENTRY: [&str; 7] = [
+pub const CLIENT_ENTRY: [&str; 8] = [
     "index.js",
     "tab-socket.js",
     "connection.js",
+    "session-store.js",
     "schedule.js",
     "timer-worker.js",
     "wasm/tabmq_client.js",
@@ -36,10 +37,11 @@ pub const BROKER_ENTRY: [&str; 3] = [
 
 /// The package's JavaScript modules. They ship minified, with source maps; their sources
 /// are `web/npm/`, `web/tab-socket.js` and wasm-bindgen's output.
-const MODULES: [&str; 8] = [
+const MODULES: [&str; 9] = [
     "index.js",
     "tab-socket.js",
     "connection.js",
+    "session-store.js",
     "schedule.js",
     "timer-worker.js",
     "broker-worker.js",

@@ -3,6 +3,7 @@
 
 use crate::handshake::{self, Side};
 use crate::inbox::deliver;
+use crate::page_url::{broker_param, page_param};
 use crate::settings::{self, ConnectionSettings};
 use crate::state::{ActiveSubscription, ClientSlot, Lab, LabConnection, Role, Status};
 use leptos::prelude::*;
@@ -18,33 +19,11 @@ pub const WORKER_URL: &str = "./broker-worker.js";
 /// The filter the subscriber starts with.
 pub const DEFAULT_FILTER: &str = "sensor/#";
 
-/// The broker the lab uses unless the page's URL names another.
-pub const DEFAULT_BROKER: &str = "tab://lab";
-
 fn close_label(reason: &CloseReason) -> Status {
     match reason {
         CloseReason::Disconnected => Status::Disconnected,
         other => Status::Failed(format!("{other:?}")),
     }
-}
-
-/// A query parameter of the page's URL.
-fn page_param(name: &str) -> Option<String> {
-    let search = web_sys::window()?.location().search().ok()?;
-    web_sys::UrlSearchParams::new_with_str(&search)
-        .ok()?
-        .get(name)
-}
-
-/// The broker URL the page asks for with `?broker=`, if it does.
-fn broker_param() -> Option<String> {
-    page_param("broker").filter(|u| !u.is_empty())
-}
-
-/// The broker URL the lab starts with: `?broker=`, else `tab://lab` (a broker in this tab).
-/// `tab://lab?shared` shares one broker between tabs; `ws://`/`wss://` reach a real one.
-pub fn broker_url() -> String {
-    broker_param().unwrap_or_else(|| DEFAULT_BROKER.to_owned())
 }
 
 /// A suffix that keeps this tab's client ids apart from other tabs' on a shared broker.

@@ -6,12 +6,14 @@ mod components;
 mod connect;
 mod handshake;
 mod inbox;
+mod page_url;
 mod settings;
 mod state;
 mod timers;
 
 pub use app::{mount, App};
 pub use components::{PublisherCard, StatusBadge, SubscriberCard};
-pub use connect::{start_lab, DEFAULT_BROKER, DEFAULT_FILTER, WORKER_URL};
+pub use connect::{start_lab, DEFAULT_FILTER, WORKER_URL};
+pub use page_url::DEFAULT_BROKER;
 pub use settings::ConnectionSettings;
 pub use state::{ActiveSubscription, ClientSlot, Lab, Received, Status, HISTORY_LIMIT};

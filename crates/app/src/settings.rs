@@ -28,7 +28,7 @@ pub struct ConnectionSettings {
 impl Default for ConnectionSettings {
     fn default() -> Self {
         ConnectionSettings {
-            url: crate::connect::DEFAULT_BROKER.to_owned(),
+            url: crate::page_url::DEFAULT_BROKER.to_owned(),
             version: 4,
             client_id: String::new(),
             clean: true,

@@ -262,7 +262,7 @@ impl Lab {
     pub fn new() -> Self {
         Lab {
             broker_status: RwSignal::new(Status::Connecting),
-            broker_url: StoredValue::new(crate::connect::broker_url()),
+            broker_url: StoredValue::new(crate::page_url::broker_url()),
             publishers: RwSignal::new(Vec::new()),
             subscribers: RwSignal::new(Vec::new()),
             flows: RwSignal::new(VecDeque::new()),

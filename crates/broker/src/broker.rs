@@ -543,7 +543,7 @@ impl Broker {
     pub(crate) fn remove_session(&mut self, client_id: &str, now: Instant) {
         if let Some(session) = self.sessions.remove(client_id) {
             for key in session.subscriptions.keys() {
-                let (_, filter) = crate::subscribe::split_shared(key);
+                let (_, filter) = crate::topic_rules::split_shared(key);
                 self.tree
                     .remove(filter, &(client_id.to_owned(), key.clone()));
             }

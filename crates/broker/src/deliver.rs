@@ -9,7 +9,7 @@ use crate::broker::{Broker, ConnId};
 use crate::publish::Routed;
 use crate::retained::RetainedMessage;
 use crate::session::Subscription;
-use crate::subscribe::split_shared;
+use crate::topic_rules::split_shared;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tabmq_core::{

@@ -5,6 +5,7 @@
 use crate::access::Access;
 use crate::broker::{Broker, ConnId, Ending};
 use crate::retained::Source;
+use crate::topic_rules::within_topic_limits;
 use tabmq_core::{
     Ack, Inbound, Instant, Packet, PacketId, ProtocolVersion, Publish, QoS, ReasonCode,
 };
@@ -16,13 +17,6 @@ pub(crate) enum Routed {
     Delivered(usize),
     /// Refused for this reason (MQTT 5 publishers hear it).
     Refused(ReasonCode),
-}
-
-/// Whether a topic name or filter is within the configured length and depth (levels,
-/// counted as Mosquitto counts them: one more than its `/` separators).
-pub(crate) fn within_topic_limits(broker: &Broker, topic: &str) -> bool {
-    topic.len() <= broker.config.max_topic_length
-        && topic.bytes().filter(|&b| b == b'/').count() < broker.config.max_topic_levels
 }
 
 /// `$SYS` is the broker's: clients may not publish there, but for a bridge's state; and
@@ -60,7 +54,7 @@ impl Broker {
         if let Err(reason) = self.resolve_alias(conn, &mut publish) {
             return self.end(conn, Ending::ByBroker(reason), now);
         }
-        if !within_topic_limits(self, &publish.topic) {
+        if !within_topic_limits(&self.config, &publish.topic) {
             // Like Mosquitto: a topic too deep for the broker ends the connection (0x82).
             return self.end(conn, Ending::ByBroker(ReasonCode::PROTOCOL_ERROR), now);
         }

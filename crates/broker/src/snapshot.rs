@@ -5,7 +5,7 @@
 use crate::broker::Broker;
 use crate::retained::{RetainedMessage, Source};
 use crate::session::{Session, Subscription};
-use crate::subscribe::split_shared;
+use crate::topic_rules::split_shared;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use tabmq_core::{

@@ -3,20 +3,12 @@
 
 use crate::access::Access;
 use crate::broker::{Broker, ConnId, Ending};
-use crate::publish::within_topic_limits;
 use crate::session::Subscription;
+use crate::topic_rules::{split_shared, within_topic_limits};
 use tabmq_core::{
     Instant, Packet, Properties, ProtocolVersion, ReasonCode, RetainHandling, SubAck, Subscribe,
     UnsubAck, Unsubscribe,
 };
-
-/// `$share/GROUP/FILTER` into the group and the filter; other filters have no group.
-pub(crate) fn split_shared(filter: &str) -> (Option<&str>, &str) {
-    filter
-        .strip_prefix("$share/")
-        .and_then(|rest| rest.split_once('/'))
-        .map_or((None, filter), |(group, inner)| (Some(group), inner))
-}
 
 /// 3.1.1's SUBACK failure.
 const SUBACK_FAILURE: ReasonCode = ReasonCode(0x80);
@@ -79,7 +71,7 @@ impl Broker {
                 .config
                 .max_subscriptions_per_client
                 .is_some_and(|max| !existed && count >= max);
-            if !within_topic_limits(self, &inner) {
+            if !within_topic_limits(&self.config, &inner) {
                 // Like Mosquitto: a filter too deep for the broker is a malformed SUBSCRIBE.
                 return self.end(conn, Ending::ByBroker(ReasonCode::MALFORMED_PACKET), now);
             }

@@ -10,7 +10,7 @@
 //! Malformed input exits with status 2 and one line on stderr that names the violated
 //! statement of the spec.
 
-mod inspect;
+mod decode_encode;
 mod native_client;
 mod pubsub;
 mod server;
@@ -91,8 +91,8 @@ fn run(args: &[String]) -> Result<(), Failure> {
     let stdin = std::io::stdin().lock();
     let stdout = std::io::stdout().lock();
     match command.as_str() {
-        "decode" => inspect::decode(stdin, stdout, version),
-        "encode" => inspect::encode(stdin, stdout, version),
+        "decode" => decode_encode::decode(stdin, stdout, version),
+        "encode" => decode_encode::encode(stdin, stdout, version),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())

@@ -2,6 +2,10 @@
 //! they break, so a log line points straight at the rule.
 
 use crate::reason::ReasonCode;
+
+/// Why a property list that names one property twice is refused, in both directions: a
+/// Protocol Error, not a malformed packet (matched in [`DecodeError::reason_code`]).
+pub(crate) const DUPLICATE: &str = "property appears more than once";
 use std::fmt;
 
 /// A rule of the MQTT specification that a peer broke.
@@ -89,8 +93,7 @@ impl DecodeError {
     pub fn reason_code(&self) -> ReasonCode {
         match self {
             DecodeError::Malformed(v)
-                if v.reason == crate::properties::DUPLICATE
-                    || STATED_AS_PROTOCOL_ERRORS.contains(&v.statement) =>
+                if v.reason == DUPLICATE || STATED_AS_PROTOCOL_ERRORS.contains(&v.statement) =>
             {
                 ReasonCode::PROTOCOL_ERROR
             }

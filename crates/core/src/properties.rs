@@ -1,7 +1,7 @@
 //! MQTT 5 properties: one typed struct for every packet, with the spec's rules on which
 //! packet may carry which property, which may repeat, and which values are forbidden.
 
-use crate::error::{EncodeError, Violation};
+use crate::error::{EncodeError, Violation, DUPLICATE};
 use crate::packet::QoS;
 use crate::topic::validate_topic_name;
 use crate::varint::{put_varint, varint_len, MAX_VARINT};
@@ -224,9 +224,8 @@ pub fn property_allowed(id: u8, ctx: Ctx) -> bool {
     }
 }
 
-/// Why a property list is refused, in both directions (error.rs matches `DUPLICATE`).
+/// Why a property list is refused, in both directions (`DUPLICATE`, which error.rs answers with Protocol Error, lives there).
 pub(crate) const NOT_ALLOWED: &str = "property not allowed in this packet";
-pub(crate) const DUPLICATE: &str = "property appears more than once";
 
 impl Properties {
     /// Whether no property is set.

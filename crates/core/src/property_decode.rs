@@ -1,11 +1,9 @@
 //! Reading MQTT 5 property lists: each property at most once (but the repeatable ones),
 //! only where its packet allows it, and with a value the spec allows.
 
-use crate::error::{violation, DecodeError};
+use crate::error::{violation, DecodeError, DUPLICATE};
 use crate::packet::QoS;
-use crate::properties::{
-    property_allowed, Properties, PropertyContext as Ctx, DUPLICATE, NOT_ALLOWED,
-};
+use crate::properties::{property_allowed, Properties, PropertyContext as Ctx, NOT_ALLOWED};
 use crate::topic::validate_topic_name;
 use crate::varint::take_varint;
 use bytes::{Buf, Bytes};

@@ -7,7 +7,7 @@
 //! timers and workers are JavaScript's, which costs the page no wasm for them. The
 //! `broker` build adds the broker core for the in-tab broker's worker.
 
-mod client;
+mod client_for_js;
 #[cfg(feature = "bench")]
 mod codec_bench;
 mod errors;
@@ -18,7 +18,7 @@ mod packets;
 #[cfg(feature = "broker")]
 mod worker;
 
-pub use client::Client;
+pub use client_for_js::Client;
 #[cfg(feature = "bench")]
 pub use codec_bench::CodecBench;
 pub use errors::{client_error, invalid, js_error};

@@ -9,9 +9,9 @@
 //!   reconnect timers run off the page's main thread (see `tabmq_client::WorkerClient`).
 
 #[cfg(target_arch = "wasm32")]
-mod host;
+mod broker_host;
 #[cfg(target_arch = "wasm32")]
-mod inspect;
+mod inspector_port;
 
 /// Starts this worker in the role its name gives it.
 pub fn run() {
@@ -23,7 +23,7 @@ pub fn run() {
         if name.as_deref() == Some(tabmq_client::CLIENT_WORKER_NAME) {
             tabmq_client::serve_clients();
         } else {
-            host::start();
+            broker_host::start();
         }
     }
 }

@@ -8,11 +8,11 @@
 //! MessagePort in [`frames`].
 
 pub mod frames;
-mod host;
-mod page;
+mod page_side;
+mod worker_side;
 
-pub use host::serve_clients;
-pub use page::{FaultCommand, RemoteEvent, RemoteListener, WorkerClient, WorkerClientOptions};
+pub use page_side::{FaultCommand, RemoteEvent, RemoteListener, WorkerClient, WorkerClientOptions};
+pub use worker_side::serve_clients;
 
 use js_sys::{Object, Reflect};
 use std::time::Duration;

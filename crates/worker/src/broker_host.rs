@@ -217,7 +217,7 @@ fn control_handler(host: &Shared) -> Closure<dyn FnMut(MessageEvent)> {
             return;
         }
         if kind != "connect" {
-            let answer = crate::inspect::answer(&mut host.borrow_mut().broker, &data, now());
+            let answer = crate::inspector_port::answer(&mut host.borrow_mut().broker, &data, now());
             if answer.as_ref().is_some_and(|a| a.changed) {
                 host.borrow_mut().dirty = true;
             }
