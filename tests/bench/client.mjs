@@ -34,7 +34,7 @@ try {
   const context = await browser.newContext();
   const page = await context.newPage();
   const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('pageerror', (e) => errors.push(e.stack ?? e.message));
   await page.goto(`${server.url}index.html`);
   if (!(await page.evaluate(() => self.crossOriginIsolated))) throw new Error('the bench page is not cross-origin isolated');
   await page.evaluate(async () => {

@@ -190,7 +190,8 @@ export class Connection {
   /** Runs a command; with `wait`, a promise of its outcome. Throws what the machine
    *  refuses at once. */
   _command(wait, run) {
-    const token = this.nextToken++;
+    // Token 0: nobody waits, so its completion does not cross from the wasm.
+    const token = wait ? this.nextToken++ : 0;
     this._input(() => run(token));
     if (wait) return new Promise((resolve, reject) => this.waiters.set(token, { resolve, reject }));
     return undefined;

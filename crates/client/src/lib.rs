@@ -28,24 +28,31 @@ mod url;
 mod websocket;
 mod workers;
 
-pub use browser::{bytes_of as bytes_of_message, now, to_array_buffer, Interval};
 pub use client::{Client, Clock, Listener, SessionStore};
 pub use completion::CommandError;
 pub use faults::{FaultAction, FaultPlan};
-pub use idb::IdbStore;
-pub use in_tab::{InTabBroker, InTabError, TabUrl, READY_MESSAGE};
-pub use port::{
-    attach_port, connect_port, MessagePortTransport, PortClient, PortConnectError, CLOSE_MESSAGE,
-};
+pub use in_tab::{InTabBroker, InTabError};
+pub use port::{connect_port, PortClient, PortConnectError};
 pub use reconnect::{MachineListener, ResilientClient, StartError};
 pub use remote::{
-    frames as worker_frames, serve_clients, FaultCommand, RemoteEvent, RemoteListener,
-    WorkerClient, WorkerClientOptions, CLIENT_WORKER_NAME,
+    serve_clients, FaultCommand, RemoteEvent, RemoteListener, WorkerClient, WorkerClientOptions,
+    CLIENT_WORKER_NAME,
 };
-pub use session_store::{IdbSessionStore, SESSION_DATABASE};
+pub use session_store::IdbSessionStore;
 pub use transport::{Transport, TransportError};
 pub use url::{connect_client, connect_url, ConnectError, Connection};
-pub use websocket::{
-    attach_websocket, connect_websocket, WebSocketClient, WebSocketConnectError,
-    WebSocketTransport, SUBPROTOCOL,
-};
+pub use websocket::{connect_websocket, WebSocketClient, WebSocketConnectError};
+
+/// The clock every browser driver reads (`performance.timeOrigin + performance.now()`).
+pub use browser::now;
+
+/// What the in-tab broker's worker (`tabmq-worker`) shares with the clients: the byte
+/// conversions, the IndexedDB store and the port protocol's two words. Not for
+/// applications.
+#[doc(hidden)]
+pub mod for_worker {
+    pub use crate::browser::{bytes_of as bytes_of_message, to_array_buffer};
+    pub use crate::idb::IdbStore;
+    pub use crate::in_tab::READY_MESSAGE;
+    pub use crate::port::CLOSE_MESSAGE;
+}

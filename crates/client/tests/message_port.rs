@@ -6,7 +6,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 use tabmq_broker::{Broker, BrokerConfig};
-use tabmq_client::{bytes_of_message, connect_port, now, to_array_buffer};
+use tabmq_client::for_worker::{bytes_of_message, to_array_buffer};
+use tabmq_client::{connect_port, now};
 use tabmq_core::{ClientEvent, ClientOptions, QoS};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;

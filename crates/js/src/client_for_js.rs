@@ -266,8 +266,8 @@ impl Client {
         self.machine.set_online(online, at(now));
     }
 
-    /// Publishes (queued while disconnected); `{type: "completed", token}` follows, or it
-    /// throws now.
+    /// Publishes (queued while disconnected); `{type: "completed", token}` follows (none
+    /// for token 0, which nobody waits for), or it throws now.
     #[allow(clippy::too_many_arguments)]
     pub fn publish(
         &mut self,
@@ -415,8 +415,15 @@ impl Client {
     /// `{type: "packetsend" | "packetreceive", packet}`.
     #[wasm_bindgen(js_name = pollEvent)]
     pub fn poll_event(&mut self) -> JsValue {
-        let Some(event) = self.machine.poll_event() else {
-            return JsValue::UNDEFINED;
+        // Token 0 is a command nobody waits for (a QoS 0 flood): its completion stays here.
+        let event = loop {
+            match self.machine.poll_event() {
+                None => return JsValue::UNDEFINED,
+                Some(MachineEvent::Completed {
+                    token: Token(0), ..
+                }) => continue,
+                Some(event) => break event,
+            }
         };
         let o = Object::new();
         let kind = match event {
@@ -452,7 +459,7 @@ impl Client {
                 set(&o, "packet", packet_to_js(&p, self.version));
                 "packetreceive"
             }
-            _ => return self.poll_event(),
+            _ => "other",
         };
         set(&o, "type", kind);
         o.into()

@@ -7,9 +7,10 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use tabmq_broker::{Broker, BrokerConfig, ConnId};
-use tabmq_client::{
-    bytes_of_message, now, to_array_buffer, IdbStore, CLOSE_MESSAGE, READY_MESSAGE,
+use tabmq_client::for_worker::{
+    bytes_of_message, to_array_buffer, IdbStore, CLOSE_MESSAGE, READY_MESSAGE,
 };
+use tabmq_client::now;
 use tabmq_core::Bytes;
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, MessagePort};

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 pub struct Mosquitto {
     child: Child,
     pub port: u16,
+    log: std::path::PathBuf,
     _dir: TempDir,
 }
 
@@ -28,6 +29,11 @@ impl Drop for TempDir {
 }
 
 impl Mosquitto {
+    /// What Mosquitto logged so far (`log_type all`).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     /// Starts Mosquitto with `extra` lines of configuration.
     pub fn start(extra: &str) -> Mosquitto {
         let port = TcpListener::bind("127.0.0.1:0")
@@ -38,12 +44,17 @@ impl Mosquitto {
         let dir =
             std::env::temp_dir().join(format!("tabmq-mosquitto-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        // Mosquitto started as root drops to its own user, which must read the config.
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // Mosquitto started as root drops to its own user, which must read the config and
+        // write its log.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let log = dir.join("mosquitto.log");
         let conf = dir.join("mosquitto.conf");
         std::fs::write(
             &conf,
-            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n{extra}"),
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_type all\nlog_dest file {}\n{extra}",
+                log.display()
+            ),
         )
         .unwrap();
         std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -57,6 +68,7 @@ impl Mosquitto {
         let broker = Mosquitto {
             child,
             port,
+            log,
             _dir: TempDir(dir),
         };
         let deadline = Instant::now() + Duration::from_secs(10);

@@ -1,6 +1,6 @@
 //! The commands a [`ClientMachine`] takes, and how each one ends.
 
-use super::{Action, ClientMachine, Link, MachineEvent, Out, Token};
+use super::{Action, ClientMachine, Link, MachineEvent, Token};
 use crate::client_events::{ClientError, CloseReason, ConnectionState, LostReason};
 use crate::packet::{Publish, QoS, SubscribeFilter};
 use crate::properties::Properties;
@@ -192,7 +192,7 @@ impl ClientMachine {
             Link::Opening(t) => {
                 self.link = Link::Idle;
                 self.drop_link_bytes(t);
-                self.out.push_back(Out::Act(Action::Cut { transport: t }));
+                self.push_action(Action::Cut { transport: t });
                 self.finish_ended();
             }
             Link::Up(t) if end.force || self.engine.state() != ConnectionState::Connected => {
@@ -209,7 +209,7 @@ impl ClientMachine {
                 } else {
                     Action::Close { transport: t }
                 };
-                self.out.push_back(Out::Act(action));
+                self.push_action(action);
                 self.finish_ended();
             }
             Link::Up(t) => {
@@ -218,7 +218,7 @@ impl ClientMachine {
                 self.engine
                     .disconnect_with(end.reason_code, end.properties, now);
                 self.pump(now);
-                self.out.push_back(Out::Act(Action::Close { transport: t }));
+                self.push_action(Action::Close { transport: t });
             }
             Link::Closing(..) => {}
         }

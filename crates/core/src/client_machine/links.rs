@@ -17,10 +17,10 @@ impl ClientMachine {
         }
         self.next_transport += 1;
         let transport = TransportId(self.next_transport);
-        self.out.push_back(Out::Act(Action::Open {
+        self.push_action(Action::Open {
             transport,
             url: self.url.clone(),
-        }));
+        });
         if std::mem::replace(&mut self.attempted, true) {
             self.events.push_back(MachineEvent::Reconnecting);
         }
@@ -33,7 +33,7 @@ impl ClientMachine {
             Link::Opening(t) => {
                 self.link = Link::Idle;
                 self.drop_link_bytes(t);
-                self.out.push_back(Out::Act(Action::Cut { transport: t }));
+                self.push_action(Action::Cut { transport: t });
                 self.events.push_back(MachineEvent::TransportFailed);
                 self.link_down(now);
             }
@@ -42,7 +42,7 @@ impl ClientMachine {
                 self.engine.abandon(CloseReason::ConnectTimeout);
                 self.pump(now);
                 self.drop_link_bytes(t);
-                self.out.push_back(Out::Act(Action::Cut { transport: t }));
+                self.push_action(Action::Cut { transport: t });
                 self.link_down(now);
             }
             _ => {}
@@ -51,6 +51,8 @@ impl ClientMachine {
 
     /// Bytes for a transport that is gone never leave; the QoS 0 messages in them are lost.
     pub(super) fn drop_link_bytes(&mut self, transport: TransportId) {
+        // The link is no longer current: what the engine still holds is dropped.
+        self.take_engine_bytes();
         let mut lost = Vec::new();
         self.out.retain_mut(|o| match o {
             Out::Bytes {

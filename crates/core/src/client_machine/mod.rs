@@ -142,7 +142,7 @@ enum Link {
 enum Out {
     Bytes {
         transport: TransportId,
-        bytes: BytesMut,
+        bytes: Bytes,
         /// The persist sequence number that must be stored first.
         after: u64,
         /// QoS 0 publishes these bytes carry: done once handed out.
@@ -382,8 +382,10 @@ impl ClientMachine {
     }
 
     /// Bytes for a transport: every ready packet for the same transport, as one buffer.
+    /// The engine's latest packets wait in it until asked for, so a host that polls once
+    /// per turn (or per burst) sends one buffer, copied nowhere on the way.
     pub fn poll_transmit(&mut self) -> Option<(TransportId, Bytes)> {
-        let mut taken: Option<(TransportId, BytesMut)> = None;
+        let mut taken: Option<(TransportId, Bytes)> = None;
         while let Some(Out::Bytes {
             transport, after, ..
         }) = self.out.front()
@@ -403,12 +405,26 @@ impl ClientMachine {
             for token in written {
                 self.complete(token, Ok(Done::Published(ReasonCode::SUCCESS)));
             }
-            match taken.as_mut() {
-                Some((_, all)) => all.extend_from_slice(&bytes),
-                None => taken = Some((transport, bytes)),
+            taken = Some(append(taken, transport, bytes));
+        }
+        // What the engine made since: the current link's, once the session it follows
+        // from is stored.
+        let current = match self.link {
+            Link::Up(t) | Link::Closing(t, _) => Some(t),
+            _ => None,
+        };
+        let ready = self.out.is_empty() && self.persist_seq <= self.persisted;
+        if let (true, Some(t)) = (ready, current) {
+            if taken.as_ref().is_none_or(|(tt, _)| *tt == t) {
+                if let Some(bytes) = self.engine.poll_transmit() {
+                    for token in std::mem::take(&mut self.written_next) {
+                        self.complete(token, Ok(Done::Published(ReasonCode::SUCCESS)));
+                    }
+                    taken = Some(append(taken, t, bytes));
+                }
             }
         }
-        taken.map(|(t, b)| (t, b.freeze()))
+        taken
     }
 
     /// What to do to a transport; after the bytes before it have been transmitted.
@@ -448,11 +464,42 @@ impl ClientMachine {
         if let Some(end) = self.end_when_idle.take() {
             if self.commands_in_flight() == 0 {
                 self.finish_end(end, now);
+                self.pump(now);
             } else {
                 self.end_when_idle = Some(end);
             }
         }
-        self.pump(now);
+    }
+
+    /// Queues an action after the bytes made before it, which leave first.
+    pub(super) fn push_action(&mut self, action: Action) {
+        self.take_engine_bytes();
+        self.out.push_back(Out::Act(action));
+    }
+
+    /// Moves the engine's bytes out, for the link they were made on; a link that is gone
+    /// drops them, and the QoS 0 messages in them are lost.
+    pub(super) fn take_engine_bytes(&mut self) {
+        let Some(bytes) = self.engine.poll_transmit() else {
+            return;
+        };
+        let written = std::mem::take(&mut self.written_next);
+        match self.link {
+            Link::Up(transport) | Link::Closing(transport, _) => {
+                let after = self.session_to_store();
+                self.out.push_back(Out::Bytes {
+                    transport,
+                    bytes,
+                    after,
+                    written,
+                });
+            }
+            _ => {
+                for token in written {
+                    self.complete(token, Err(CommandFailure::ConnectionLost));
+                }
+            }
+        }
     }
 
     /// Moves the engine's events and bytes out, and the session to store.
@@ -495,39 +542,20 @@ impl ClientMachine {
                 }
             }
         }
-        let after = self.session_to_store();
-        if let Some(bytes) = self.engine.poll_transmit() {
-            let written = std::mem::take(&mut self.written_next);
-            match self.link {
-                Link::Up(transport) | Link::Closing(transport, _) => {
-                    self.out.push_back(Out::Bytes {
-                        transport,
-                        bytes: BytesMut::from(&bytes[..]),
-                        after,
-                        written,
-                    })
-                }
-                // For a connection already gone: its next CONNECT starts afresh.
-                _ => {
-                    for token in written {
-                        self.complete(token, Err(CommandFailure::ConnectionLost));
-                    }
-                }
-            }
-        }
+        self.session_to_store();
         if closed {
             // The engine closed it (keepalive, refusal, the broker's DISCONNECT, a protocol
             // error): close the transport after the bytes that say why.
             if let Link::Up(t) = self.link {
+                self.push_action(Action::Close { transport: t });
                 self.link = Link::Idle;
-                self.out.push_back(Out::Act(Action::Close { transport: t }));
                 self.link_down(now);
             }
         }
     }
 
     /// With persistence on, the sequence number the next bytes must wait for.
-    fn session_to_store(&mut self) -> u64 {
+    pub(super) fn session_to_store(&mut self) -> u64 {
         if !self.policy.persist {
             return 0;
         }
@@ -582,6 +610,23 @@ impl ClientMachine {
         tokens.append(&mut self.queued_qos0);
         for token in tokens {
             self.complete(token, Err(failure.clone()));
+        }
+    }
+}
+
+/// `bytes` after what was `taken` for the same transport.
+fn append(
+    taken: Option<(TransportId, Bytes)>,
+    transport: TransportId,
+    bytes: Bytes,
+) -> (TransportId, Bytes) {
+    match taken {
+        None => (transport, bytes),
+        Some((t, first)) => {
+            let mut all = BytesMut::with_capacity(first.len() + bytes.len());
+            all.extend_from_slice(&first);
+            all.extend_from_slice(&bytes);
+            (t, all.freeze())
         }
     }
 }
