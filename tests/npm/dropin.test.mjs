@@ -3,45 +3,24 @@
 // once importing `mqtt` and once importing `tabmq` (the package `cargo xtask npm` built).
 // What a user observes must be the same.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { serveStatic } from '../e2e/support/static-server.mjs';
-import { launchChromium } from '../e2e/support/browser.mjs';
-import { freePort, startMosquitto } from '../interop/support/brokers.mjs';
+import { freePort } from '../interop/support/brokers.mjs';
+import { npmHarness } from './support/harness.mjs';
 
-const npmDir = process.env.TABMQ_NPM_DIR;
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
-let server;
-let browser;
-let mosquitto;
-
-before(async () => {
-  assert.ok(npmDir && existsSync(`${npmDir}/index.js`), `TABMQ_NPM_DIR must hold the built package (${npmDir})`);
-  mosquitto = await startMosquitto();
-  server = await serveStatic(here('./suite'), {
-    '/tabmq/': npmDir,
-    '/mqtt/': here('../node_modules/mqtt/dist'),
-  });
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  await mosquitto?.stop();
-});
+const h = npmHarness({ routes: { '/mqtt/': here('../node_modules/mqtt/dist') } });
 
 async function run(lib, prefix) {
-  const context = await browser.newContext();
+  const context = await h.browser.newContext();
   try {
     const page = await context.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${server.url}index.html`);
+    await page.goto(`${h.server.url}index.html`);
     const ctx = {
-      url: `ws://127.0.0.1:${mosquitto.ws}`,
+      url: `ws://127.0.0.1:${h.mosquitto.ws}`,
       deadUrl: `ws://127.0.0.1:${await freePort()}`,
       prefix,
     };

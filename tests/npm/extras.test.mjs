@@ -3,40 +3,19 @@
 // broker in the tab, bursts sent as one frame, and keepalive timers that do not depend on
 // the page's. The drop-in suite cannot cover these: MQTT.js has none of them.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
-import { serveStatic } from '../e2e/support/static-server.mjs';
-import { launchChromium } from '../e2e/support/browser.mjs';
-import { freePort, startMosquitto } from '../interop/support/brokers.mjs';
+import { freePort } from '../interop/support/brokers.mjs';
+import { npmHarness } from './support/harness.mjs';
 
-const npmDir = process.env.TABMQ_NPM_DIR;
-const here = (p) => fileURLToPath(new URL(p, import.meta.url));
-let server;
-let browser;
-let mosquitto;
-
-before(async () => {
-  assert.ok(npmDir && existsSync(`${npmDir}/index.js`), `TABMQ_NPM_DIR must hold the built package (${npmDir})`);
-  // Unlimited in-flight messages, so that a burst of QoS 1 reaches a subscriber at once.
-  mosquitto = await startMosquitto(['max_inflight_messages 0']);
-  server = await serveStatic(here('./suite'), { '/tabmq/': npmDir });
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  await mosquitto?.stop();
-});
+const h = npmHarness({ mosquittoConf: ['max_inflight_messages 0'] });
 
 async function openPage(context) {
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${server.url}index.html`);
+  await page.goto(`${h.server.url}index.html`);
   return { page, errors };
 }
 
@@ -64,17 +43,17 @@ async function resume(context, clientId, persist) {
     const client = await connectAsync(url, { clientId, clean: false, ...(persist ? { persist: 'indexeddb' } : {}) });
     await new Promise((resolve) => setTimeout(resolve, 700));
     await client.endAsync();
-  }, { url: `ws://127.0.0.1:${mosquitto.ws}`, clientId, persist });
+  }, { url: `ws://127.0.0.1:${h.mosquitto.ws}`, clientId, persist });
   await page.close();
   assert.deepEqual(errors, []);
 }
 
 test('a session kept in IndexedDB carries a QoS 1 message published offline across a reload', { timeout: 60_000 }, async () => {
-  const watcher = await mqtt.connectAsync(`mqtt://127.0.0.1:${mosquitto.tcp}`, { clientId: 'extras-watcher' });
+  const watcher = await mqtt.connectAsync(`mqtt://127.0.0.1:${h.mosquitto.tcp}`, { clientId: 'extras-watcher' });
   const got = [];
   watcher.on('message', (_topic, payload) => got.push(payload.toString()));
   await watcher.subscribeAsync('extras/kept', { qos: 1 });
-  const context = await browser.newContext();
+  const context = await h.browser.newContext();
   try {
     await publishOffline(context, 'extras-kept', true);
     await publishOffline(context, 'extras-forgotten', false);
@@ -89,7 +68,7 @@ test('a session kept in IndexedDB carries a QoS 1 message published offline acro
 });
 
 test('reconnects back off with jitter while the broker is down, and resume when it is back', { timeout: 60_000 }, async () => {
-  const context = await browser.newContext();
+  const context = await h.browser.newContext();
   try {
     const { page, errors } = await openPage(context);
     await page.evaluate(async ({ url }) => {
@@ -100,10 +79,10 @@ test('reconnects back off with jitter while the broker is down, and resume when 
         client.on(type, () => window.__events.push([type, performance.now()]));
       }
       client.on('error', () => {});
-    }, { url: `ws://127.0.0.1:${mosquitto.ws}` });
-    await mosquitto.stop();
+    }, { url: `ws://127.0.0.1:${h.mosquitto.ws}` });
+    await h.mosquitto.stop();
     await new Promise((resolve) => setTimeout(resolve, 4000));
-    await mosquitto.start();
+    await h.mosquitto.start();
     await page.waitForFunction(() => window.__events.some(([type]) => type === 'connect'), null, { timeout: 10_000 });
     const events = await page.evaluate(() => window.__events);
     const attempts = events.filter(([type]) => type === 'reconnect').map(([, at]) => at);
@@ -122,7 +101,7 @@ test('reconnects back off with jitter while the broker is down, and resume when 
 });
 
 test('tab://NAME?shared: two tabs reach one broker, which startBroker inspects', { timeout: 60_000 }, async () => {
-  const context = await browser.newContext();
+  const context = await h.browser.newContext();
   try {
     const a = await openPage(context);
     const b = await openPage(context);
@@ -152,8 +131,8 @@ test('tab://NAME?shared: two tabs reach one broker, which startBroker inspects',
 
 test('frames that arrive together are answered together: 500 PUBACKs leave in a few frames, and the messages in order', { timeout: 60_000 }, async () => {
   const COUNT = 500;
-  const context = await browser.newContext();
-  const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${mosquitto.tcp}`, { clientId: 'extras-burst-pub' });
+  const context = await h.browser.newContext();
+  const publisher = await mqtt.connectAsync(`mqtt://127.0.0.1:${h.mosquitto.tcp}`, { clientId: 'extras-burst-pub' });
   try {
     const { page, errors } = await openPage(context);
     await page.evaluate(async ({ url }) => {
@@ -169,7 +148,7 @@ test('frames that arrive together are answered together: 500 PUBACKs leave in a 
       window.__got = [];
       sub.on('message', (_topic, payload) => window.__got.push(Number(new TextDecoder().decode(payload))));
       window.__frames = 0;
-    }, { url: `ws://127.0.0.1:${mosquitto.ws}` });
+    }, { url: `ws://127.0.0.1:${h.mosquitto.ws}` });
     // The page's thread is held while every message reaches its socket, so their frames
     // wait in its task queue and are handled one after another, as under load.
     const held = page.evaluate(() => {
@@ -197,7 +176,7 @@ test('frames that arrive together are answered together: 500 PUBACKs leave in a 
  *  background tab would; after 7 s, the PINGREQs sent and whether the connection closed.
  *  With `noWorker`, the timer worker cannot start, so the timers are the page's. */
 async function keepaliveWithoutPageTimers(noWorker) {
-  const context = await browser.newContext();
+  const context = await h.browser.newContext();
   try {
     const { page, errors } = await openPage(context);
     await page.evaluate(async ({ url, noWorker }) => {
@@ -219,7 +198,7 @@ async function keepaliveWithoutPageTimers(noWorker) {
       });
       client.on('error', () => {});
       window.setTimeout = () => 0;
-    }, { url: `ws://127.0.0.1:${mosquitto.ws}`, noWorker });
+    }, { url: `ws://127.0.0.1:${h.mosquitto.ws}`, noWorker });
     // Mosquitto checks keepalives every few seconds, not at once at 1.5 keepalives.
     await new Promise((resolve) => setTimeout(resolve, 7000));
     const seen = await page.evaluate(() => window.__seen);
@@ -243,7 +222,7 @@ test("keepalive runs on the timer worker: with the page's own timers stopped, PI
 });
 
 test('a connectTimeout beyond setTimeout\'s range (2^31 ms) does not cut the connection at once', { timeout: 30_000 }, async () => {
-  const context = await browser.newContext();
+  const context = await h.browser.newContext();
   try {
     const { page, errors } = await openPage(context);
     const seen = await page.evaluate(async ({ url }) => {
@@ -255,7 +234,7 @@ test('a connectTimeout beyond setTimeout\'s range (2^31 ms) does not cut the con
       const seen = { events: [...events], connected: client.connected };
       await client.endAsync();
       return seen;
-    }, { url: `ws://127.0.0.1:${mosquitto.ws}` });
+    }, { url: `ws://127.0.0.1:${h.mosquitto.ws}` });
     assert.deepEqual(seen, { events: ['connect'], connected: true });
     assert.deepEqual(errors, []);
   } finally {
@@ -264,7 +243,7 @@ test('a connectTimeout beyond setTimeout\'s range (2^31 ms) does not cut the con
 });
 
 test('init() with a wasm that does not load rejects with WASM_FAILED, and a later connect loads the packaged one', { timeout: 30_000 }, async () => {
-  const context = await browser.newContext();
+  const context = await h.browser.newContext();
   try {
     const { page, errors } = await openPage(context);
     const seen = await page.evaluate(async ({ url }) => {
@@ -274,7 +253,7 @@ test('init() with a wasm that does not load rejects with WASM_FAILED, and a late
       const connected = client.connected;
       await client.endAsync();
       return { failure, connected };
-    }, { url: `ws://127.0.0.1:${mosquitto.ws}` });
+    }, { url: `ws://127.0.0.1:${h.mosquitto.ws}` });
     assert.deepEqual(seen, { failure: { code: 'WASM_FAILED', isError: true }, connected: true });
     // The browser logs the missing file's 404; nothing else may go wrong.
     assert.deepEqual(errors, []);

@@ -4,39 +4,18 @@
 // each; `end(false, { reasonCode: 4 })` makes the broker send the will (MQTT 5); an unknown
 // `tab://` parameter is refused with a coded error, as the Rust client refuses it.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { serveStatic } from '../e2e/support/static-server.mjs';
-import { launchChromium } from '../e2e/support/browser.mjs';
-import { startMosquitto } from '../interop/support/brokers.mjs';
+import { npmHarness } from './support/harness.mjs';
 
-const npmDir = process.env.TABMQ_NPM_DIR;
-const here = (p) => fileURLToPath(new URL(p, import.meta.url));
-let server;
-let browser;
-let mosquitto;
-
-before(async () => {
-  assert.ok(npmDir && existsSync(`${npmDir}/index.js`), `TABMQ_NPM_DIR must hold the built package (${npmDir})`);
-  mosquitto = await startMosquitto([]);
-  server = await serveStatic(here('./suite'), { '/tabmq/': npmDir });
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  await mosquitto?.stop();
-});
+const h = npmHarness({ mosquittoConf: [] });
 
 /** Runs the scenario in a fresh page against `url`, at protocol version `v`. */
 async function scenario(url, v) {
-  const page = await browser.newPage();
+  const page = await h.browser.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${server.url}index.html`);
+  await page.goto(`${h.server.url}index.html`);
   const result = await page.evaluate(async ({ url, v }) => {
     const { connect, connectAsync } = await import('/tabmq/index.js');
     const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -74,7 +53,7 @@ async function scenario(url, v) {
 
 for (const v of [4, 5]) {
   test(`MQTT ${v === 5 ? '5' : '3.1.1'}: the in-tab broker and Mosquitto observe the same policy`, { timeout: 60_000 }, async () => {
-    const viaMosquitto = await scenario(`ws://127.0.0.1:${mosquitto.ws}`, v);
+    const viaMosquitto = await scenario(`ws://127.0.0.1:${h.mosquitto.ws}`, v);
     const inTab = await scenario(`tab://policy-${v}`, v);
     const expected = {
       completions: ['published 0', 'published 1', 'published 2', 'subscribed', 'unsubscribed'],
@@ -86,8 +65,8 @@ for (const v of [4, 5]) {
 }
 
 test('an unknown tab:// parameter is refused with INVALID_URL, as the Rust client refuses it', { timeout: 30_000 }, async () => {
-  const page = await browser.newPage();
-  await page.goto(`${server.url}index.html`);
+  const page = await h.browser.newPage();
+  await page.goto(`${h.server.url}index.html`);
   const error = await page.evaluate(async () => {
     const { connect } = await import('/tabmq/index.js');
     const client = connect('tab://policy?shraed');

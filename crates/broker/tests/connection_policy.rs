@@ -24,7 +24,7 @@ use tabmq_core::*;
 
 mod support;
 
-use support::Rng;
+use support::{env_seed, Rng};
 
 /// One page: a machine, its storage, and its transport to the broker.
 struct Host {
@@ -557,19 +557,6 @@ fn seeded_schedules_keep_every_promise() {
     };
     for seed in 0..seeds {
         run(seed, 300);
-    }
-}
-
-fn env_seed() -> Option<u64> {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        std::env::var("TABMQ_SIM_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        None
     }
 }
 

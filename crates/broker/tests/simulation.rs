@@ -19,7 +19,7 @@ use tabmq_core::*;
 
 mod support;
 
-use support::Rng;
+use support::{env_seed, Rng};
 
 /// One client and its link to the broker.
 struct Node {
@@ -421,24 +421,11 @@ fn run_schedule(seed: u64) {
 
 #[test]
 fn qos_promises_hold_over_seeded_random_schedules() {
-    if let Some(seed) = option_env_seed() {
+    if let Some(seed) = env_seed() {
         return run_schedule(seed);
     }
     for seed in 0..10_000 {
         run_schedule(seed);
-    }
-}
-
-fn option_env_seed() -> Option<u64> {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        std::env::var("TABMQ_SIM_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        None
     }
 }
 

@@ -153,7 +153,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_scheme_parses_and_mistakes_are_refused() {
+    fn every_scheme_parses_and_mistakes_are_refused() -> Result<(), BrokerUrlError> {
         assert_eq!(
             BrokerUrl::parse("ws://h:9001/mqtt"),
             Ok(BrokerUrl::WebSocket("ws://h:9001/mqtt".into()))
@@ -174,7 +174,7 @@ mod tests {
                 tls: true
             })
         );
-        let tab = BrokerUrl::parse("tab://lab?shared&persist=indexeddb").unwrap();
+        let tab = BrokerUrl::parse("tab://lab?shared&persist=indexeddb")?;
         assert_eq!(
             tab,
             BrokerUrl::InTab(TabUrl {
@@ -200,5 +200,6 @@ mod tests {
             BrokerUrl::parse("mqtt://h:0"),
             Err(BrokerUrlError::BadPort(_))
         ));
+        Ok(())
     }
 }

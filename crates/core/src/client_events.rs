@@ -104,6 +104,22 @@ pub enum CloseReason {
     ConnectTimeout,
 }
 
+impl CloseReason {
+    /// The stable error code of a close that is a failure (the npm package's and the
+    /// worker client's `Error.code`); `None` for an ordinary end.
+    pub fn error_code(&self) -> Option<&'static str> {
+        match self {
+            CloseReason::Refused(_) => Some("CONNECT_REFUSED"),
+            CloseReason::ProtocolError(_) | CloseReason::UnexpectedPacket(_) => {
+                Some("PROTOCOL_ERROR")
+            }
+            CloseReason::ReceiveMaximumExceeded => Some("RECEIVE_MAXIMUM_EXCEEDED"),
+            CloseReason::ConnectTimeout => Some("CONNECT_TIMEOUT"),
+            _ => None,
+        }
+    }
+}
+
 /// Why an operation will never complete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LostReason {

@@ -55,48 +55,28 @@ fn filter_of(sub: &JsValue) -> Result<SubscribeFilter, JsValue> {
 /// Why a connection ended, in words, with the error code of a failure and the broker's
 /// reason code when it gave one.
 fn close_event(reason: &CloseReason) -> Object {
-    let (text, error, code) = match reason {
-        CloseReason::Disconnected => ("disconnected".to_owned(), None, None),
-        CloseReason::ConnectionLost => ("connection lost".to_owned(), None, None),
-        CloseReason::KeepAliveTimeout => ("no PINGRESP in time".to_owned(), None, None),
-        CloseReason::Refused(code) => (
-            "the broker refused CONNECT".to_owned(),
-            Some("CONNECT_REFUSED"),
-            Some(code.0),
-        ),
-        CloseReason::DisconnectedByBroker(code) => {
-            ("the broker sent DISCONNECT".to_owned(), None, Some(code.0))
+    let text = match reason {
+        CloseReason::Disconnected => "disconnected".to_owned(),
+        CloseReason::ConnectionLost => "connection lost".to_owned(),
+        CloseReason::KeepAliveTimeout => "no PINGRESP in time".to_owned(),
+        CloseReason::Refused(_) => "the broker refused CONNECT".to_owned(),
+        CloseReason::DisconnectedByBroker(_) => "the broker sent DISCONNECT".to_owned(),
+        CloseReason::ProtocolError(e) => {
+            ["the broker broke the protocol: ", &decode_error_text(e)].concat()
         }
-        CloseReason::ProtocolError(e) => (
-            ["the broker broke the protocol: ", &decode_error_text(e)].concat(),
-            Some("PROTOCOL_ERROR"),
-            None,
-        ),
-        CloseReason::UnexpectedPacket(what) => (
-            ["the broker sent an unexpected ", what].concat(),
-            Some("PROTOCOL_ERROR"),
-            None,
-        ),
-        CloseReason::ReceiveMaximumExceeded => (
-            "the broker exceeded our Receive Maximum".to_owned(),
-            Some("RECEIVE_MAXIMUM_EXCEEDED"),
-            None,
-        ),
-        CloseReason::ConnectTimeout => (
-            "no CONNACK within the connect timeout".to_owned(),
-            Some("CONNECT_TIMEOUT"),
-            None,
-        ),
-        _ => ("closed".to_owned(), None, None),
+        CloseReason::UnexpectedPacket(what) => ["the broker sent an unexpected ", what].concat(),
+        CloseReason::ReceiveMaximumExceeded => "the broker exceeded our Receive Maximum".to_owned(),
+        CloseReason::ConnectTimeout => "no CONNACK within the connect timeout".to_owned(),
+        _ => "closed".to_owned(),
     };
     let o = Object::new();
     set(&o, "type", "closed");
     set(&o, "reason", text);
-    if let Some(error) = error {
+    if let Some(error) = reason.error_code() {
         set(&o, "error", error);
     }
-    if let Some(code) = code {
-        set(&o, "reasonCode", code);
+    if let CloseReason::Refused(code) | CloseReason::DisconnectedByBroker(code) = reason {
+        set(&o, "reasonCode", code.0);
     }
     set(
         &o,
@@ -141,11 +121,13 @@ fn completed(o: &Object, outcome: tabmq_core::Outcome) {
         Ok(Done::Unsubscribed) => {}
         Err(failure) => {
             let error = match failure {
-                CommandFailure::Refused(code) => js_error(
-                    "BROKER_REFUSED",
-                    "the broker refused the message with this reason code",
-                )
-                .tap_code(code),
+                CommandFailure::Refused(code) => with_reason_code(
+                    js_error(
+                        "BROKER_REFUSED",
+                        "the broker refused the message with this reason code",
+                    ),
+                    code,
+                ),
                 CommandFailure::Invalid(e) => client_error(&e),
                 CommandFailure::SessionLost => js_error(
                     "SESSION_LOST",
@@ -159,15 +141,10 @@ fn completed(o: &Object, outcome: tabmq_core::Outcome) {
     }
 }
 
-trait TapCode {
-    fn tap_code(self, code: ReasonCode) -> JsValue;
-}
-
-impl TapCode for JsValue {
-    fn tap_code(self, code: ReasonCode) -> JsValue {
-        let _ = Reflect::set(&self, &"reasonCode".into(), &code.0.into());
-        self
-    }
+/// `error` with the broker's reason code as `reasonCode`.
+fn with_reason_code(error: JsValue, code: ReasonCode) -> JsValue {
+    let _ = Reflect::set(&error, &"reasonCode".into(), &code.0.into());
+    error
 }
 
 /// An MQTT client, driven from JavaScript: MQTT.js's options, a broker URL, and the saved

@@ -22,3 +22,17 @@ impl Rng {
         self.below(100) < percent
     }
 }
+
+/// `TABMQ_SIM_SEED`, to replay one seed alone (native only: a browser has no environment).
+pub fn env_seed() -> Option<u64> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        std::env::var("TABMQ_SIM_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        None
+    }
+}

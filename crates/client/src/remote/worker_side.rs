@@ -54,37 +54,23 @@ fn send_error(out: &Coalescer, code: &str, message: &str) {
     send(out, frames::ERROR, 0, &body);
 }
 
-/// Why a connection ended, in words, and the error code a failure gets.
-fn close_text(reason: &CloseReason) -> (String, Option<&'static str>) {
+/// Why a connection ended, in words (its error code is the core's `error_code`).
+fn close_text(reason: &CloseReason) -> String {
     match reason {
-        CloseReason::Disconnected => ("disconnected".into(), None),
-        CloseReason::ConnectionLost => ("connection lost".into(), None),
-        CloseReason::KeepAliveTimeout => ("no PINGRESP in time".into(), None),
-        CloseReason::Refused(code) => (
-            format!("the broker refused CONNECT with code 0x{:02X}", code.0),
-            Some("CONNECT_REFUSED"),
-        ),
-        CloseReason::DisconnectedByBroker(code) => (
-            format!("the broker sent DISCONNECT with reason 0x{:02X}", code.0),
-            None,
-        ),
-        CloseReason::ProtocolError(e) => (
-            format!("the broker broke the protocol: {e}"),
-            Some("PROTOCOL_ERROR"),
-        ),
-        CloseReason::UnexpectedPacket(what) => (
-            format!("the broker sent an unexpected {what}"),
-            Some("PROTOCOL_ERROR"),
-        ),
-        CloseReason::ReceiveMaximumExceeded => (
-            "the broker exceeded our Receive Maximum".into(),
-            Some("RECEIVE_MAXIMUM_EXCEEDED"),
-        ),
-        CloseReason::ConnectTimeout => (
-            "no CONNACK within the connect timeout".into(),
-            Some("CONNECT_TIMEOUT"),
-        ),
-        _ => ("closed".into(), None),
+        CloseReason::Disconnected => "disconnected".into(),
+        CloseReason::ConnectionLost => "connection lost".into(),
+        CloseReason::KeepAliveTimeout => "no PINGRESP in time".into(),
+        CloseReason::Refused(code) => {
+            format!("the broker refused CONNECT with code 0x{:02X}", code.0)
+        }
+        CloseReason::DisconnectedByBroker(code) => {
+            format!("the broker sent DISCONNECT with reason 0x{:02X}", code.0)
+        }
+        CloseReason::ProtocolError(e) => format!("the broker broke the protocol: {e}"),
+        CloseReason::UnexpectedPacket(what) => format!("the broker sent an unexpected {what}"),
+        CloseReason::ReceiveMaximumExceeded => "the broker exceeded our Receive Maximum".into(),
+        CloseReason::ConnectTimeout => "no CONNACK within the connect timeout".into(),
+        _ => "closed".into(),
     }
 }
 
@@ -106,8 +92,8 @@ fn on_event(out: &Coalescer, version: ProtocolVersion, event: &MachineEvent) {
             if let CloseReason::DisconnectedByBroker(code) = reason {
                 send(out, frames::DISCONNECTED, 0, &[code.0]);
             }
-            let (text, error) = close_text(reason);
-            if let Some(code) = error {
+            let text = close_text(reason);
+            if let Some(code) = reason.error_code() {
                 send_error(out, code, &text);
             }
             send(out, frames::CLOSED, 0, text.as_bytes());
