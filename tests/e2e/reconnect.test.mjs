@@ -1,4 +1,4 @@
-// The lab's clients (in the client worker) when the broker goes away and comes back:
+// The lab's clients when the broker goes away and comes back:
 // Mosquitto is stopped and started again on the same ports. They report it, wait with
 // backoff rather than storm, reconnect, and receive again.
 

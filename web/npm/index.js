@@ -205,6 +205,8 @@ export class MqttClient extends Emitter {
       .then(
         (raw) => {
           this._raw = raw;
+          // Listeners added since connect() (MQTT.js's usual order) turn tracing on now.
+          this._listenersChanged();
           for (const run of this._waiting.splice(0)) run(raw);
         },
         (err) => {

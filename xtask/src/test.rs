@@ -29,6 +29,13 @@ struct Outcome {
 }
 
 fn step(results: &mut Vec<Outcome>, name: &'static str, f: impl FnOnce() -> Result<(), String>) {
+    // `TABMQ_TEST_ONLY=wasm cargo xtask test` runs the layers whose names contain "wasm":
+    // for working on one layer; CI sets nothing and runs them all.
+    if let Ok(only) = std::env::var("TABMQ_TEST_ONLY") {
+        if !name.contains(only.as_str()) {
+            return;
+        }
+    }
     eprintln!("\nxtask: ── {name} ──");
     let start = Instant::now();
     let result = f();

@@ -7,11 +7,8 @@ use crate::page_url::{broker_param, page_param};
 use crate::settings::{self, ConnectionSettings};
 use crate::state::{ActiveSubscription, ClientSlot, Lab, LabConnection, Role, Status};
 use leptos::prelude::*;
-use tabmq_client::{
-    connect_client, now, Client, ConnectError, FaultAction, FaultCommand, IdbSessionStore,
-    RemoteEvent, WorkerClient, WorkerClientOptions,
-};
-use tabmq_core::{ClientEvent, CloseReason, Properties, QoS, SubscribeFilter};
+use tabmq_client::{connect, ConnectError, ConnectOptions, FaultAction, FaultCommand};
+use tabmq_core::{CloseReason, MachineEvent, Properties, QoS, SubscribeFilter};
 
 /// The broker worker's entry script (web/broker-worker.js, copied by trunk; see index.html).
 pub const WORKER_URL: &str = "./broker-worker.js";
@@ -22,7 +19,14 @@ pub const DEFAULT_FILTER: &str = "sensor/#";
 fn close_label(reason: &CloseReason) -> Status {
     match reason {
         CloseReason::Disconnected => Status::Disconnected,
-        other => Status::Failed(format!("{other:?}")),
+        CloseReason::Refused(code) | CloseReason::DisconnectedByBroker(code) => {
+            Status::Failed(format!("{} (0x{:02X})", reason.summary(), code.0))
+        }
+        CloseReason::ProtocolError(e) => Status::Failed(format!("{}: {e}", reason.summary())),
+        CloseReason::UnexpectedPacket(what) => {
+            Status::Failed(format!("{}: {what}", reason.summary()))
+        }
+        other => Status::Failed(other.summary().to_owned()),
     }
 }
 
@@ -40,12 +44,6 @@ fn sessions_persist() -> bool {
 /// `?inflight=N`: QoS 1/2 messages in flight at once, to watch the flows in slow motion.
 fn max_inflight() -> Option<u16> {
     page_param("inflight")?.parse().ok().filter(|n| *n > 0)
-}
-
-/// `?client=page` runs the lab's clients on the page's main thread instead of in the
-/// client worker, to show what background-tab throttling does to them.
-fn clients_on_page() -> bool {
-    page_param("client").as_deref() == Some("page")
 }
 
 /// `?delay=N`: the clients hold every packet back N milliseconds (a fault of the lab's),
@@ -144,9 +142,6 @@ fn on_event(lab: Lab, slot: ClientSlot, event: LabEvent) {
         LabEvent::Connected => {
             slot.status.set(Status::Connected);
             slot.connects.update(|n| *n += 1);
-            if slot.role == Role::Subscriber {
-                resubscribe(slot);
-            }
         }
         LabEvent::Closed(status) => slot.status.set(status),
         LabEvent::Message(publish) => {
@@ -169,9 +164,10 @@ fn on_event(lab: Lab, slot: ClientSlot, event: LabEvent) {
     }
 }
 
-/// Subscribes the card to its active filter again (on every connection: a clean session
-/// forgot it, and a kept one takes it as a replacement).
-fn resubscribe(slot: ClientSlot) {
+/// Subscribes a new client to its card's active filter. The command waits for the
+/// connection; after that, the client's machine subscribes again whenever a broker lost
+/// the session.
+fn subscribe_active(slot: ClientSlot) {
     let Some(active) = slot.inbox.active.get_untracked() else {
         return;
     };
@@ -203,73 +199,22 @@ pub async fn connect_slot(lab: Lab, slot: ClientSlot) {
     }
     slot.status.set(Status::Connecting);
     let url = settings.url.clone();
-    let report = move |e: ConnectError| {
-        if matches!(
-            e,
-            ConnectError::InTab(_) | ConnectError::UnsupportedScheme(_)
-        ) {
-            lab.broker_status.set(Status::Failed(e.to_string()));
-        }
-        slot.status.set(Status::Failed(e.to_string()));
-    };
-    if !clients_on_page() {
-        let listener = Box::new(move |_: &WorkerClient, event: RemoteEvent| {
-            let event = match event {
-                RemoteEvent::Connected { .. } => LabEvent::Connected,
-                RemoteEvent::Closed(why) if why == "disconnected" => {
-                    LabEvent::Closed(Status::Disconnected)
-                }
-                RemoteEvent::Closed(why) => LabEvent::Closed(Status::Failed(why)),
-                RemoteEvent::Reconnecting => LabEvent::Closed(Status::Connecting),
-                RemoteEvent::Message(publish) => LabEvent::Message(publish),
-                RemoteEvent::PacketSent(packet) => LabEvent::Packet { sent: true, packet },
-                RemoteEvent::PacketReceived(packet) => LabEvent::Packet {
-                    sent: false,
-                    packet,
-                },
-                RemoteEvent::Fault {
-                    action,
-                    packet_type,
-                } => LabEvent::Fault(
-                    match action {
-                        FaultAction::Dropped => "dropped",
-                        FaultAction::Duplicated => "duplicated",
-                        _ => "delayed",
-                    },
-                    packet_type,
-                ),
-                _ => return,
-            };
-            if slot.generation.get_value() == generation {
-                on_event(lab, slot, event);
-            }
-        });
-        let options = WorkerClientOptions {
-            client: options,
-            persist_session: sessions_persist(),
-            ..WorkerClientOptions::default()
-        };
-        match WorkerClient::connect(&url, options, WORKER_URL, listener).await {
-            Ok(client) => {
-                if let Some(millis) = delay_millis() {
-                    client.set_fault(FaultCommand::Delay { millis });
-                }
-                lab.broker_status.set(Status::Connected);
-                slot.client.set_value(Some(LabConnection::Worker(client)));
-            }
-            Err(e) => report(e),
-        }
-        return;
-    }
-    let listener = Box::new(move |_: &Client, event: ClientEvent| {
+    let listener = Box::new(move |event: &MachineEvent| {
         let event = match event {
-            ClientEvent::Connected { .. } => LabEvent::Connected,
-            ClientEvent::Closed(reason) => LabEvent::Closed(close_label(&reason)),
-            ClientEvent::Message(publish) => LabEvent::Message(publish),
-            ClientEvent::PacketSent(packet) => LabEvent::Packet { sent: true, packet },
-            ClientEvent::PacketReceived(packet) => LabEvent::Packet {
+            MachineEvent::Connected { .. } => LabEvent::Connected,
+            MachineEvent::Closed(reason) => LabEvent::Closed(close_label(reason)),
+            MachineEvent::TransportFailed => {
+                LabEvent::Closed(Status::Failed("the broker could not be reached".to_owned()))
+            }
+            MachineEvent::Reconnecting => LabEvent::Closed(Status::Connecting),
+            MachineEvent::Message(publish) => LabEvent::Message(publish.clone()),
+            MachineEvent::PacketSent(packet) => LabEvent::Packet {
+                sent: true,
+                packet: packet.clone(),
+            },
+            MachineEvent::PacketReceived(packet) => LabEvent::Packet {
                 sent: false,
-                packet,
+                packet: packet.clone(),
             },
             _ => return,
         };
@@ -277,32 +222,38 @@ pub async fn connect_slot(lab: Lab, slot: ClientSlot) {
             on_event(lab, slot, event);
         }
     });
-    let (store, session) = if sessions_persist() {
-        match IdbSessionStore::open(&options.client_id).await {
-            Ok((store, session)) => (Some(store), session),
-            Err(e) => {
-                web_sys::console::error_2(&"tabmq: no IndexedDB for the session".into(), &e);
-                (None, None)
+    let options = ConnectOptions {
+        client: options,
+        persist_session: sessions_persist(),
+        ..ConnectOptions::default()
+    };
+    match connect(&url, options, WORKER_URL, listener).await {
+        Ok(client) => {
+            client.set_fault_listener(std::rc::Rc::new(move |action, packet_type| {
+                let what = match action {
+                    FaultAction::Dropped => "dropped",
+                    FaultAction::Duplicated => "duplicated",
+                    _ => "delayed",
+                };
+                if slot.generation.get_value() == generation {
+                    on_event(lab, slot, LabEvent::Fault(what, packet_type));
+                }
+            }));
+            if let Some(millis) = delay_millis() {
+                client.fault(FaultCommand::Delay { millis });
+            }
+            lab.broker_status.set(Status::Connected);
+            slot.client.set_value(Some(LabConnection(client)));
+            if slot.role == Role::Subscriber {
+                subscribe_active(slot);
             }
         }
-    } else {
-        (None, None)
-    };
-    let client = Client::new(
-        options,
-        session.unwrap_or_default(),
-        Box::new(now),
-        listener,
-    );
-    if let Some(store) = store {
-        client.set_session_store(std::rc::Rc::new(store));
-    }
-    match connect_client(&url, client, WORKER_URL).await {
-        Ok(connection) => {
-            lab.broker_status.set(Status::Connected);
-            slot.client.set_value(Some(LabConnection::Page(connection)));
+        Err(e) => {
+            if matches!(e, ConnectError::InTab(_) | ConnectError::Start(_)) {
+                lab.broker_status.set(Status::Failed(e.to_string()));
+            }
+            slot.status.set(Status::Failed(e.to_string()));
         }
-        Err(e) => report(e),
     }
 }
 

@@ -204,7 +204,7 @@ fn packet_type(name: &str) -> u8 {
 }
 
 /// Notes that a fault hit the packet of `packet_type` that `client` is sending. The
-/// worker applies it as the packet leaves, before it reports the packet sent, so the mark
+/// client's fault layer applies it as the packet leaves, before it reports the packet sent, so the mark
 /// waits for that report (see [`record`]).
 pub fn mark_fault(lab: Lab, client: &str, packet_type: u8, fault: &'static str) {
     lab.pending_faults.update_value(|p| {

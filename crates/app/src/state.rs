@@ -5,8 +5,8 @@ use crate::handshake::Flow;
 use crate::settings::ConnectionSettings;
 use leptos::prelude::*;
 use std::collections::{HashSet, VecDeque};
-use tabmq_client::{CommandError, Connection, FaultCommand, WorkerClient};
-use tabmq_core::{Properties, Publish, QoS, SubscribeFilter};
+use tabmq_client::{CommandError, FaultCommand, ResilientClient};
+use tabmq_core::{End, Properties, Publish, QoS, SubscribeFilter};
 
 /// Where one connection stands, as the page shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,12 +60,10 @@ impl std::fmt::Display for ActiveSubscription {
 /// How many messages a subscriber card keeps; older ones fall off the top.
 pub const HISTORY_LIMIT: usize = 2_000;
 
-/// A lab client: in the client worker (the default, whose timers the page's main thread
-/// cannot stall), or on the page's main thread (`?client=page`, to compare).
-pub enum LabConnection {
-    Worker(WorkerClient),
-    Page(Connection),
-}
+/// A lab client: a [`ResilientClient`] on the page's thread (the same design as the npm
+/// package; the README's "One design for browser threads" says why), with the lab's
+/// errors as text for its cards.
+pub struct LabConnection(pub ResilientClient);
 
 fn report(what: &'static str) -> impl FnOnce(CommandError) {
     move |e| web_sys::console::warn_1(&format!("tabmq lab: {what} failed: {e}").into())
@@ -74,75 +72,41 @@ fn report(what: &'static str) -> impl FnOnce(CommandError) {
 impl LabConnection {
     /// Publishes; a QoS 1/2 flow completes in the background.
     pub fn publish(&self, message: Publish) -> Result<(), String> {
-        match self {
-            LabConnection::Worker(c) => c.publish_and_forget(message).map_err(|e| e.to_string()),
-            LabConnection::Page(c) => c
-                .client()
-                .publish_with(message)
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-        }
+        self.0.publish(message).map_err(|e| e.to_string())
     }
 
     pub fn subscribe(&self, filter: SubscribeFilter, properties: Properties) -> Result<(), String> {
-        match self {
-            LabConnection::Worker(c) => {
-                let done = c.subscribe(vec![filter], properties);
-                wasm_bindgen_futures::spawn_local(async move {
-                    let _ = done.await.map_err(report("subscribe"));
-                });
-                Ok(())
-            }
-            LabConnection::Page(c) => c
-                .client()
-                .subscribe_filters(vec![filter])
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-        }
+        let done = self.0.subscribe_async(vec![filter], properties);
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = done.await.map_err(report("subscribe"));
+        });
+        Ok(())
     }
 
     pub fn unsubscribe(&self, filter: &str) -> Result<(), String> {
-        match self {
-            LabConnection::Worker(c) => {
-                let done = c.unsubscribe(vec![filter.to_owned()]);
-                wasm_bindgen_futures::spawn_local(async move {
-                    let _ = done.await.map_err(report("unsubscribe"));
-                });
-                Ok(())
-            }
-            LabConnection::Page(c) => c
-                .client()
-                .unsubscribe(filter)
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-        }
+        let done = self
+            .0
+            .unsubscribe_async(vec![filter.to_owned()], Properties::default());
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = done.await.map_err(report("unsubscribe"));
+        });
+        Ok(())
     }
 
-    /// A fault (worker clients only: the page's main-thread client has no fault layer).
+    /// A fault from the lab's controls.
     pub fn fault(&self, fault: FaultCommand) -> Result<(), String> {
-        match self {
-            LabConnection::Worker(c) => {
-                c.set_fault(fault);
-                Ok(())
-            }
-            LabConnection::Page(_) => Err("faults need the client worker".to_owned()),
-        }
+        self.0.fault(fault);
+        Ok(())
     }
 
-    /// Ends the connection with DISCONNECT.
+    /// Ends the connection with DISCONNECT, once what is in flight is answered.
     pub fn end(self) {
-        match self {
-            LabConnection::Worker(c) => c.end(),
-            LabConnection::Page(c) => c.close(),
-        }
+        self.0.end(End::default());
     }
 
-    /// The worker client, for what only it can do (futures of each flow).
-    pub fn worker(&self) -> Option<&WorkerClient> {
-        match self {
-            LabConnection::Worker(c) => Some(c),
-            LabConnection::Page(_) => None,
-        }
+    /// The client itself, for what only it can do (futures of each flow, tracing).
+    pub fn client(&self) -> &ResilientClient {
+        &self.0
     }
 }
 

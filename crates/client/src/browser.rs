@@ -1,4 +1,4 @@
-//! Browser glue shared by the transports: the clock, timers and byte conversion.
+//! Browser glue shared by the transports: the clock and byte conversion.
 
 use js_sys::{ArrayBuffer, Function, Reflect, Uint8Array};
 use tabmq_core::Instant;
@@ -24,40 +24,6 @@ pub fn now() -> Instant {
         _ => js_sys::Date::now(),
     };
     Instant::from_millis(millis.max(0.0) as u64)
-}
-
-/// Calls `callback` every `millis` until the returned handle is dropped.
-///
-/// Looked up on the global object so it works in a Window and in a Worker alike.
-pub struct Interval {
-    id: JsValue,
-    _callback: Closure<dyn FnMut()>,
-}
-
-impl Interval {
-    pub fn new(millis: u32, callback: impl FnMut() + 'static) -> Result<Interval, JsValue> {
-        let callback = Closure::<dyn FnMut()>::new(callback);
-        let set: Function = Reflect::get(&js_sys::global(), &"setInterval".into())?.dyn_into()?;
-        let id = set.call2(
-            &JsValue::NULL,
-            callback.as_ref().unchecked_ref(),
-            &millis.into(),
-        )?;
-        Ok(Interval {
-            id,
-            _callback: callback,
-        })
-    }
-}
-
-impl Drop for Interval {
-    fn drop(&mut self) {
-        if let Ok(clear) = Reflect::get(&js_sys::global(), &"clearInterval".into()) {
-            if let Ok(clear) = clear.dyn_into::<Function>() {
-                let _ = clear.call1(&JsValue::NULL, &self.id);
-            }
-        }
-    }
 }
 
 /// Copies `bytes` into a fresh ArrayBuffer that can be transferred, not cloned.

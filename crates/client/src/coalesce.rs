@@ -14,7 +14,6 @@ pub(crate) type Sink = Rc<dyn Fn(&[u8]) -> Result<(), JsValue>>;
 struct Outbox {
     bytes: Vec<u8>,
     scheduled: bool,
-    writes: u64,
     closed: bool,
 }
 
@@ -38,11 +37,6 @@ impl Coalescer {
             outbox: Rc::default(),
             sink,
         }
-    }
-
-    /// Writes so far.
-    pub fn writes(&self) -> u64 {
-        self.outbox.borrow().writes
     }
 
     pub fn is_closed(&self) -> bool {
@@ -70,7 +64,6 @@ impl Coalescer {
             return;
         }
         let bytes = std::mem::take(&mut out.bytes);
-        out.writes += 1;
         drop(out);
         if (self.sink)(&bytes).is_err() {
             // The channel is closing; its close event tells the client.

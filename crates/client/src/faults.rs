@@ -67,6 +67,23 @@ impl FaultPlan {
     }
 }
 
+/// A change to a client's faults, as the lab's controls ask for them
+/// ([`crate::ResilientClient::fault`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FaultCommand {
+    /// No more faults.
+    Clear,
+    /// Drop the next `count` outgoing packets of `packet_type` (4 PUBACK, 5 PUBREC, ...).
+    Drop { packet_type: u8, count: u32 },
+    /// Send the next `count` outgoing packets of `packet_type` twice.
+    Duplicate { packet_type: u8, count: u32 },
+    /// Hold every outgoing packet back this long; 0 stops.
+    Delay { millis: u32 },
+    /// Cut the connection now, without DISCONNECT; it reconnects after the backoff.
+    Cut,
+}
+
 /// The plan a client's links share, and who hears what it did.
 pub type Faults = Rc<RefCell<FaultPlan>>;
 

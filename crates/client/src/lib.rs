@@ -1,47 +1,38 @@
-//! The tabmq browser client.
+//! The tabmq browser client, for Rust and Leptos pages.
 //!
-//! - [`ResilientClient`]: a client that stays connected, for a Rust or Leptos page or a
-//!   worker. It is the web-sys shell of the core's `ClientMachine`, which decides
-//!   reconnects, backoff, online/offline, timeouts, resubscribing and what waits offline,
-//!   the same decisions the npm package and `tabmq pub/sub` make.
-//! - [`WorkerClient`]: the page's handle to a `ResilientClient` that runs in a Worker,
-//!   where background-tab throttling cannot starve its timers ([`serve_clients`] hosts it).
-//! - [`InTabBroker`]: the broker in a Worker of this tab (or a SharedWorker of the origin).
-//! - [`Client`] with [`connect_websocket`], [`connect_port`] and [`connect_url`]: one
-//!   connection driven directly on the engine, without reconnects; the lab's
-//!   `?client=page` control and the transport tests use it.
+//! - [`connect`]: a client for `ws://`, `wss://` or `tab://NAME[?shared]`, starting the
+//!   in-tab broker when the URL names one. What it returns is a:
+//! - [`ResilientClient`]: a client that stays connected. It is the web-sys shell of the
+//!   core's `ClientMachine`, which decides reconnects, backoff, online/offline, timeouts,
+//!   resubscribing and what waits offline, the same decisions the npm package and
+//!   `tabmq pub/sub` make. It runs on the page's thread, as the npm package does, with its
+//!   one timer in a tiny worker that background-tab throttling does not hold back. Use
+//!   [`ResilientClient::start`] directly to bring your own connector port or store.
+//! - [`InTabBroker`]: the broker in a Worker of this tab (or a SharedWorker of the
+//!   origin), to inspect it or open ports to it.
 
 mod browser;
-mod client;
 mod coalesce;
-mod completion;
+mod command_error;
+mod connect;
 mod faults;
 mod idb;
 mod in_tab;
 mod link;
 mod port;
 mod reconnect;
-mod remote;
 mod session_store;
+mod timers;
 mod transport;
-mod url;
 mod websocket;
 mod workers;
 
-pub use client::{Client, Clock, Listener, SessionStore};
-pub use completion::CommandError;
-pub use faults::{FaultAction, FaultPlan};
+pub use command_error::CommandError;
+pub use connect::{connect, ConnectError, ConnectOptions};
+pub use faults::{FaultAction, FaultCommand, FaultListener, FaultPlan};
 pub use in_tab::{InTabBroker, InTabError};
-pub use port::{connect_port, PortClient, PortConnectError};
 pub use reconnect::{MachineListener, ResilientClient, StartError};
-pub use remote::{
-    serve_clients, FaultCommand, RemoteEvent, RemoteListener, WorkerClient, WorkerClientOptions,
-    CLIENT_WORKER_NAME,
-};
-pub use session_store::IdbSessionStore;
-pub use transport::{Transport, TransportError};
-pub use url::{connect_client, connect_url, ConnectError, Connection};
-pub use websocket::{connect_websocket, WebSocketClient, WebSocketConnectError};
+pub use session_store::{IdbSessionStore, SessionStore};
 
 /// The clock every browser driver reads (`performance.timeOrigin + performance.now()`).
 pub use browser::now;

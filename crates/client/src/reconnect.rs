@@ -1,4 +1,4 @@
-//! A client that stays connected, for Rust and Leptos pages and for the client worker: the
+//! A client that stays connected, for Rust and Leptos pages: the
 //! web-sys shell of the core's [`ClientMachine`], which makes every decision (reconnect
 //! and backoff, online/offline, the connect timeout, keepalive, resubscribing, the offline
 //! queue, what is stored before a packet may leave, which command completes when), the
@@ -7,10 +7,11 @@
 //! and turns completions into futures.
 
 use crate::browser::now;
-use crate::client::SessionStore;
-use crate::completion::CommandError;
-use crate::faults::{FaultListener, FaultPlan, Faults, FaultyTransport};
+use crate::command_error::CommandError;
+use crate::faults::{FaultCommand, FaultListener, FaultPlan, Faults, FaultyTransport};
 use crate::link::{Hooks, Link};
+use crate::session_store::SessionStore;
+use crate::timers::Timeout;
 use crate::transport::Transport;
 use futures_channel::oneshot;
 use js_sys::{Function, Reflect};
@@ -52,11 +53,21 @@ impl std::fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
-/// The one armed timer: its id, its deadline, and its callback (kept alive until it runs).
+impl StartError {
+    /// The stable code the npm package gives the same refusal (`Error.code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            StartError::Url(e) => e.error_code(),
+            StartError::NoConnector => "NO_CONNECTOR",
+            StartError::Unreachable(_) => "UNREACHABLE",
+        }
+    }
+}
+
+/// The one armed timer (in the timer worker) and its deadline.
 struct Timer {
-    id: JsValue,
     at: Instant,
-    _callback: Closure<dyn FnMut()>,
+    _timeout: Timeout,
 }
 
 struct Shell {
@@ -72,15 +83,49 @@ struct Shell {
     listener: Option<MachineListener>,
     draining: bool,
     timer: Option<Timer>,
+    /// Itself, while a graceful `end` finishes: dropping the last handle right after
+    /// `end()` must not cut the DISCONNECT short. Let go at `Ended`.
+    ending: Option<Shared>,
 }
 
 type Shared = Rc<RefCell<Shell>>;
 
-/// A client that reconnects by itself. Cloning gives another handle to it.
+/// A client that reconnects by itself. Cloning gives another handle to it. Dropping the
+/// last handle cuts the connection without DISCONNECT, as closing the page would (the
+/// broker keeps a persistent session and sends the will); after [`ResilientClient::end`]
+/// the client lives on until its DISCONNECT has gone.
 #[derive(Clone)]
 pub struct ResilientClient {
     shell: Shared,
-    _online: Rc<Closure<dyn FnMut(Event)>>,
+    _online: Rc<OnlineListener>,
+}
+
+/// The page's `online`/`offline` listener, removed when the last handle goes (a listener
+/// left behind would call a dropped closure).
+struct OnlineListener(Closure<dyn FnMut(Event)>);
+
+impl Drop for OnlineListener {
+    fn drop(&mut self) {
+        if let Some(remove) = global_fn("removeEventListener") {
+            for kind in ["online", "offline"] {
+                let _ = remove.call2(
+                    &js_sys::global(),
+                    &kind.into(),
+                    self.0.as_ref().unchecked_ref(),
+                );
+            }
+        }
+    }
+}
+
+impl Drop for Shell {
+    /// The last handle is gone: its connection goes too, without DISCONNECT, as a closed
+    /// page's would (the broker keeps a persistent session, and sends the will).
+    fn drop(&mut self) {
+        for link in self.links.values() {
+            link.cut();
+        }
+    }
 }
 
 fn browser_online() -> bool {
@@ -148,7 +193,12 @@ fn drain(shell: &Shared) {
             continue;
         }
         let listener = s.listener.take();
+        let finished = matches!(event, MachineEvent::Ended)
+            .then(|| s.ending.take())
+            .flatten();
         drop(s);
+        // Dropped with nothing borrowed; the caller still holds the shell.
+        drop(finished);
         if let Some(mut listener) = listener {
             listener(&event);
             let mut s = shell.borrow_mut();
@@ -238,37 +288,21 @@ fn arm_timer(shell: &Shared) {
     if s.timer.as_ref().map(|t| t.at) == at {
         return;
     }
-    if let Some(Timer { id, .. }) = s.timer.take() {
-        if let Some(clear) = global_fn("clearTimeout") {
-            let _ = clear.call1(&JsValue::NULL, &id);
-        }
-    }
-    let (Some(at), Some(set)) = (at, global_fn("setTimeout")) else {
-        return;
-    };
+    // Dropping the old one cancels it.
+    s.timer = None;
+    let Some(at) = at else { return };
     let weak = Rc::downgrade(shell);
-    let callback = Closure::<dyn FnMut()>::new(move || {
+    let wait = at.saturating_duration_since(now()).as_millis() as u64;
+    let timeout = Timeout::after(wait, move || {
         if let Some(shell) = weak.upgrade() {
             shell.borrow_mut().timer = None;
             input(&shell, |m, now| m.handle_timeout(now));
         }
     });
-    // setTimeout fires at once past 2^31 - 1 ms; a longer wait is re-armed when it fires.
-    let wait = at
-        .saturating_duration_since(now())
-        .as_millis()
-        .min(0x7fff_ffff);
-    if let Ok(id) = set.call2(
-        &JsValue::NULL,
-        callback.as_ref().unchecked_ref(),
-        &JsValue::from(wait as f64),
-    ) {
-        s.timer = Some(Timer {
-            id,
-            at,
-            _callback: callback,
-        });
-    }
+    s.timer = Some(Timer {
+        at,
+        _timeout: timeout,
+    });
 }
 
 fn command_error(failure: CommandFailure) -> CommandError {
@@ -315,6 +349,7 @@ impl ResilientClient {
             listener: Some(listener),
             draining: false,
             timer: None,
+            ending: None,
         }));
         let weak = Rc::downgrade(&shell);
         let online = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
@@ -337,7 +372,7 @@ impl ResilientClient {
         });
         Ok(ResilientClient {
             shell,
-            _online: Rc::new(online),
+            _online: Rc::new(OnlineListener(online)),
         })
     }
 
@@ -463,6 +498,10 @@ impl ResilientClient {
     /// without DISCONNECT: the broker sends the will). No reconnects until
     /// [`ResilientClient::reconnect`].
     pub fn end(&self, end: End) {
+        if !end.force {
+            let me = self.shell.clone();
+            self.shell.borrow_mut().ending = Some(me);
+        }
         input(&self.shell, |m, now| m.end(end, now));
     }
 
@@ -491,6 +530,21 @@ impl ResilientClient {
     pub fn change_faults(&self, change: impl FnOnce(&mut FaultPlan)) {
         let faults = self.shell.borrow().faults.clone();
         change(&mut faults.borrow_mut());
+    }
+
+    /// Applies one of the lab's fault controls.
+    pub fn fault(&self, fault: FaultCommand) {
+        match fault {
+            FaultCommand::Clear => self.change_faults(|f| *f = FaultPlan::default()),
+            FaultCommand::Drop { packet_type, count } => {
+                self.change_faults(|f| f.drop.push((packet_type, count)))
+            }
+            FaultCommand::Duplicate { packet_type, count } => {
+                self.change_faults(|f| f.duplicate.push((packet_type, count)))
+            }
+            FaultCommand::Delay { millis } => self.change_faults(|f| f.delay_ms = millis),
+            FaultCommand::Cut => self.cut(),
+        }
     }
 
     /// Hears each fault the plan applies.

@@ -1,13 +1,18 @@
 //! A client's session in IndexedDB, so unacknowledged QoS 1/2 messages and the offline
-//! queue survive a reload: open it before connecting, resume the saved session, and hand
-//! the store to [`crate::Client::set_session_store`].
+//! queue survive a reload: [`crate::connect`] opens it with `persist_session`, resumes the
+//! saved session, and the client saves it before anything that depends on it leaves.
 
-use crate::client::SessionStore;
 use crate::idb::IdbStore;
 use std::cell::RefCell;
 use std::rc::Rc;
 use tabmq_core::ClientSession;
 use wasm_bindgen::JsValue;
+
+/// Where a client's session survives a reload (IndexedDB in a browser).
+pub trait SessionStore {
+    /// Saves the session's bytes; `done` is called once, with whether they were saved.
+    fn save(&self, session: &[u8], done: Box<dyn FnOnce(bool)>);
+}
 
 /// The database every tabmq client session lives in, one key per client id.
 pub const SESSION_DATABASE: &str = "tabmq-client-sessions";

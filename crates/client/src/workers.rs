@@ -1,5 +1,5 @@
-//! Making the workers: the broker's and the one that hosts a page's clients, from the
-//! worker entry script's URL, as ES modules whose name tells each its role.
+//! Making the in-tab broker's workers from the worker entry script's URL, as ES modules
+//! whose name tells the broker its name.
 
 use wasm_bindgen::prelude::*;
 use web_sys::{SharedWorker, Worker, WorkerOptions, WorkerType};

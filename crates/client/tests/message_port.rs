@@ -1,137 +1,101 @@
-//! The client over a real MessageChannel in Chromium, against the broker core hosted on
-//! the channel's other port, the way the worker hosts it.
+//! The client over real MessageChannels in Chromium, against the broker core hosted on
+//! the channels' other ports the way the in-tab broker's worker hosts it: a connector port
+//! that takes `{type: "connect"}` with a port per connection.
 
 #![cfg(target_arch = "wasm32")]
 
-use std::cell::RefCell;
-use std::rc::Rc;
-use tabmq_broker::{Broker, BrokerConfig};
-use tabmq_client::for_worker::{bytes_of_message, to_array_buffer};
-use tabmq_client::{connect_port, now};
-use tabmq_core::{ClientEvent, ClientOptions, QoS};
-use wasm_bindgen::prelude::*;
+use tabmq_core::{
+    ClientOptions, ClientSession, ConnectionPolicy, End, MachineEvent, Properties, Publish, QoS,
+    ReasonCode, SubscribeFilter,
+};
 use wasm_bindgen_test::*;
-use web_sys::{MessageChannel, MessageEvent, MessagePort};
 
 mod support;
 
-use support::sleep;
+use support::in_page_broker::in_page_broker;
+use support::{connected, message, start, wait_for};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-/// The broker side of a port, as the worker runs it.
-fn host_broker(port: MessagePort, broker: Rc<RefCell<Broker>>) -> Closure<dyn FnMut(MessageEvent)> {
-    let conn = broker.borrow_mut().accept(now());
-    let reply = port.clone();
-    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-        let Some(bytes) = bytes_of_message(&event.data()) else {
-            return;
-        };
-        let mut broker = broker.borrow_mut();
-        broker.handle_bytes(conn, &bytes, now());
-        while let Some((_, out)) = broker.poll_transmit() {
-            let buffer = to_array_buffer(&out);
-            reply
-                .post_message_with_transferable(&buffer, &js_sys::Array::of1(&buffer))
-                .unwrap();
-        }
-    });
-    port.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    on_message
+fn options(id: &str) -> ClientOptions {
+    ClientOptions {
+        client_id: id.into(),
+        ..ClientOptions::default()
+    }
 }
 
 #[wasm_bindgen_test]
 async fn publish_and_subscribe_over_a_message_port() {
-    let broker = Rc::new(RefCell::new(Broker::new(BrokerConfig::default())));
-    let channel = MessageChannel::new().unwrap();
-    let _host = host_broker(channel.port2(), broker.clone());
-    let received = Rc::new(RefCell::new(Vec::new()));
-    let sink = received.clone();
-    let client = connect_port(
-        channel.port1(),
-        ClientOptions {
-            client_id: "wasm-test".into(),
-            ..ClientOptions::default()
-        },
-        Box::new(move |client, event| match event {
-            ClientEvent::Connected { .. } => {
-                client.subscribe("sensor/#", QoS::AtMostOnce).unwrap();
-            }
-            ClientEvent::Subscribed { .. } => {
-                client
-                    .publish(
-                        "sensor/temperature",
-                        b"22.5".to_vec(),
-                        QoS::AtMostOnce,
-                        false,
-                    )
-                    .unwrap();
-            }
-            ClientEvent::Message(p) => sink.borrow_mut().push((p.topic, p.payload, p.qos)),
-            _ => {}
-        }),
-    )
-    .unwrap();
-    for _ in 0..100 {
-        if !received.borrow().is_empty() {
-            break;
-        }
-        sleep(20).await;
-    }
-    let got = received.borrow().clone();
-    assert_eq!(got.len(), 1, "one message, once");
-    assert_eq!(got[0].0, "sensor/temperature");
-    assert_eq!(&got[0].1[..], b"22.5");
-    assert_eq!(got[0].2, QoS::AtMostOnce);
-    client.close();
+    let (_host, connector) = in_page_broker();
+    let (client, log) = start(
+        "tab://wasm-test",
+        options("wasm-test"),
+        ConnectionPolicy::default(),
+        ClientSession::new(),
+        Some(connector),
+        None,
+    );
+    // Given before the port exists: both wait for the connection.
+    let granted = client.subscribe_async(
+        vec![SubscribeFilter::new("sensor/#", QoS::AtLeastOnce)],
+        Properties::default(),
+    );
+    let published = client.publish_async(Publish {
+        topic: "sensor/temperature".into(),
+        payload: b"22.5".to_vec().into(),
+        qos: QoS::AtLeastOnce,
+        ..Publish::default()
+    });
+    assert_eq!(granted.await, Ok(vec![ReasonCode(1)]));
+    assert_eq!(published.await, Ok(ReasonCode(0)));
+    assert_eq!(wait_for(&log, message, 1).await, 1, "one message, once");
+    let got: Vec<_> = log
+        .borrow()
+        .iter()
+        .filter_map(|e| match e {
+            MachineEvent::Message(p) => Some((p.topic.clone(), p.payload.to_vec(), p.qos)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [(
+            "sensor/temperature".into(),
+            b"22.5".to_vec(),
+            QoS::AtLeastOnce
+        )]
+    );
+    client.end(End::default());
 }
 
 #[wasm_bindgen_test]
 async fn packets_made_in_one_turn_leave_in_one_post_message() {
-    let broker = Rc::new(RefCell::new(Broker::new(BrokerConfig::default())));
-    let channel = MessageChannel::new().unwrap();
-    let _host = host_broker(channel.port2(), broker.clone());
-    let connected = Rc::new(RefCell::new(false));
-    let flag = connected.clone();
-    let client = connect_port(
-        channel.port1(),
-        ClientOptions {
-            client_id: "batch".into(),
-            ..ClientOptions::default()
-        },
-        Box::new(move |_, event| {
-            if matches!(event, ClientEvent::Connected { .. }) {
-                *flag.borrow_mut() = true;
-            }
-        }),
-    )
-    .unwrap();
-    for _ in 0..100 {
-        if *connected.borrow() {
-            break;
-        }
-        sleep(10).await;
-    }
-    assert!(*connected.borrow());
-    let before = client.messages_posted();
+    let (host, connector) = in_page_broker();
+    let (client, log) = start(
+        "tab://batch",
+        options("batch"),
+        ConnectionPolicy::default(),
+        ClientSession::new(),
+        Some(connector),
+        None,
+    );
+    assert_eq!(wait_for(&log, connected, 1).await, 1);
+    let before = host.received.get();
     for i in 0..30 {
         client
-            .client
-            .publish("batch", format!("{i}").into_bytes(), QoS::AtMostOnce, false)
+            .publish(Publish {
+                topic: "batch".into(),
+                payload: format!("{i}").into_bytes().into(),
+                ..Publish::default()
+            })
             .unwrap();
     }
+    // Let the port deliver whatever was posted.
+    support::sleep(50).await;
     assert_eq!(
-        client.messages_posted(),
-        before,
-        "nothing leaves during the turn"
+        host.received.get() - before,
+        1,
+        "30 packets of one turn, one postMessage"
     );
-    wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&JsValue::NULL))
-        .await
-        .unwrap();
-    assert_eq!(
-        client.messages_posted(),
-        before + 1,
-        "30 packets, one postMessage"
-    );
-    client.close();
+    client.end(End::default());
 }

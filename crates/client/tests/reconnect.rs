@@ -5,10 +5,8 @@
 
 #![cfg(target_arch = "wasm32")]
 
-use std::cell::RefCell;
-use std::rc::Rc;
 use std::time::Duration;
-use tabmq_client::{connect_websocket, ResilientClient};
+use tabmq_client::ResilientClient;
 use tabmq_core::{
     Backoff, ClientOptions, ClientSession, ConnectionPolicy, End, MachineEvent, Packet, Properties,
     Publish, QoS, SubscribeFilter,
@@ -17,15 +15,11 @@ use wasm_bindgen_test::*;
 
 mod support;
 
-use support::{brokers, sleep};
+use support::{brokers, connected, count, message, sleep, start, wait_for, Log};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-type Log = Rc<RefCell<Vec<MachineEvent>>>;
-
 fn resilient(url: &str, id: &str, clean_session: bool) -> (ResilientClient, Log) {
-    let log: Log = Log::default();
-    let sink = log.clone();
     let options = ClientOptions {
         client_id: id.into(),
         clean_session,
@@ -40,31 +34,7 @@ fn resilient(url: &str, id: &str, clean_session: bool) -> (ResilientClient, Log)
         )),
         ..ConnectionPolicy::default()
     };
-    let c = ResilientClient::start(
-        url,
-        options,
-        policy,
-        ClientSession::new(),
-        None,
-        None,
-        Box::new(move |e| sink.borrow_mut().push(e.clone())),
-    )
-    .unwrap();
-    (c, log)
-}
-
-fn count(log: &Log, f: impl Fn(&MachineEvent) -> bool) -> usize {
-    log.borrow().iter().filter(|e| f(e)).count()
-}
-
-async fn wait_for(log: &Log, f: impl Fn(&MachineEvent) -> bool + Copy, n: usize) -> usize {
-    for _ in 0..200 {
-        if count(log, f) >= n {
-            break;
-        }
-        sleep(25).await;
-    }
-    count(log, f)
+    start(url, options, policy, ClientSession::new(), None, None)
 }
 
 /// Takes the session over with another connection, then leaves cleanly.
@@ -74,21 +44,17 @@ async fn cut(url: &str, id: &str, clean_session: bool) {
         clean_session,
         ..ClientOptions::default()
     };
-    let k = connect_websocket(url, options, Box::new(|_, _| {}))
-        .await
-        .unwrap();
-    sleep(50).await;
-    k.close();
+    let policy = ConnectionPolicy {
+        reconnect: None,
+        ..ConnectionPolicy::default()
+    };
+    let (k, log) = start(url, options, policy, ClientSession::new(), None, None);
+    wait_for(&log, connected, 1).await;
+    k.end(End::default());
 }
 
-fn connected(e: &MachineEvent) -> bool {
-    matches!(e, MachineEvent::Connected { .. })
-}
 fn subscribe_sent(e: &MachineEvent) -> bool {
     matches!(e, MachineEvent::PacketSent(Packet::Subscribe(_)))
-}
-fn message(e: &MachineEvent) -> bool {
-    matches!(e, MachineEvent::Message(_))
 }
 
 fn publish(topic: String, payload: &[u8]) -> Publish {

@@ -67,6 +67,13 @@ impl fmt::Display for BrokerUrlError {
 
 impl std::error::Error for BrokerUrlError {}
 
+impl BrokerUrlError {
+    /// The stable code every client reports it with (the npm package's `Error.code`).
+    pub fn error_code(&self) -> &'static str {
+        "INVALID_URL"
+    }
+}
+
 impl BrokerUrl {
     pub fn parse(url: &str) -> Result<BrokerUrl, BrokerUrlError> {
         if url.starts_with("ws://") || url.starts_with("wss://") {

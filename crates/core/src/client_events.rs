@@ -105,6 +105,22 @@ pub enum CloseReason {
 }
 
 impl CloseReason {
+    /// What happened, in words, for every client to show alike; the details some variants
+    /// carry (a reason code, a decode error) are the caller's to add.
+    pub fn summary(&self) -> &'static str {
+        match self {
+            CloseReason::Disconnected => "disconnected",
+            CloseReason::ConnectionLost => "connection lost",
+            CloseReason::KeepAliveTimeout => "no PINGRESP in time",
+            CloseReason::Refused(_) => "the broker refused CONNECT",
+            CloseReason::DisconnectedByBroker(_) => "the broker sent DISCONNECT",
+            CloseReason::ProtocolError(_) => "the broker broke the protocol",
+            CloseReason::UnexpectedPacket(_) => "the broker sent an unexpected packet",
+            CloseReason::ReceiveMaximumExceeded => "the broker exceeded our Receive Maximum",
+            CloseReason::ConnectTimeout => "no CONNACK within the connect timeout",
+        }
+    }
+
     /// The stable error code of a close that is a failure (the npm package's and the
     /// worker client's `Error.code`); `None` for an ordinary end.
     pub fn error_code(&self) -> Option<&'static str> {

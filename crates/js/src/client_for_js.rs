@@ -56,18 +56,9 @@ fn filter_of(sub: &JsValue) -> Result<SubscribeFilter, JsValue> {
 /// reason code when it gave one.
 fn close_event(reason: &CloseReason) -> Object {
     let text = match reason {
-        CloseReason::Disconnected => "disconnected".to_owned(),
-        CloseReason::ConnectionLost => "connection lost".to_owned(),
-        CloseReason::KeepAliveTimeout => "no PINGRESP in time".to_owned(),
-        CloseReason::Refused(_) => "the broker refused CONNECT".to_owned(),
-        CloseReason::DisconnectedByBroker(_) => "the broker sent DISCONNECT".to_owned(),
-        CloseReason::ProtocolError(e) => {
-            ["the broker broke the protocol: ", &decode_error_text(e)].concat()
-        }
-        CloseReason::UnexpectedPacket(what) => ["the broker sent an unexpected ", what].concat(),
-        CloseReason::ReceiveMaximumExceeded => "the broker exceeded our Receive Maximum".to_owned(),
-        CloseReason::ConnectTimeout => "no CONNACK within the connect timeout".to_owned(),
-        _ => "closed".to_owned(),
+        CloseReason::ProtocolError(e) => [reason.summary(), ": ", &decode_error_text(e)].concat(),
+        CloseReason::UnexpectedPacket(what) => [reason.summary(), ": ", what].concat(),
+        _ => reason.summary().to_owned(),
     };
     let o = Object::new();
     set(&o, "type", "closed");
@@ -87,26 +78,21 @@ fn close_event(reason: &CloseReason) -> Object {
 }
 
 fn url_error(e: &BrokerUrlError) -> JsValue {
-    let (code, message) = match e {
-        BrokerUrlError::UnsupportedScheme(url) => (
-            "INVALID_URL",
-            [
-                url,
-                ": use ws://, wss:// or tab://NAME[?shared][&persist=indexeddb]",
-            ]
-            .concat(),
-        ),
-        BrokerUrlError::MissingName(url) => (
-            "INVALID_URL",
-            [url, ": the broker needs a name, as in tab://lab"].concat(),
-        ),
-        BrokerUrlError::UnknownParameter { url, parameter } => (
-            "INVALID_URL",
-            [url, ": unknown parameter \"", parameter, "\""].concat(),
-        ),
-        _ => ("INVALID_URL", "not a broker URL".to_owned()),
+    let message = match e {
+        BrokerUrlError::UnsupportedScheme(url) => [
+            url,
+            ": use ws://, wss:// or tab://NAME[?shared][&persist=indexeddb]",
+        ]
+        .concat(),
+        BrokerUrlError::MissingName(url) => {
+            [url, ": the broker needs a name, as in tab://lab"].concat()
+        }
+        BrokerUrlError::UnknownParameter { url, parameter } => {
+            [url, ": unknown parameter \"", parameter, "\""].concat()
+        }
+        _ => "not a broker URL".to_owned(),
     };
-    js_error(code, &message)
+    js_error(e.error_code(), &message)
 }
 
 /// How a command ended, as `{type: "completed", token, ...}`: `reasonCode` (a publish),

@@ -210,8 +210,8 @@ fn control_handler(host: &Shared) -> Closure<dyn FnMut(MessageEvent)> {
             .and_then(|t| t.as_string())
             .unwrap_or_default();
         if kind == "control" {
-            // A connector for a client that opens its own connections (one in the page's
-            // client worker, reconnecting): it speaks this same protocol.
+            // A connector for a client that opens its own connections (a reconnecting
+            // `ResilientClient`): it speaks this same protocol.
             if let Ok(port) = ports.get(0).dyn_into::<MessagePort>() {
                 serve_tab(&host, port);
             }

@@ -5,8 +5,8 @@ use crate::components::TextField;
 use crate::connect::WORKER_URL;
 use crate::state::Lab;
 use leptos::prelude::*;
-use tabmq_client::{RemoteEvent, WorkerClient, WorkerClientOptions};
-use tabmq_core::{Bytes, ClientOptions, Publish, QoS};
+use tabmq_client::{connect, ConnectOptions};
+use tabmq_core::{Bytes, ClientOptions, ConnectionPolicy, End, MachineEvent, Publish, QoS};
 
 #[derive(Debug, Clone, PartialEq)]
 struct Row {
@@ -23,7 +23,7 @@ fn now_ms() -> f64 {
 
 async fn run(url: String, n: u32, rows: RwSignal<Vec<Row>>) -> Result<(), String> {
     let connected = RwSignal::new(false);
-    let options = WorkerClientOptions {
+    let options = ConnectOptions {
         client: ClientOptions {
             client_id: format!(
                 "tabmq-lab-bench-{:06x}",
@@ -31,27 +31,30 @@ async fn run(url: String, n: u32, rows: RwSignal<Vec<Row>>) -> Result<(), String
             ),
             ..ClientOptions::default()
         },
-        reconnect: false,
-        ..WorkerClientOptions::default()
+        policy: ConnectionPolicy {
+            reconnect: None,
+            ..ConnectionPolicy::default()
+        },
+        ..ConnectOptions::default()
     };
-    let listener = Box::new(move |_: &WorkerClient, e: RemoteEvent| {
-        if let RemoteEvent::Connected { .. } = e {
+    let listener = Box::new(move |e: &MachineEvent| {
+        if let MachineEvent::Connected { .. } = e {
             connected.set(true);
         }
     });
-    let client = WorkerClient::connect(&url, options, WORKER_URL, listener)
+    let client = connect(&url, options, WORKER_URL, listener)
         .await
         .map_err(|e| e.to_string())?;
     if !crate::timers::until(10_000, || connected.get_untracked()).await {
-        client.end();
+        client.end(End::default());
         return Err(format!("could not connect to {url}"));
     }
     for qos in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce] {
         let start = now_ms();
         for i in 0..n {
-            // Each waits for its acknowledgement: PUBACK, PUBCOMP, or the worker's receipt.
+            // Each waits for its acknowledgement: PUBACK, PUBCOMP, or (QoS 0) its write.
             client
-                .publish(Publish {
+                .publish_async(Publish {
                     topic: format!("lab/bench/q{}", qos.as_u8()),
                     payload: Bytes::from(format!("message {i}").into_bytes()),
                     qos,
@@ -69,7 +72,7 @@ async fn run(url: String, n: u32, rows: RwSignal<Vec<Row>>) -> Result<(), String
             })
         });
     }
-    client.end();
+    client.end(End::default());
     Ok(())
 }
 

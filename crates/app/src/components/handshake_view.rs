@@ -165,8 +165,8 @@ pub fn HandshakeView() -> impl IntoView {
                             // Packet reports cost a copy of every packet; stop them too.
                             for client in lab.clients() {
                                 client.client.with_value(|c| {
-                                    if let Some(w) = c.as_ref().and_then(|c| c.worker()) {
-                                        w.set_trace_packets(on);
+                                    if let Some(c) = c {
+                                        c.client().set_trace(on);
                                     }
                                 });
                             }

@@ -2,11 +2,15 @@
 #![allow(dead_code)]
 
 //! What the client's browser tests share: a timer, the brokers `cargo xtask test` starts,
-//! and bounded waits on recorded events.
+//! a client that records its events, and bounded waits on them.
+
+pub mod in_page_broker;
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use tabmq_core::ClientEvent;
+use tabmq_client::{ResilientClient, SessionStore};
+use tabmq_core::{ClientOptions, ClientSession, ConnectionPolicy, MachineEvent};
+use web_sys::MessagePort;
 
 /// Waits `millis` on the page's timer.
 pub async fn sleep(millis: i32) {
@@ -31,20 +35,52 @@ pub fn brokers() -> Vec<(String, String)> {
         .collect()
 }
 
-/// A listener's events, recorded.
-pub type Events = Rc<RefCell<Vec<ClientEvent>>>;
+/// A client's events, recorded.
+pub type Log = Rc<RefCell<Vec<MachineEvent>>>;
 
-pub fn count(events: &Events, f: impl Fn(&ClientEvent) -> bool) -> usize {
-    events.borrow().iter().filter(|e| f(e)).count()
+/// A client for `url` that records its events.
+pub fn start(
+    url: &str,
+    options: ClientOptions,
+    policy: ConnectionPolicy,
+    session: ClientSession,
+    connector: Option<MessagePort>,
+    store: Option<Rc<dyn SessionStore>>,
+) -> (ResilientClient, Log) {
+    let log = Log::default();
+    let sink = log.clone();
+    let client = ResilientClient::start(
+        url,
+        options,
+        policy,
+        session,
+        connector,
+        store,
+        Box::new(move |e| sink.borrow_mut().push(e.clone())),
+    )
+    .unwrap_or_else(|e| panic!("{url}: {e}"));
+    (client, log)
+}
+
+pub fn count(log: &Log, f: impl Fn(&MachineEvent) -> bool) -> usize {
+    log.borrow().iter().filter(|e| f(e)).count()
 }
 
 /// Waits (at most 5 s) until `n` events match; returns how many do.
-pub async fn wait_for(events: &Events, f: impl Fn(&ClientEvent) -> bool + Copy, n: usize) -> usize {
-    for _ in 0..250 {
-        if count(events, f) >= n {
+pub async fn wait_for(log: &Log, f: impl Fn(&MachineEvent) -> bool + Copy, n: usize) -> usize {
+    for _ in 0..200 {
+        if count(log, f) >= n {
             break;
         }
-        sleep(20).await;
+        sleep(25).await;
     }
-    count(events, f)
+    count(log, f)
+}
+
+pub fn connected(e: &MachineEvent) -> bool {
+    matches!(e, MachineEvent::Connected { .. })
+}
+
+pub fn message(e: &MachineEvent) -> bool {
+    matches!(e, MachineEvent::Message(_))
 }

@@ -59,6 +59,8 @@ pub struct ClientEngine {
     send_quota: usize,
     /// When each in-flight message was last sent on this connection (for retransmission).
     sent_at: IdMap<Instant>,
+    /// Queued messages wait (see [`ClientEngine::hold_queue`]).
+    queue_held: bool,
 }
 
 impl ClientEngine {
@@ -75,6 +77,7 @@ impl ClientEngine {
             last_sent: Instant::default(),
             ping_sent_at: None,
             send_quota: usize::MAX,
+            queue_held: false,
             sent_at: IdMap::default(),
         }
         .with_window()
@@ -474,8 +477,16 @@ impl ClientEngine {
     }
 
     /// Sends queued messages while the connection and the in-flight window allow.
+    /// Holds queued messages back, even once connected, until released: the client
+    /// machine sends the SUBSCRIBEs and UNSUBSCRIBEs given while offline first, so a client
+    /// that subscribes and publishes before the connection exists hears its own messages.
+    pub fn hold_queue(&mut self, hold: bool, now: Instant) {
+        self.queue_held = hold;
+        self.flush_queue(now);
+    }
+
     fn flush_queue(&mut self, now: Instant) {
-        while self.state == ConnectionState::Connected {
+        while self.state == ConnectionState::Connected && !self.queue_held {
             let Some(publish) = self.session.next_ready(self.send_quota) else {
                 return;
             };

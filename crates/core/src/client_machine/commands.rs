@@ -125,6 +125,7 @@ impl ClientMachine {
             return Err(ClientError::QueueFull);
         }
         self.pending.push_back((token, command));
+        self.engine.hold_queue(true, now);
         Ok(())
     }
 

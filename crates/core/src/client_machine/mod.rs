@@ -587,6 +587,8 @@ impl ClientMachine {
                 self.complete(token, Err(CommandFailure::Invalid(e)));
             }
         }
+        // The messages queued offline follow the SUBSCRIBEs given offline.
+        self.engine.hold_queue(false, now);
         self.events
             .push_back(MachineEvent::Connected { session_present });
     }
