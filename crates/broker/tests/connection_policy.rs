@@ -671,3 +671,33 @@ fn nothing_leaves_before_the_session_that_expects_its_answer_is_stored() {
         assert_eq!(got, vec![0], "write landed: {landed}");
     }
 }
+
+#[test]
+fn a_subscribe_given_offline_goes_ahead_of_the_messages_queued_offline() {
+    let mut world = World::new(5);
+    let now = world.host_now(PUB);
+    world.hosts[PUB].machine.set_online(false, now);
+    world.cut(PUB, false);
+    world.advance(60_000);
+    // Subscribed to its own topics, then publishing, both before the connection exists:
+    // it hears its own messages only if the SUBSCRIBE reaches the broker first.
+    world.command(
+        PUB,
+        Command::Subscribe {
+            filters: vec![SubscribeFilter::new("sim/#", QoS::AtLeastOnce)],
+            properties: Properties::default(),
+        },
+    );
+    world.publish(QoS::AtLeastOnce);
+    world.publish(QoS::ExactlyOnce);
+    let now = world.host_now(PUB);
+    world.hosts[PUB].machine.set_online(true, now);
+    world.drive(PUB);
+    world.settle();
+    let heard: BTreeSet<u64> = world.hosts[PUB]
+        .received
+        .iter()
+        .map(|p| u64::from_be_bytes(p.payload[..8].try_into().unwrap()))
+        .collect();
+    assert_eq!(heard, BTreeSet::from([0, 1]), "the publisher heard itself");
+}
