@@ -9,7 +9,7 @@ use std::rc::Rc;
 use tabmq_core::{decode_fixed_header, Bytes};
 use wasm_bindgen::prelude::*;
 
-/// What was done to a packet.
+/// What a fault rule did to a packet, as a [`FaultListener`] hears it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FaultAction {
@@ -18,7 +18,9 @@ pub enum FaultAction {
     Delayed,
 }
 
-/// The rules in force. `packet_type` is the MQTT control packet type (3 PUBLISH, 4 PUBACK,
+/// The fault rules in force on a client, for teaching and testing QoS (the lab's fault
+/// panel; [`crate::ResilientClient::change_faults`]); an application has no use for it.
+/// `packet_type` is the MQTT control packet type (3 PUBLISH, 4 PUBACK,
 /// 5 PUBREC, 6 PUBREL, 7 PUBCOMP, 8 SUBSCRIBE, 12 PINGREQ, ...).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FaultPlan {

@@ -8,7 +8,9 @@ use std::rc::Rc;
 use tabmq_core::ClientSession;
 use wasm_bindgen::JsValue;
 
-/// Where a client's session survives a reload (IndexedDB in a browser).
+/// Where a client's session survives a reload. [`IdbSessionStore`] is the one to use in a
+/// browser; implement this to keep the session somewhere else, and give it to
+/// [`crate::ResilientClient::start`].
 pub trait SessionStore {
     /// Saves the session's bytes; `done` is called once, with whether they were saved.
     fn save(&self, session: &[u8], done: Box<dyn FnOnce(bool)>);
@@ -17,6 +19,9 @@ pub trait SessionStore {
 /// The database every tabmq client session lives in, one key per client id.
 pub const SESSION_DATABASE: &str = "tabmq-client-sessions";
 
+/// A client's session in IndexedDB, keyed by client id (the npm package reads and writes
+/// the same entries). [`crate::connect`] opens it for `persist_session`; open it yourself
+/// only to read a saved session or to pass it to [`crate::ResilientClient::start`].
 pub struct IdbSessionStore {
     store: Rc<IdbStore>,
     key: String,
