@@ -32,15 +32,8 @@ export class Connection {
         emit('error', codedError('NO_SESSION_STORE', `no IndexedDB: ${e?.message ?? e}`));
       }
     }
-    const seed = Math.random() * 2 ** 53;
-    let client;
-    try {
-      client = new Client(url, { ...options, persist: store ? 'indexeddb' : undefined }, store?.saved, seed);
-    } catch (e) {
-      if (e.code !== 'INVALID_SESSION') throw e;
-      console.warn(`tabmq: ignoring the saved session of ${options.clientId}: ${e.message}`);
-      client = new Client(url, { ...options, persist: 'indexeddb' }, undefined, seed);
-    }
+    const client = new Client(url, { ...options, persist: store ? 'indexeddb' : undefined }, store?.saved, Math.random() * 2 ** 53);
+    if (client.sessionSetAside) console.warn(`tabmq: ignoring the saved session of ${options.clientId}: ${client.sessionSetAside}`);
     return new Connection(client, options, emit, openTab, store);
   }
 

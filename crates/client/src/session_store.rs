@@ -35,15 +35,13 @@ impl IdbSessionStore {
     ) -> Result<(IdbSessionStore, Option<ClientSession>), JsValue> {
         let store = IdbStore::open(SESSION_DATABASE).await?;
         let saved = store.load(client_id).await?;
-        let session = saved.and_then(|bytes| match ClientSession::from_bytes(&bytes) {
-            Ok(session) => Some(session),
-            Err(e) => {
-                web_sys::console::warn_1(
-                    &format!("tabmq: ignoring the saved session of {client_id}: {e}").into(),
-                );
-                None
-            }
-        });
+        let (session, set_aside) = ClientSession::resume(saved.as_deref());
+        if let Some(e) = set_aside {
+            web_sys::console::warn_1(
+                &format!("tabmq: ignoring the saved session of {client_id}: {e}").into(),
+            );
+        }
+        let session = saved.is_some().then_some(session);
         Ok((
             IdbSessionStore {
                 store: Rc::new(store),

@@ -5,8 +5,8 @@
 #![cfg(target_arch = "wasm32")]
 
 use tabmq_core::{
-    Bytes, ClientOptions, ClientSession, ConnectionPolicy, End, LastWill, MachineEvent,
-    Properties, QoS, SubscribeFilter,
+    Bytes, ClientOptions, ClientSession, ConnectionPolicy, End, LastWill, MachineEvent, Properties,
+    QoS, SubscribeFilter,
 };
 use wasm_bindgen_test::*;
 
@@ -71,7 +71,11 @@ async fn dropping_the_last_handle_cuts_the_connection_and_ending_first_does_not(
     );
     assert_eq!(wait_for(&log, connected, 1).await, 1);
     drop(dropped);
-    assert_eq!(wait_for(&heard, message, 1).await, 1, "the will of a dropped client");
+    assert_eq!(
+        wait_for(&heard, message, 1).await,
+        1,
+        "the will of a dropped client"
+    );
 
     // Ended, then dropped at once: the DISCONNECT still leaves, so no will.
     let (ended, log) = start(

@@ -130,6 +130,17 @@ impl SessionState {
         out
     }
 
+    /// The session a client resumes from what its store saved: a session this version
+    /// cannot read is set aside rather than fatal (the client starts clean, and the error
+    /// says why, for the shell to report). Every client decides this here, once.
+    pub fn resume(saved: Option<&[u8]>) -> (SessionState, Option<SessionDecodeError>) {
+        match saved.map(SessionState::from_bytes) {
+            None => (SessionState::default(), None),
+            Some(Ok(session)) => (session, None),
+            Some(Err(e)) => (SessionState::default(), Some(e)),
+        }
+    }
+
     /// A session from [`SessionState::to_bytes`]. Every stored message is checked, and
     /// trailing bytes are refused.
     pub fn from_bytes(bytes: &[u8]) -> Result<SessionState, SessionDecodeError> {

@@ -384,6 +384,13 @@ fn a_session_round_trips_through_bytes_and_bad_bytes_are_refused() {
     assert!(ClientSession::from_bytes(&[]).is_err());
     assert!(ClientSession::from_bytes(&bytes[..bytes.len() / 2]).is_err());
     assert!(ClientSession::from_bytes(&[9, 9, 9]).is_err());
+    // What every client resumes from its store: the session, nothing, or (unreadable) a
+    // clean one with the reason.
+    assert_eq!(ClientSession::resume(Some(&bytes)), (session, None));
+    assert_eq!(ClientSession::resume(None), (ClientSession::new(), None));
+    let (fresh, why) = ClientSession::resume(Some(&[9, 9, 9]));
+    assert_eq!(fresh, ClientSession::new());
+    assert!(why.is_some());
 }
 
 #[test]

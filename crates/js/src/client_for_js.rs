@@ -139,12 +139,14 @@ fn with_reason_code(error: JsValue, code: ReasonCode) -> JsValue {
 pub struct Client {
     machine: ClientMachine,
     version: ProtocolVersion,
+    set_aside: Option<String>,
 }
 
 #[wasm_bindgen]
 impl Client {
-    /// Throws an `Error` with code `INVALID_OPTION`, `INVALID_URL` or `INVALID_SESSION`.
-    /// `seed` seeds the backoff's jitter.
+    /// Throws an `Error` with code `INVALID_OPTION` or `INVALID_URL`. A saved `session`
+    /// this version cannot read is set aside (`sessionSetAside` says why). `seed` seeds
+    /// the backoff's jitter.
     #[wasm_bindgen(constructor)]
     pub fn new(
         url: &str,
@@ -156,16 +158,18 @@ impl Client {
         let client_options = read_client_options(options)?;
         let mut policy = read_policy(options)?;
         policy.seed = seed as u64;
-        let session = match session {
-            Some(bytes) => ClientSession::from_bytes(&bytes).map_err(|e| {
-                js_error("INVALID_SESSION", &["not a stored session: ", e.0].concat())
-            })?,
-            None => ClientSession::new(),
-        };
+        let (session, set_aside) = ClientSession::resume(session.as_deref());
         Ok(Client {
             version: client_options.protocol,
             machine: ClientMachine::new(client_options, policy, url, session),
+            set_aside: set_aside.map(|e| e.0.to_owned()),
         })
+    }
+
+    /// Why the saved session was set aside, if it was.
+    #[wasm_bindgen(getter, js_name = sessionSetAside)]
+    pub fn session_set_aside(&self) -> Option<String> {
+        self.set_aside.clone()
     }
 
     /// `"disconnected"`, `"connecting"` or `"connected"`.
