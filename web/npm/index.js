@@ -257,12 +257,12 @@ export class MqttClient extends Emitter {
     this.emit(type, ...args);
   }
 
-  _refuseWhileDisconnecting(callback) {
-    if (!this.disconnecting) return false;
-    const err = new Error('client disconnecting');
-    if (callback && callback !== noop) callback(err);
-    else this.emit('error', err);
-    return true;
+  /** A command the machine refused at once, answered as MQTT.js answers it: to the
+   *  callback, in a later task; without one, a refusal because the client is ending (or
+   *  not connected) is an 'error' event, and a bad topic is dropped. */
+  _refused(callback, err) {
+    if (callback) setTimeout(callback, 0, err);
+    else if (err.code === 'NOT_CONNECTED') this.emit('error', err);
   }
 
   publish(topic, message, opts, callback) {
@@ -271,7 +271,6 @@ export class MqttClient extends Emitter {
       opts = null;
     }
     const { qos = 0, retain = false, properties } = opts ?? {};
-    if (this._refuseWhileDisconnecting(callback)) return this;
     this._with((raw) => {
       let sent;
       try {
@@ -307,10 +306,10 @@ export class MqttClient extends Emitter {
       callback = opts;
       opts = null;
     }
+    const given = callback;
     callback ??= noop;
     const version = this.options.protocolVersion;
     const subs = toSubscriptions(topics, opts, version);
-    if (this._refuseWhileDisconnecting(callback)) return this;
     if (subs.length === 0) {
       callback(null, []);
       return this;
@@ -320,7 +319,7 @@ export class MqttClient extends Emitter {
       try {
         answer = raw.subscribe(subs, opts?.properties);
       } catch (err) {
-        setTimeout(callback, 0, asFilterError(err, subs.map((x) => x.topic)));
+        this._refused(given, asFilterError(err, subs.map((x) => x.topic)));
         return;
       }
       answer.then(
@@ -347,15 +346,15 @@ export class MqttClient extends Emitter {
       callback = opts;
       opts = null;
     }
+    const given = callback;
     callback ??= noop;
     const topics = typeof topic === 'string' ? [topic] : topic;
-    if (this._refuseWhileDisconnecting(callback)) return this;
     this._with((raw) => {
       let answer;
       try {
         answer = raw.unsubscribe(topics, opts?.properties);
       } catch (err) {
-        setTimeout(callback, 0, asFilterError(err, topics));
+        this._refused(given, asFilterError(err, topics));
         return;
       }
       answer.then(

@@ -701,3 +701,30 @@ fn a_subscribe_given_offline_goes_ahead_of_the_messages_queued_offline() {
         .collect();
     assert_eq!(heard, BTreeSet::from([0, 1]), "the publisher heard itself");
 }
+
+#[test]
+fn from_end_on_commands_are_refused_at_once_even_while_the_disconnect_closes_the_link() {
+    let mut world = World::new(9);
+    world.settle();
+    let now = world.host_now(PUB);
+    assert_eq!(world.hosts[PUB].machine.state(), ConnectionState::Connected);
+    // Nothing in flight: DISCONNECT goes now, and the link waits for its close.
+    world.hosts[PUB].machine.end(End::default(), now);
+    assert!(
+        !world.hosts[PUB].machine.is_ended(),
+        "still closing the link"
+    );
+    let publish = Publish {
+        topic: "late".into(),
+        qos: QoS::AtLeastOnce,
+        payload: vec![0; 8].into(),
+        ..Publish::default()
+    };
+    assert_eq!(
+        world.hosts[PUB]
+            .machine
+            .command(Token(900), Command::Publish(publish), now),
+        Err(ClientError::Ended),
+        "refused now, not taken and lost at the close"
+    );
+}

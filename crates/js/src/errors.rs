@@ -35,7 +35,8 @@ pub fn client_error(e: &ClientError) -> JsValue {
     let (code, message) = match e {
         // MQTT.js's words.
         ClientError::NotConnected => ("NOT_CONNECTED", "No connection to broker".to_owned()),
-        ClientError::Ended => ("NOT_CONNECTED", "the client has ended".to_owned()),
+        // The machine refuses commands from `end()` on; MQTT.js says it so.
+        ClientError::Ended => ("NOT_CONNECTED", "client disconnecting".to_owned()),
         ClientError::AlreadyConnected => ("ALREADY_CONNECTED", "already connected".to_owned()),
         ClientError::QueueFull => ("QUEUE_FULL", "the offline queue is full".to_owned()),
         ClientError::InvalidTopic(v) => ("INVALID_TOPIC", violation_text("invalid topic: ", v)),

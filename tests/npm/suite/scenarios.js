@@ -445,6 +445,15 @@ function scenarios(mqtt, ctx) {
       await once(c, 'end').catch(() => {});
       return errorShape(err);
     },
+    "error: every command after end() fails in the callback, in MQTT.js's words": async () => {
+      const c = await open('late2');
+      c.end();
+      const [p] = await call((cb) => c.publish(topic('late2'), 'x', { qos: 1 }, cb));
+      const [s] = await call((cb) => c.subscribe(topic('late2'), { qos: 1 }, cb));
+      const [u] = await call((cb) => c.unsubscribe(topic('late2'), cb));
+      await once(c, 'end').catch(() => {});
+      return [p, s, u].map((err) => ({ ...errorShape(err), message: err?.message }));
+    },
     'error: with queueQoSZero false, a QoS 0 publish while not connected fails in the callback': async () => {
       const c = mqtt.connect(ctx.deadUrl, { clientId: id('noqueue'), reconnectPeriod: 0, connectTimeout: 2000, queueQoSZero: false });
       c.on('error', () => {});

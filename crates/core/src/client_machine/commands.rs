@@ -83,7 +83,9 @@ impl ClientMachine {
         command: Command,
         now: Instant,
     ) -> Result<(), ClientError> {
-        if self.ended || self.end_when_idle.is_some() {
+        // From `end()` on, including while its DISCONNECT is closing the link: a command
+        // taken then could only fail later.
+        if self.ended || self.end_when_idle.is_some() || matches!(self.link, Link::Closing(..)) {
             return Err(ClientError::Ended);
         }
         if self.stopped {
