@@ -206,3 +206,19 @@ test('the scenario\'s refused URLs are refused with their codes, as the Rust cli
   }
   await page.close();
 });
+
+test('mqtt:// in a browser is WebSocket to the same host and port, as the scenario file says', { timeout: 30_000 }, async () => {
+  const { from, to } = scenario.websocket_schemes;
+  const url = `ws://127.0.0.1:${h.mosquitto.ws}`.replace(from, to);
+  const page = await h.browser.newPage();
+  await page.goto(`${h.server.url}index.html`);
+  const connected = await page.evaluate(async (url) => {
+    const { connectAsync } = await import('/tabmq/index.js');
+    const client = await connectAsync(url, { clientId: 'policy-mqtt-scheme', reconnectPeriod: 0 });
+    const ok = client.connected;
+    await client.endAsync();
+    return ok;
+  }, url);
+  await page.close();
+  assert.equal(connected, true, url);
+});

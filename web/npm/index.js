@@ -142,14 +142,12 @@ function randomClientId() {
 }
 
 /** The broker URL MQTT.js would reach from `url` and `options`, in the browser. */
+/** The URL MQTT.js's connect options name (the machine reads it: mqtt:// is WebSocket in a
+ *  browser, an unknown scheme is refused). */
 function brokerUrl(url, options) {
-  if (typeof url === 'string') {
-    // In a browser MQTT.js speaks WebSocket for mqtt:// too.
-    return url.replace(/^mqtt:\/\//, 'ws://').replace(/^mqtts:\/\//, 'wss://');
-  }
+  if (typeof url === 'string') return url;
   const o = options ?? {};
-  const protocol = { mqtt: 'ws', mqtts: 'wss', ws: 'ws', wss: 'wss', tab: 'tab' }[(o.protocol ?? 'ws').replace(/:$/, '')];
-  if (!protocol) throw error('INVALID_URL', `unsupported protocol ${o.protocol}`);
+  const protocol = (o.protocol ?? 'ws').replace(/:$/, '');
   const host = o.hostname ?? o.host ?? 'localhost';
   const port = o.port ? `:${o.port}` : '';
   return `${protocol}://${host}${port}${o.path ?? (protocol === 'tab' ? '' : '/mqtt')}`;

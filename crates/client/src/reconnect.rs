@@ -37,8 +37,6 @@ pub enum StartError {
     Url(BrokerUrlError),
     /// `tab://` needs a connector port to the in-tab broker.
     NoConnector,
-    /// `mqtt://` cannot be reached from a browser.
-    Unreachable(String),
 }
 
 impl std::fmt::Display for StartError {
@@ -46,7 +44,6 @@ impl std::fmt::Display for StartError {
         match self {
             StartError::Url(e) => e.fmt(f),
             StartError::NoConnector => f.write_str("tab:// needs a port to the in-tab broker"),
-            StartError::Unreachable(url) => write!(f, "{url}: a browser speaks ws:// or wss://"),
         }
     }
 }
@@ -59,7 +56,6 @@ impl StartError {
         match self {
             StartError::Url(e) => e.error_code(),
             StartError::NoConnector => "NO_CONNECTOR",
-            StartError::Unreachable(_) => "UNREACHABLE",
         }
     }
 }
@@ -328,11 +324,9 @@ impl ResilientClient {
         store: Option<Rc<dyn SessionStore>>,
         listener: MachineListener,
     ) -> Result<ResilientClient, StartError> {
-        let url = BrokerUrl::parse(url).map_err(StartError::Url)?;
-        match &url {
-            BrokerUrl::InTab(_) if connector.is_none() => return Err(StartError::NoConnector),
-            BrokerUrl::Tcp { host, .. } => return Err(StartError::Unreachable(host.clone())),
-            _ => {}
+        let url = BrokerUrl::parse_in_browser(url).map_err(StartError::Url)?;
+        if matches!(url, BrokerUrl::InTab(_)) && connector.is_none() {
+            return Err(StartError::NoConnector);
         }
         policy.persist = store.is_some();
         policy.seed = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;

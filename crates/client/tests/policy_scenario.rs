@@ -469,3 +469,27 @@ fn the_refused_urls_are_refused_with_their_codes() {
         );
     }
 }
+
+#[wasm_bindgen_test]
+async fn mqtt_in_a_browser_is_websocket_to_the_same_host_and_port() {
+    let scenario: Value = serde_json::from_str(SCENARIO).expect("the scenario is JSON");
+    let schemes = &scenario["websocket_schemes"];
+    for (name, url) in brokers() {
+        let url = url.replacen(&text(schemes, "from"), &text(schemes, "to"), 1);
+        let policy = ConnectionPolicy {
+            reconnect: None,
+            ..ConnectionPolicy::default()
+        };
+        let options = ClientOptions {
+            client_id: format!("policy-mqtt-scheme-{name}"),
+            ..ClientOptions::default()
+        };
+        let (client, log) = support::start(&url, options, policy, ClientSession::new(), None, None);
+        assert_eq!(
+            support::wait_for(&log, support::connected, 1).await,
+            1,
+            "{url}"
+        );
+        client.end(End::default());
+    }
+}

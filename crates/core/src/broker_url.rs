@@ -105,6 +105,18 @@ impl BrokerUrl {
         })
     }
 
+    /// [`BrokerUrl::parse`] for a client in a browser, which speaks no TCP: as MQTT.js does
+    /// there, `mqtt://` and `mqtts://` mean WebSocket (`ws://`, `wss://`) to the same host
+    /// and port. Every browser client reads its URL here.
+    pub fn parse_in_browser(url: &str) -> Result<BrokerUrl, BrokerUrlError> {
+        let websocket = match (url.strip_prefix("mqtt://"), url.strip_prefix("mqtts://")) {
+            (Some(rest), _) => ["ws://", rest].concat(),
+            (_, Some(rest)) => ["wss://", rest].concat(),
+            _ => return BrokerUrl::parse(url),
+        };
+        BrokerUrl::parse(&websocket)
+    }
+
     /// Whether reaching it needs the network: the browser's offline state holds attempts
     /// back for these, never for a broker in the tab.
     pub fn needs_network(&self) -> bool {
@@ -181,6 +193,16 @@ mod tests {
                 tls: true
             })
         );
+        // A browser speaks WebSocket for mqtt:// and mqtts://, as MQTT.js does there.
+        assert_eq!(
+            BrokerUrl::parse_in_browser("mqtt://h:9001/mqtt"),
+            Ok(BrokerUrl::WebSocket("ws://h:9001/mqtt".into()))
+        );
+        assert_eq!(
+            BrokerUrl::parse_in_browser("mqtts://h"),
+            Ok(BrokerUrl::WebSocket("wss://h".into()))
+        );
+        assert!(BrokerUrl::parse_in_browser("tab://lab?shraed").is_err());
         let tab = BrokerUrl::parse("tab://lab?shared&persist=indexeddb")?;
         assert_eq!(
             tab,

@@ -154,7 +154,7 @@ impl Client {
         session: Option<Vec<u8>>,
         seed: f64,
     ) -> Result<Client, JsValue> {
-        let url = BrokerUrl::parse(url).map_err(|e| url_error(&e))?;
+        let url = BrokerUrl::parse_in_browser(url).map_err(|e| url_error(&e))?;
         let client_options = read_client_options(options)?;
         let mut policy = read_policy(options)?;
         policy.seed = seed as u64;
