@@ -10,7 +10,12 @@
 // - receive: an outside publisher (MQTT.js over TCP) floods Mosquitto with QoS 0 messages
 //   to the lab's subscriber; the time until the card has counted them all.
 //
-// Usage (from tests/): TABMQ_THREAD_BUILDS=... node bench/threads.mjs
+// Usage (from tests/), with a build of each design:
+//   git worktree add /tmp/worker-design f58543f
+//   (cd /tmp/worker-design && trunk build --release --dist /tmp/dist-worker)
+//   trunk build --release --dist /tmp/dist-page
+//   TABMQ_THREAD_BUILDS=worker=/tmp/dist-worker,page=/tmp/dist-page node bench/threads.mjs
+// (trunk as `cargo xtask setup` installs it, with npm's wasm-opt on PATH.)
 
 import assert from 'node:assert/strict';
 import mqtt from 'mqtt';

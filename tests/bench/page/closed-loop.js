@@ -4,9 +4,15 @@
 export function closedLoop({ count, window, limitMs, send, listen }) {
   let sent = 0;
   let got = 0;
+  // Once finished (all arrived, or the time is up), arrivals send nothing more: the
+  // caller ends its clients next, and MQTT.js throws on a publish after its end.
+  let done = false;
   const t0 = performance.now();
   return new Promise((resolve) => {
-    const finish = () => resolve({ got, sent, seconds: (performance.now() - t0) / 1000 });
+    const finish = () => {
+      done = true;
+      resolve({ got, sent, seconds: (performance.now() - t0) / 1000 });
+    };
     const timer = setTimeout(finish, limitMs);
     const pump = () => {
       while (sent < count && sent - got < window) {
@@ -15,6 +21,7 @@ export function closedLoop({ count, window, limitMs, send, listen }) {
       }
     };
     listen(() => {
+      if (done) return;
       got += 1;
       if (got >= count) {
         clearTimeout(timer);
