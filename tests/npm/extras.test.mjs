@@ -175,7 +175,7 @@ test('frames that arrive together are answered together: 500 PUBACKs leave in a 
 /** Connects with a 1 s keepalive, then stops the page's own timers, as a throttled
  *  background tab would; after 7 s, the PINGREQs sent and whether the connection closed.
  *  With `noWorker`, the timer worker cannot start, so the timers are the page's. */
-async function keepaliveWithoutPageTimers(noWorker) {
+async function keepaliveWithoutPageTimers(noWorker, waitMs) {
   const context = await h.browser.newContext();
   try {
     const { page, errors } = await openPage(context);
@@ -199,11 +199,15 @@ async function keepaliveWithoutPageTimers(noWorker) {
       client.on('error', () => {});
       window.setTimeout = () => 0;
     }, { url: `ws://127.0.0.1:${h.mosquitto.ws}`, noWorker });
-    // Mosquitto checks keepalives every few seconds, not at once at 1.5 keepalives.
-    // (Keepalive 2 s rather than 1 s: on a loaded 2-core machine a PINGREQ may be half a
-    // second late, which 1 s would not forgive.)
-    await new Promise((resolve) => setTimeout(resolve, 10_000));
-    const seen = await page.evaluate(() => window.__seen);
+    // Keepalive 2 s rather than 1 s: on a loaded 2-core machine a PINGREQ may be half a
+    // second late, which 1 s would not forgive. Mosquitto checks keepalives every few
+    // seconds, not at once at 1.5 keepalives, so the control waits longer (until closed).
+    const deadline = Date.now() + waitMs;
+    let seen = await page.evaluate(() => window.__seen);
+    while (Date.now() < deadline && !(noWorker && seen.closed)) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      seen = await page.evaluate(() => window.__seen);
+    }
     assert.deepEqual(errors, []);
     return seen;
   } finally {
@@ -211,14 +215,14 @@ async function keepaliveWithoutPageTimers(noWorker) {
   }
 }
 
-test("keepalive runs on the timer worker: with the page's own timers stopped, PINGREQs go out and the connection stays", { timeout: 60_000 }, async () => {
-  const seen = await keepaliveWithoutPageTimers(false);
+test("keepalive runs on the timer worker: with the page's own timers stopped, PINGREQs go out and the connection stays", { timeout: 90_000 }, async () => {
+  const seen = await keepaliveWithoutPageTimers(false, 10_000);
   assert.ok(seen.pings >= 4, `${seen.pings} PINGREQs in 10 s at keepalive 2 s`);
   assert.equal(seen.closed, false);
   // The control: with no worker the timers fall back to the page's. The one armed before
   // they stopped may fire once; after it none does, and Mosquitto drops the connection
   // once its check finds it 1.5 keepalives late.
-  const control = await keepaliveWithoutPageTimers(true);
+  const control = await keepaliveWithoutPageTimers(true, 25_000);
   assert.ok(control.pings <= 1, `${control.pings} PINGREQs`);
   assert.equal(control.closed, true);
 });
