@@ -262,10 +262,7 @@ impl Run {
                 );
             }
             "takeover" => {
-                let policy = ConnectionPolicy {
-                    reconnect: None,
-                    ..ConnectionPolicy::default()
-                };
+                let policy = support::one_attempt();
                 let other = format!("{name}-takeover");
                 let mut options = step.clone();
                 if let Some(first) = self.first_start(&name) {
@@ -451,17 +448,7 @@ fn the_refused_urls_are_refused_with_their_codes() {
     let scenario: Value = serde_json::from_str(SCENARIO).expect("the scenario is JSON");
     for refused in scenario["refused_urls"].as_array().expect("refused_urls") {
         let url = text(refused, "url");
-        let error = ResilientClient::start(
-            &url,
-            ClientOptions::default(),
-            ConnectionPolicy::default(),
-            ClientSession::new(),
-            None,
-            None,
-            Box::new(|_| {}),
-        )
-        .err()
-        .unwrap_or_else(|| panic!("{url} was taken"));
+        let error = support::refusal(&url).unwrap_or_else(|| panic!("{url} was taken"));
         assert_eq!(error.code(), text(refused, "code"), "{url}");
         assert!(
             error.to_string().contains(&text(refused, "contains")),

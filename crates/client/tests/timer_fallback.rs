@@ -5,12 +5,12 @@
 #![cfg(target_arch = "wasm32")]
 
 use std::time::Duration;
-use tabmq_core::{Backoff, ClientOptions, ClientSession, ConnectionPolicy, End, MachineEvent};
+use tabmq_core::{Backoff, ClientOptions, ClientSession, ConnectionPolicy, End};
 use wasm_bindgen_test::*;
 
 mod support;
 
-use support::{start, wait_for};
+use support::{start, transport_failed, wait_for};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -35,9 +35,8 @@ async fn without_workers_the_backoff_runs_on_the_pages_own_timers() {
         None,
         None,
     );
-    let failed = |e: &MachineEvent| matches!(e, MachineEvent::TransportFailed);
     assert!(
-        wait_for(&log, failed, 3).await >= 3,
+        wait_for(&log, transport_failed, 3).await >= 3,
         "retries went on without a worker"
     );
     client.end(End {

@@ -6,14 +6,16 @@
 
 use tabmq_client::{CommandError, ResilientClient, StartError};
 use tabmq_core::{
-    BrokerUrlError, ClientOptions, ClientSession, ConnectionPolicy, End, MachineEvent, Properties,
-    ProtocolVersion, Publish, QoS, ReasonCode, SubscribeFilter,
+    BrokerUrlError, ClientOptions, ClientSession, End, MachineEvent, Properties, ProtocolVersion,
+    Publish, QoS, ReasonCode, SubscribeFilter,
 };
 use wasm_bindgen_test::*;
 
 mod support;
 
-use support::{brokers, connected, message, start, wait_for, Log};
+use support::{
+    brokers, connected, message, one_attempt, refusal, start, transport_failed, wait_for, Log,
+};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -23,11 +25,14 @@ async fn client(url: &str, id: &str, protocol: ProtocolVersion) -> (ResilientCli
         protocol,
         ..ClientOptions::default()
     };
-    let policy = ConnectionPolicy {
-        reconnect: None,
-        ..ConnectionPolicy::default()
-    };
-    let (c, log) = start(url, options, policy, ClientSession::new(), None, None);
+    let (c, log) = start(
+        url,
+        options,
+        one_attempt(),
+        ClientSession::new(),
+        None,
+        None,
+    );
     assert_eq!(wait_for(&log, connected, 1).await, 1, "{url}: connected");
     (c, log)
 }
@@ -103,44 +108,31 @@ async fn all_three_qos_levels_in_both_versions_against_every_broker() {
 
 #[wasm_bindgen_test]
 async fn a_refused_url_is_a_typed_error_and_an_unreachable_broker_an_event() {
-    let start_with = |url: &str| {
-        ResilientClient::start(
-            url,
-            ClientOptions::default(),
-            ConnectionPolicy::default(),
-            ClientSession::new(),
-            None,
-            None,
-            Box::new(|_| {}),
-        )
-        .err()
-    };
     assert!(matches!(
-        start_with("http://127.0.0.1:1/"),
+        refusal("http://127.0.0.1:1/"),
         Some(StartError::Url(BrokerUrlError::UnsupportedScheme(_)))
     ));
     assert!(matches!(
-        start_with("tab://lab?shraed"),
+        refusal("tab://lab?shraed"),
         Some(StartError::Url(BrokerUrlError::UnknownParameter { .. }))
     ));
     // As MQTT.js does in a browser, mqtt:// is WebSocket to the same host and port.
-    assert!(start_with("mqtt://127.0.0.1:9/").is_none());
+    assert!(refusal("mqtt://127.0.0.1:9/").is_none());
     // Port 9 (discard) is not listening on loopback here: the attempt fails, and a
     // command waiting for the connection is lost, not left hanging.
-    let policy = ConnectionPolicy {
-        reconnect: None,
-        ..ConnectionPolicy::default()
-    };
     let (c, log) = start(
         "ws://127.0.0.1:9/",
         ClientOptions::default(),
-        policy,
+        one_attempt(),
         ClientSession::new(),
         None,
         None,
     );
-    let failed = |e: &MachineEvent| matches!(e, MachineEvent::TransportFailed);
-    assert_eq!(wait_for(&log, failed, 1).await, 1, "the attempt failed");
+    assert_eq!(
+        wait_for(&log, transport_failed, 1).await,
+        1,
+        "the attempt failed"
+    );
     let subscribed = c
         .subscribe_async(
             vec![SubscribeFilter::new("x", QoS::AtMostOnce)],

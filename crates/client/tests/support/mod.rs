@@ -8,7 +8,7 @@ pub mod in_page_broker;
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use tabmq_client::{ResilientClient, SessionStore};
+use tabmq_client::{ResilientClient, SessionStore, StartError};
 use tabmq_core::{ClientOptions, ClientSession, ConnectionPolicy, MachineEvent};
 use web_sys::MessagePort;
 
@@ -62,6 +62,28 @@ pub fn start(
     (client, log)
 }
 
+/// Why a client for `url` (with default options) is refused at once, if it is.
+pub fn refusal(url: &str) -> Option<StartError> {
+    ResilientClient::start(
+        url,
+        ClientOptions::default(),
+        ConnectionPolicy::default(),
+        ClientSession::new(),
+        None,
+        None,
+        Box::new(|_| {}),
+    )
+    .err()
+}
+
+/// One attempt, no reconnects.
+pub fn one_attempt() -> ConnectionPolicy {
+    ConnectionPolicy {
+        reconnect: None,
+        ..ConnectionPolicy::default()
+    }
+}
+
 pub fn count(log: &Log, f: impl Fn(&MachineEvent) -> bool) -> usize {
     log.borrow().iter().filter(|e| f(e)).count()
 }
@@ -83,4 +105,8 @@ pub fn connected(e: &MachineEvent) -> bool {
 
 pub fn message(e: &MachineEvent) -> bool {
     matches!(e, MachineEvent::Message(_))
+}
+
+pub fn transport_failed(e: &MachineEvent) -> bool {
+    matches!(e, MachineEvent::TransportFailed)
 }
