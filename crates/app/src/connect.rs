@@ -8,7 +8,7 @@ use crate::settings::{self, ConnectionSettings};
 use crate::state::{ActiveSubscription, ClientSlot, Lab, LabConnection, Role, Status};
 use leptos::prelude::*;
 use tabmq_client::{connect, ConnectError, ConnectOptions, FaultAction, FaultCommand};
-use tabmq_core::{CloseReason, MachineEvent, Properties, QoS, SubscribeFilter};
+use tabmq_core::{BrokerUrl, CloseReason, MachineEvent, Properties, QoS, SubscribeFilter};
 
 /// The broker worker's entry script (web/broker-worker.js, copied by trunk; see index.html).
 pub const WORKER_URL: &str = "./broker-worker.js";
@@ -140,6 +140,8 @@ fn on_event(lab: Lab, slot: ClientSlot, event: LabEvent) {
     };
     match event {
         LabEvent::Connected => {
+            // A CONNACK: the broker is there, whichever it is.
+            lab.broker_status.set(Status::Connected);
             slot.status.set(Status::Connected);
             slot.connects.update(|n| *n += 1);
         }
@@ -242,7 +244,11 @@ pub async fn connect_slot(lab: Lab, slot: ClientSlot) {
             if let Some(millis) = delay_millis() {
                 client.fault(FaultCommand::Delay { millis });
             }
-            lab.broker_status.set(Status::Connected);
+            // An in-tab broker's worker said "ready" before `connect` returned; a broker
+            // over WebSocket is confirmed by the first CONNACK (`on_event`).
+            if matches!(BrokerUrl::parse_in_browser(&url), Ok(BrokerUrl::InTab(_))) {
+                lab.broker_status.set(Status::Connected);
+            }
             slot.client.set_value(Some(LabConnection(client)));
             if slot.role == Role::Subscriber {
                 subscribe_active(slot);
