@@ -10,10 +10,10 @@ use crate::setup::Env;
 use std::path::{Path, PathBuf};
 
 /// Above this, the client entry fails the build. It was 60 KB; moving the connection
-/// policy from JavaScript into the wasm (issue 17) took it to 66 KB, over that limit and
-/// over the issue's 56 KB goal, which is open work: this gate only stops further growth.
-/// The target stays 35 KB.
-pub const CLIENT_LIMIT_BYTES: u64 = 67 * 1024;
+/// policy from JavaScript into the wasm (issue 17) took it to 66.8 KB, and a `no_std`
+/// client wasm with one decoder brought it back to 63.1 KB. Issue 17's 56 KB goal is open
+/// work: this gate stops growth. The target stays 35 KB.
+pub const CLIENT_LIMIT_BYTES: u64 = 64 * 1024;
 
 /// What a page fetches for a `ws://` client: the entry with its driver, the timer worker,
 /// and the client wasm.
@@ -186,7 +186,7 @@ pub fn build(env: &Env) -> Result<Built, String> {
         std::fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     std::fs::create_dir_all(dir.join("wasm")).map_err(|e| e.to_string())?;
-    build_wasm(env, &dir, "tabmq_client", &[])?;
+    build_wasm(env, &dir, "tabmq_client", &["npm-client"])?;
     build_wasm(env, &dir, "tabmq_broker", &["broker"])?;
     copy_dir(&env.root.join("web").join("npm"), &dir)?;
     std::fs::copy(

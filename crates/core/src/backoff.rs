@@ -3,7 +3,7 @@
 //! crowd of clients that lost the same broker, instead of bringing them back in waves (a
 //! reconnect storm). The randomness comes in from the caller: the core has no source.
 
-use std::time::Duration;
+use core::time::Duration;
 
 /// Reconnect timing; [`Backoff::default`] is 1 s to 60 s.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +64,7 @@ impl Backoff {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::prelude::*;
 
     #[test]
     fn the_ceiling_doubles_up_to_the_maximum() {

@@ -5,7 +5,8 @@
 //! (native only), and `tab://NAME[?shared][&persist=indexeddb]` the broker in a Worker of
 //! this tab or, with `shared`, the one every tab of the origin shares.
 
-use std::fmt;
+use crate::prelude::*;
+use core::fmt;
 
 /// Where a client connects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +66,7 @@ impl fmt::Display for BrokerUrlError {
     }
 }
 
-impl std::error::Error for BrokerUrlError {}
+impl core::error::Error for BrokerUrlError {}
 
 impl BrokerUrlError {
     /// The stable code every client reports it with (the npm package's `Error.code`).

@@ -5,9 +5,10 @@
 use crate::error::{DecodeError, EncodeError, Violation};
 use crate::packet::{LastWill, Packet, PacketId, ProtocolVersion, Publish};
 use crate::packet_id::PacketIdsExhausted;
+use crate::prelude::*;
 use crate::reason::ReasonCode;
 use bytes::Bytes;
-use std::time::Duration;
+use core::time::Duration;
 
 /// What a client asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,8 +197,8 @@ pub enum ClientError {
     Encode(EncodeError),
 }
 
-impl std::fmt::Display for ClientError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             ClientError::NotConnected => f.write_str("not connected"),
             ClientError::AlreadyConnected => f.write_str("already connected"),
@@ -210,7 +211,7 @@ impl std::fmt::Display for ClientError {
     }
 }
 
-impl std::error::Error for ClientError {}
+impl core::error::Error for ClientError {}
 
 impl From<PacketIdsExhausted> for ClientError {
     fn from(_: PacketIdsExhausted) -> Self {

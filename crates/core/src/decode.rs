@@ -7,6 +7,7 @@
 
 use crate::error::{violation, DecodeError};
 use crate::packet::*;
+use crate::prelude::*;
 use crate::properties::{Properties, PropertyContext as Ctx};
 use crate::property_decode::{take_binary, take_string};
 use crate::reason::{reason_code_allowed, ReasonCode, ReasonContext};
@@ -56,6 +57,25 @@ pub fn decode(
     version: ProtocolVersion,
     max_packet_size: usize,
 ) -> Result<Option<Packet>, DecodeError> {
+    take_frame::<ANY>(buf, version, max_packet_size)
+}
+
+/// [`decode`] for a client: the packets only a client sends (CONNECT, SUBSCRIBE,
+/// UNSUBSCRIBE, PINGREQ) are refused as malformed, per the spec's direction of flow
+/// (§2.1.2). The client's wasm then carries no decoder for them.
+pub fn decode_from_server(
+    buf: &mut BytesMut,
+    version: ProtocolVersion,
+    max_packet_size: usize,
+) -> Result<Option<Packet>, DecodeError> {
+    take_frame::<FROM_SERVER>(buf, version, max_packet_size)
+}
+
+fn take_frame<const ACCEPT: u16>(
+    buf: &mut BytesMut,
+    version: ProtocolVersion,
+    max_packet_size: usize,
+) -> Result<Option<Packet>, DecodeError> {
     let Some(header) = decode_fixed_header(buf)? else {
         return Ok(None);
     };
@@ -74,24 +94,47 @@ pub fn decode(
         return Ok(None);
     }
     let frame = buf.split_to(size).freeze();
-    decode_frame(header, frame, version).map(Some)
+    decode_frame::<ACCEPT>(header, frame, version).map(Some)
+}
+
+// Which packet types a decoder accepts, one bit per type. Each mask is a separate copy of
+// the decoder, so a build that uses only one (the client's wasm) carries only the decoders
+// that mask lets through.
+const ANY: u16 = 0xffff;
+/// Everything but CONNECT (1), SUBSCRIBE (8), UNSUBSCRIBE (10) and PINGREQ (12).
+const FROM_SERVER: u16 = !(1 << 1 | 1 << 8 | 1 << 10 | 1 << 12);
+
+/// A whole PUBLISH (a stored message), or `None` for anything else. It shares the client's
+/// decoder (a PUBLISH flows both ways), so the client's wasm holds one decoder, not two.
+pub(crate) fn decode_publish(bytes: Bytes, version: ProtocolVersion) -> Option<Publish> {
+    match whole_packet::<FROM_SERVER>(bytes, version) {
+        Ok(Packet::Publish(p)) => Some(p),
+        _ => None,
+    }
 }
 
 /// Decodes one whole packet; trailing bytes after it are an error.
 pub fn decode_packet(bytes: Bytes, version: ProtocolVersion) -> Result<Packet, DecodeError> {
+    whole_packet::<ANY>(bytes, version)
+}
+
+fn whole_packet<const ACCEPT: u16>(
+    bytes: Bytes,
+    version: ProtocolVersion,
+) -> Result<Packet, DecodeError> {
     let Some(header) = decode_fixed_header(&bytes)? else {
         return Err(violation("§2.2.3", "packet is truncated"));
     };
     match bytes.len().cmp(&header.frame_len()) {
-        std::cmp::Ordering::Less => Err(violation("§2.2.3", "packet is truncated")),
-        std::cmp::Ordering::Greater => {
+        core::cmp::Ordering::Less => Err(violation("§2.2.3", "packet is truncated")),
+        core::cmp::Ordering::Greater => {
             Err(violation("§2.2.3", "bytes follow the end of the packet"))
         }
-        std::cmp::Ordering::Equal => decode_frame(header, bytes, version),
+        core::cmp::Ordering::Equal => decode_frame::<ACCEPT>(header, bytes, version),
     }
 }
 
-fn decode_frame(
+fn decode_frame<const ACCEPT: u16>(
     header: FixedHeader,
     mut frame: Bytes,
     version: ProtocolVersion,
@@ -104,7 +147,7 @@ fn decode_frame(
     let flags = header.first_byte & 0x0f;
     let kind = header.first_byte >> 4;
     let packet = check_flags(kind, flags)
-        .and_then(|()| r.packet(kind, flags))
+        .and_then(|()| r.packet::<ACCEPT>(kind, flags))
         .map_err(|e| match (e, r.version) {
             (DecodeError::Malformed(v), ProtocolVersion::V5) => DecodeError::Malformed(v.in_v5()),
             (e, _) => e,
@@ -119,25 +162,33 @@ fn decode_frame(
 }
 
 impl Reader {
-    fn packet(&mut self, kind: u8, flags: u8) -> Result<Packet, DecodeError> {
+    fn packet<const ACCEPT: u16>(&mut self, kind: u8, flags: u8) -> Result<Packet, DecodeError> {
+        // Each guard is a constant per arm, so a mask's build drops the arms it refuses.
+        let accepts = |k: u8| ACCEPT & (1 << k) != 0;
         let r = self;
         Ok(match kind {
-            1 => Packet::Connect(r.connect()?),
-            2 => Packet::ConnAck(r.connack()?),
-            3 => Packet::Publish(r.publish(flags)?),
-            4 => Packet::PubAck(r.ack(ReasonContext::PubAck, Ctx::PubAck)?),
-            5 => Packet::PubRec(r.ack(ReasonContext::PubRec, Ctx::PubRec)?),
-            6 => Packet::PubRel(r.ack(ReasonContext::PubRel, Ctx::PubRel)?),
-            7 => Packet::PubComp(r.ack(ReasonContext::PubComp, Ctx::PubComp)?),
-            8 => Packet::Subscribe(r.subscribe()?),
-            9 => Packet::SubAck(r.suback()?),
-            10 => Packet::Unsubscribe(r.unsubscribe()?),
-            11 => Packet::UnsubAck(r.unsuback()?),
-            12 => Packet::PingReq,
-            13 => Packet::PingResp,
-            14 => Packet::Disconnect(r.disconnect()?),
-            15 if r.v5() => Packet::Auth(r.auth()?),
-            _ => return Err(violation("§2.2.1", "reserved packet type")),
+            1 if accepts(1) => Packet::Connect(r.connect()?),
+            2 if accepts(2) => Packet::ConnAck(r.connack()?),
+            3 if accepts(3) => Packet::Publish(r.publish(flags)?),
+            4 if accepts(4) => Packet::PubAck(r.ack(ReasonContext::PubAck, Ctx::PubAck)?),
+            5 if accepts(5) => Packet::PubRec(r.ack(ReasonContext::PubRec, Ctx::PubRec)?),
+            6 if accepts(6) => Packet::PubRel(r.ack(ReasonContext::PubRel, Ctx::PubRel)?),
+            7 if accepts(7) => Packet::PubComp(r.ack(ReasonContext::PubComp, Ctx::PubComp)?),
+            8 if accepts(8) => Packet::Subscribe(r.subscribe()?),
+            9 if accepts(9) => Packet::SubAck(r.suback()?),
+            10 if accepts(10) => Packet::Unsubscribe(r.unsubscribe()?),
+            11 if accepts(11) => Packet::UnsubAck(r.unsuback()?),
+            12 if accepts(12) => Packet::PingReq,
+            13 if accepts(13) => Packet::PingResp,
+            14 if accepts(14) => Packet::Disconnect(r.disconnect()?),
+            15 if accepts(15) && r.v5() => Packet::Auth(r.auth()?),
+            0 | 15 => return Err(violation("§2.2.1", "reserved packet type")),
+            _ => {
+                return Err(violation(
+                    "§2.1.2",
+                    "this packet type does not flow this way",
+                ))
+            }
         })
     }
 }
@@ -365,7 +416,7 @@ impl Reader {
             retain,
             topic,
             packet_id,
-            payload: std::mem::take(&mut self.body),
+            payload: core::mem::take(&mut self.body),
             properties,
         })
     }

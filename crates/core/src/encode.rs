@@ -5,6 +5,7 @@
 use crate::decode::MAX_REMAINING_LENGTH;
 use crate::error::{EncodeError, Violation};
 use crate::packet::*;
+use crate::prelude::*;
 use crate::properties::{Properties, PropertyContext as Ctx};
 use crate::reason::{reason_code_allowed, ReasonCode, ReasonContext};
 use crate::topic::{validate_shared_filter, validate_topic_filter, validate_topic_name};

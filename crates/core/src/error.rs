@@ -6,7 +6,7 @@ use crate::reason::ReasonCode;
 /// Why a property list that names one property twice is refused, in both directions: a
 /// Protocol Error, not a malformed packet (matched in [`DecodeError::reason_code`]).
 pub(crate) const DUPLICATE: &str = "property appears more than once";
-use std::fmt;
+use core::fmt;
 
 /// A rule of the MQTT specification that a peer broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,8 +71,10 @@ pub enum DecodeError {
 
 /// Statements whose breach 5.0 calls a Protocol Error (0x82) rather than a Malformed
 /// Packet (0x81): the packet parses, but holds what the protocol does not allow (§4.13:
-/// a packet identifier of zero, a wildcard in a topic name), as Mosquitto answers too.
+/// a packet identifier of zero, a wildcard in a topic name, a packet type that does not
+/// flow this way), as Mosquitto answers too.
 const STATED_AS_PROTOCOL_ERRORS: &[&str] = &[
+    "§2.1.2",
     "MQTT-3.8.3-4",
     "MQTT-3.3.4-6",
     "MQTT-2.2.1-3",
@@ -120,7 +122,7 @@ impl fmt::Display for DecodeError {
     }
 }
 
-impl std::error::Error for DecodeError {}
+impl core::error::Error for DecodeError {}
 
 /// Why a packet could not be encoded. The caller is at fault: it built a packet that the
 /// spec does not allow on the wire.
@@ -149,4 +151,4 @@ impl fmt::Display for EncodeError {
     }
 }
 
-impl std::error::Error for EncodeError {}
+impl core::error::Error for EncodeError {}

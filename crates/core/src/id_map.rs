@@ -4,6 +4,7 @@
 //! every acknowledgement. Both are logarithmic here: a client may hold tens of thousands
 //! of unreleased QoS 2 ids, and a linear scan per packet made that quadratic.
 
+use crate::prelude::*;
 /// Packet id (as `u16`) to `V`, in insertion order.
 ///
 /// The entries sit in one vector sorted by insertion sequence; a removal leaves a hole
@@ -218,7 +219,7 @@ impl IdIndex {
     }
 
     fn resize(&mut self, capacity: usize) {
-        let old = std::mem::replace(&mut self.slots, vec![None; capacity]);
+        let old = core::mem::replace(&mut self.slots, vec![None; capacity]);
         self.len = 0;
         for (id, seq) in old.into_iter().flatten() {
             self.insert(id, seq);
@@ -269,7 +270,7 @@ mod tests {
     #[test]
     fn the_id_index_agrees_with_a_btree_map_through_seeded_inserts_and_removals() {
         let mut index = IdIndex::default();
-        let mut model = std::collections::BTreeMap::new();
+        let mut model = alloc::collections::BTreeMap::new();
         let mut state: u32 = 0x2545_f491;
         for step in 0..200_000u64 {
             state ^= state << 13;

@@ -3,8 +3,10 @@
 //! passwords, correlation and authentication data) are lowercase hex strings.
 
 use crate::packet::*;
+use crate::prelude::*;
 use crate::properties::{Properties, PropertyValues};
 use crate::reason::ReasonCode;
+use alloc::format;
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
@@ -12,13 +14,13 @@ use serde_json::{json, Map, Value};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsonError(pub String);
 
-impl std::fmt::Display for JsonError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for JsonError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-impl std::error::Error for JsonError {}
+impl core::error::Error for JsonError {}
 
 fn err<T>(msg: impl Into<String>) -> Result<T, JsonError> {
     Err(JsonError(msg.into()))

@@ -3,6 +3,24 @@
 //!
 //! No sockets and no clocks: bytes and time (`now`) come in as arguments, and bytes and
 //! events go out through `poll_*` methods. It builds for `wasm32-unknown-unknown` and native.
+//!
+//! `no_std` (with `alloc`): the npm client's wasm then carries no `std`, so its panics
+//! need no formatting machinery (see `tabmq-js`), and nothing here needs an OS anyway.
+
+#![no_std]
+
+extern crate alloc;
+#[cfg(any(test, feature = "json"))]
+extern crate std;
+
+/// What `std`'s prelude would bring, from `alloc`.
+mod prelude {
+    pub use alloc::borrow::ToOwned;
+    pub use alloc::boxed::Box;
+    pub use alloc::string::String;
+    pub use alloc::vec;
+    pub use alloc::vec::Vec;
+}
 
 mod backoff;
 mod broker_url;
@@ -36,7 +54,10 @@ pub use client_machine::{
     Action, ClientMachine, Command, CommandFailure, ConnectionPolicy, Done, End, MachineEvent,
     Outcome, Token, TransportId,
 };
-pub use decode::{decode, decode_fixed_header, decode_packet, FixedHeader, MAX_REMAINING_LENGTH};
+pub use decode::{
+    decode, decode_fixed_header, decode_from_server, decode_packet, FixedHeader,
+    MAX_REMAINING_LENGTH,
+};
 pub use encode::{encode, encode_publish_head, encode_to_vec, encoded_len};
 pub use error::{DecodeError, EncodeError, Violation};
 #[cfg(feature = "json")]

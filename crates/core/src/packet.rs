@@ -5,11 +5,12 @@
 //! that only MQTT 5 has (properties, reason codes, subscription options) stay at their
 //! defaults in MQTT 3.1.1 packets; the encoder refuses to put anything else on a 3.1.1 wire.
 
+use crate::prelude::*;
 use crate::properties::Properties;
 use crate::reason::ReasonCode;
 use bytes::Bytes;
+use core::num::NonZeroU16;
 use serde::{Deserialize, Serialize};
-use std::num::NonZeroU16;
 
 /// A packet identifier. Zero is not a valid id [MQTT-2.3.1-1], so the type cannot hold it.
 pub type PacketId = NonZeroU16;

@@ -2,6 +2,7 @@
 //! operations in flight ever carry the same id.
 
 use crate::packet::PacketId;
+use crate::prelude::*;
 
 /// Hands out packet ids in turn, skipping those still in use.
 #[derive(Debug, Clone, Default)]
@@ -113,13 +114,13 @@ impl InUse {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PacketIdsExhausted;
 
-impl std::fmt::Display for PacketIdsExhausted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for PacketIdsExhausted {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("all 65535 packet identifiers are in use")
     }
 }
 
-impl std::error::Error for PacketIdsExhausted {}
+impl core::error::Error for PacketIdsExhausted {}
 
 impl PacketIdAllocator {
     pub fn new() -> Self {

@@ -3,6 +3,7 @@
 
 use crate::error::{EncodeError, Violation, DUPLICATE};
 use crate::packet::QoS;
+use crate::prelude::*;
 use crate::topic::validate_topic_name;
 use crate::varint::{put_varint, varint_len, MAX_VARINT};
 use bytes::{BufMut, Bytes, BytesMut};
@@ -160,14 +161,14 @@ impl Properties {
     }
 }
 
-impl std::ops::Deref for Properties {
+impl core::ops::Deref for Properties {
     type Target = PropertyValues;
     fn deref(&self) -> &PropertyValues {
         self.0.as_deref().unwrap_or(&NO_PROPERTIES)
     }
 }
 
-impl std::ops::DerefMut for Properties {
+impl core::ops::DerefMut for Properties {
     fn deref_mut(&mut self) -> &mut PropertyValues {
         self.0.get_or_insert_with(Box::default)
     }
@@ -181,8 +182,8 @@ impl PartialEq for Properties {
 
 impl Eq for Properties {}
 
-impl std::fmt::Debug for Properties {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for Properties {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         if self.is_empty() {
             f.write_str("Properties {}")
         } else {

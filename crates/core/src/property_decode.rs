@@ -3,6 +3,7 @@
 
 use crate::error::{violation, DecodeError, DUPLICATE};
 use crate::packet::QoS;
+use crate::prelude::*;
 use crate::properties::{property_allowed, Properties, PropertyContext as Ctx, NOT_ALLOWED};
 use crate::topic::validate_topic_name;
 use crate::varint::take_varint;
@@ -56,7 +57,7 @@ pub(crate) fn take_string(body: &mut Bytes) -> Result<String, DecodeError> {
     let raw = take_binary(body)?;
     // Rust's UTF-8 check also refuses the surrogates U+D800..U+DFFF; cited by the 3.1.1
     // numbers, which a 5.0 packet's error renames.
-    let text = std::str::from_utf8(&raw)
+    let text = core::str::from_utf8(&raw)
         .map_err(|_| violation("MQTT-1.5.3-1", "string is not well-formed UTF-8"))?;
     if text.contains('\0') {
         return Err(violation("MQTT-1.5.3-2", "string contains U+0000"));

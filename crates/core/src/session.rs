@@ -4,14 +4,15 @@
 //! the same promises. It is a value: serialize it, keep it (a file, IndexedDB), and a
 //! restarted client or broker picks up where it was.
 
-use crate::decode::decode_packet;
+use crate::decode::decode_publish;
 use crate::encode::encode_to_vec;
 use crate::id_map::IdMap;
 use crate::packet::{Ack, Packet, PacketId, ProtocolVersion, Publish, QoS};
 use crate::packet_id::{PacketIdAllocator, PacketIdsExhausted};
+use crate::prelude::*;
 use crate::time::Instant;
+use alloc::collections::VecDeque;
 use bytes::Bytes;
-use std::collections::VecDeque;
 
 /// Where an outbound QoS 1/2 message stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,10 +105,7 @@ pub(crate) fn store(publish: &Publish) -> Vec<u8> {
 
 /// A PUBLISH from its stored form.
 pub(crate) fn load(bytes: &[u8]) -> Option<Publish> {
-    match decode_packet(Bytes::copy_from_slice(bytes), ProtocolVersion::V5) {
-        Ok(Packet::Publish(p)) => Some(p),
-        _ => None,
-    }
+    decode_publish(Bytes::copy_from_slice(bytes), ProtocolVersion::V5)
 }
 
 impl SessionState {
@@ -261,7 +259,7 @@ impl SessionState {
     pub fn drop_messages(&mut self, mut keep: impl FnMut(&Publish) -> bool) -> usize {
         let before = self.queued.len() + self.outbound.len();
         let mut kept = VecDeque::with_capacity(self.queued.len());
-        for q in std::mem::take(&mut self.queued) {
+        for q in core::mem::take(&mut self.queued) {
             if keep(&q.publish) {
                 kept.push_back(q);
             } else {

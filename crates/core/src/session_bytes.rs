@@ -11,6 +11,7 @@
 use crate::packet::PacketId;
 use crate::packet::Publish;
 use crate::packet_id::PacketIdAllocator;
+use crate::prelude::*;
 use crate::session::{load, store, Outbound, Queued, SessionState, Stage};
 
 const FORMAT: u8 = 4;
@@ -21,14 +22,14 @@ const FORMAT_3: u8 = 3;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionDecodeError(pub &'static str);
 
-impl std::fmt::Display for SessionDecodeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for SessionDecodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("not a stored session: ")?;
         f.write_str(self.0)
     }
 }
 
-impl std::error::Error for SessionDecodeError {}
+impl core::error::Error for SessionDecodeError {}
 
 fn put_u16(out: &mut Vec<u8>, n: u16) {
     out.extend_from_slice(&n.to_be_bytes());

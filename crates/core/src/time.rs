@@ -1,7 +1,7 @@
 //! Time as a value. The core never reads a clock: callers pass `now` in.
 
-use std::ops::{Add, Sub};
-use std::time::Duration;
+use core::ops::{Add, Sub};
+use core::time::Duration;
 
 /// A point in time, in milliseconds since an epoch the caller chooses (page load,
 /// process start, the Unix epoch): only differences matter.

@@ -423,3 +423,27 @@ fn a_stored_session_refuses_trailing_bytes_unknown_stages_and_counts_beyond_its_
     bad_stage[1 + 2 + 4 + 2] = 7;
     assert!(ClientSession::from_bytes(&bad_stage).is_err());
 }
+
+#[test]
+fn a_subscribe_from_the_broker_is_a_protocol_error_spec_2_1_2() {
+    // A SUBSCRIBE flows from client to server only: the client answers 0x82 and closes.
+    let mut peer = Peer::new(options(ProtocolVersion::V5));
+    peer.connect(false);
+    let answer = peer.receive(Packet::Subscribe(Subscribe {
+        packet_id: id(1),
+        filters: vec![SubscribeFilter::new("a", QoS::AtMostOnce)],
+        properties: Properties::default(),
+    }));
+    assert_eq!(
+        answer,
+        [Packet::Disconnect(Disconnect {
+            reason_code: ReasonCode::PROTOCOL_ERROR,
+            properties: Properties::default(),
+        })]
+    );
+    assert!(peer.events.iter().any(|e| matches!(
+        e,
+        ClientEvent::Closed(CloseReason::ProtocolError(DecodeError::Malformed(v)))
+            if v.statement == "§2.1.2"
+    )));
+}

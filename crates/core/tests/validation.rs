@@ -194,3 +194,36 @@ fn no_input_of_a_few_bytes_panics() {
         }
     }
 }
+
+#[test]
+fn mqtt_2_1_2_a_client_refuses_the_packets_only_clients_send() {
+    // CONNECT, SUBSCRIBE, UNSUBSCRIBE and PINGREQ flow from client to server only.
+    let from_client: [&[u8]; 4] = [
+        &[0x10, 0x0c, 0, 4, b'M', b'Q', b'T', b'T', 4, 2, 0, 0, 0, 0],
+        &[0x82, 0x06, 0, 1, 0, 1, b'a', 0],
+        &[0xa2, 0x05, 0, 1, 0, 1, b'a'],
+        &[0xc0, 0x00],
+    ];
+    for bytes in from_client {
+        let mut buf = BytesMut::from(bytes);
+        match decode_from_server(&mut buf, ProtocolVersion::V311, usize::MAX) {
+            Err(e) => assert_eq!(e.statement(), Some("§2.1.2"), "{bytes:02x?}"),
+            Ok(p) => panic!("{bytes:02x?} decoded to {p:?}"),
+        }
+        // A broker's decoder takes each of them.
+        let mut buf = BytesMut::from(bytes);
+        assert!(matches!(
+            decode(&mut buf, ProtocolVersion::V311, usize::MAX),
+            Ok(Some(_))
+        ));
+    }
+    // What servers send still decodes, and a reserved type is still reserved.
+    let mut buf = BytesMut::from(&[0xd0, 0x00][..]);
+    assert_eq!(
+        decode_from_server(&mut buf, ProtocolVersion::V311, usize::MAX).unwrap(),
+        Some(Packet::PingResp)
+    );
+    let mut buf = BytesMut::from(&[0x00, 0x00][..]);
+    let e = decode_from_server(&mut buf, ProtocolVersion::V311, usize::MAX).unwrap_err();
+    assert_eq!(e.statement(), Some("§2.2.1"));
+}

@@ -6,8 +6,12 @@
 //! layer only converts values and errors.
 
 use crate::errors::{client_error, decode_error_text, invalid, js_error};
+use crate::js_object::{get, set};
 use crate::options::{read_client_options, read_policy};
 use crate::packets::{bytes_of, packet_to_js, properties_from_js, publish_fields, qos_of};
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
 use js_sys::{Array, Object, Reflect};
 use tabmq_core::{
     Action, BrokerUrl, BrokerUrlError, Bytes, ClientMachine, ClientSession, CloseReason, Command,
@@ -25,29 +29,21 @@ fn at(now: f64) -> Instant {
     })
 }
 
-fn set(o: &Object, key: &str, value: impl Into<JsValue>) {
-    let _ = Reflect::set(o, &key.into(), &value.into());
-}
-
-fn get(o: &JsValue, key: &str) -> JsValue {
-    Reflect::get(o, &key.into()).unwrap_or_default()
-}
-
 /// `{topic, qos, nl, rap, rh}` as mqtt-packet writes a subscription.
 fn filter_of(sub: &JsValue) -> Result<SubscribeFilter, JsValue> {
     let topic = get(sub, "topic")
-        .as_string()
+        .and_then(|v| v.as_string())
         .ok_or_else(|| invalid("a subscription needs a topic string"))?;
-    let qos = qos_of(&get(sub, "qos"), QoS::AtMostOnce)
+    let qos = qos_of(&get(sub, "qos").unwrap_or_default(), QoS::AtMostOnce)
         .ok_or_else(|| invalid("qos must be 0, 1 or 2"))?;
-    let rh = get(sub, "rh").as_f64().unwrap_or(0.0) as u8;
+    let rh = get(sub, "rh").and_then(|v| v.as_f64()).unwrap_or(0.0) as u8;
     let retain_handling = RetainHandling::from_u8(rh)
         .ok_or_else(|| invalid("rh (retain handling) must be 0, 1 or 2"))?;
     Ok(SubscribeFilter {
         filter: topic,
         qos,
-        no_local: get(sub, "nl").as_bool().unwrap_or(false),
-        retain_as_published: get(sub, "rap").as_bool().unwrap_or(false),
+        no_local: get(sub, "nl").and_then(|v| v.as_bool()).unwrap_or(false),
+        retain_as_published: get(sub, "rap").and_then(|v| v.as_bool()).unwrap_or(false),
         retain_handling,
     })
 }

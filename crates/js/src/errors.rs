@@ -1,5 +1,7 @@
 //! JavaScript `Error`s with a stable `code`, as Node and MQTT.js users expect to switch on.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
 use tabmq_core::{ClientError, DecodeError, EncodeError, Violation};
 use wasm_bindgen::JsValue;
 

@@ -4,20 +4,12 @@
 //! resubscribe.
 
 use crate::errors::js_error;
+use crate::js_object::get;
 use crate::packets::{bytes_of, properties_from_js, qos_of};
-use js_sys::Reflect;
-use std::time::Duration;
+use alloc::vec::Vec;
+use core::time::Duration;
 use tabmq_core::{Backoff, Bytes, ClientOptions, ConnectionPolicy, LastWill, ProtocolVersion, QoS};
 use wasm_bindgen::JsValue;
-
-fn get(o: &JsValue, key: &str) -> Option<JsValue> {
-    if o.is_undefined() || o.is_null() {
-        return None;
-    }
-    Reflect::get(o, &key.into())
-        .ok()
-        .filter(|v| !v.is_undefined() && !v.is_null())
-}
 
 fn number(o: &JsValue, key: &str) -> Result<Option<f64>, JsValue> {
     match get(o, key) {

@@ -3,14 +3,13 @@
 //! written for MQTT.js's `packetsend`/`packetreceive`/`message` events reads them
 //! unchanged. Binary fields are `Uint8Array`s where MQTT.js has Buffers.
 
+use crate::js_object::{get, set};
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use tabmq_core::{Bytes, Packet, Properties, ProtocolVersion, QoS, ReasonCode};
 use wasm_bindgen::{JsCast, JsValue};
-
-fn set(o: &Object, key: &str, value: impl Into<JsValue>) {
-    // A plain property on a fresh object: setting it cannot fail.
-    let _ = Reflect::set(o, &key.into(), &value.into());
-}
 
 fn bytes(b: &[u8]) -> JsValue {
     Uint8Array::from(b).into()
@@ -106,12 +105,6 @@ pub fn properties_to_js(p: &Properties) -> Option<Object> {
         set(&o, "userProperties", users);
     }
     Some(o)
-}
-
-fn get(o: &JsValue, key: &str) -> Option<JsValue> {
-    Reflect::get(o, &key.into())
-        .ok()
-        .filter(|v| !v.is_undefined() && !v.is_null())
 }
 
 /// The bytes of a string (UTF-8) or a typed array / ArrayBuffer.

@@ -20,18 +20,19 @@
 pub use crate::client_events::{
     ClientError, ClientEvent, ClientOptions, CloseReason, ConnectionState, LostReason,
 };
-use crate::decode::decode;
+use crate::decode::decode_from_server;
 use crate::encode::encode;
 use crate::id_map::IdMap;
 use crate::packet::*;
+use crate::prelude::*;
 use crate::properties::Properties;
 use crate::reason::ReasonCode;
 use crate::session::ClientSession;
 use crate::time::Instant;
 use crate::topic::{validate_topic_filter, validate_topic_name};
+use alloc::collections::VecDeque;
 use bytes::{Bytes, BytesMut};
-use std::collections::VecDeque;
-use std::time::Duration;
+use core::time::Duration;
 
 mod inbound;
 
@@ -324,7 +325,7 @@ impl ClientEngine {
         }
         self.inbox.extend_from_slice(data);
         while self.state != ConnectionState::Disconnected {
-            match decode(
+            match decode_from_server(
                 &mut self.inbox,
                 self.options.protocol,
                 self.options.max_packet_size,

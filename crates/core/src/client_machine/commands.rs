@@ -3,6 +3,7 @@
 use super::{Action, ClientMachine, Link, MachineEvent, Token};
 use crate::client_events::{ClientError, CloseReason, ConnectionState, LostReason};
 use crate::packet::{Publish, QoS, SubscribeFilter};
+use crate::prelude::*;
 use crate::properties::Properties;
 use crate::reason::ReasonCode;
 use crate::time::Instant;

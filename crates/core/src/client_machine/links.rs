@@ -4,6 +4,7 @@ use super::{
     splitmix, Action, ClientMachine, CommandFailure, Link, MachineEvent, Out, TransportId,
 };
 use crate::client_events::{CloseReason, ConnectionState};
+use crate::prelude::*;
 use crate::time::Instant;
 
 impl ClientMachine {
@@ -21,7 +22,7 @@ impl ClientMachine {
             transport,
             url: self.url.clone(),
         });
-        if std::mem::replace(&mut self.attempted, true) {
+        if core::mem::replace(&mut self.attempted, true) {
             self.events.push_back(MachineEvent::Reconnecting);
         }
         self.link = Link::Opening(transport);

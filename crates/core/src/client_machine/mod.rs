@@ -28,6 +28,7 @@
 //! Every [`command`](ClientMachine::command) either returns an error at once or ends in
 //! exactly one [`MachineEvent::Completed`] with its token.
 
+use crate::prelude::*;
 mod commands;
 mod links;
 
@@ -41,9 +42,9 @@ use crate::properties::Properties;
 use crate::reason::ReasonCode;
 use crate::session::ClientSession;
 use crate::time::Instant;
+use alloc::collections::VecDeque;
 use bytes::{Bytes, BytesMut};
-use std::collections::VecDeque;
-use std::time::Duration;
+use core::time::Duration;
 
 pub use commands::{Command, CommandFailure, Done, End, Outcome};
 
@@ -417,7 +418,7 @@ impl ClientMachine {
         if let (true, Some(t)) = (ready, current) {
             if taken.as_ref().is_none_or(|(tt, _)| *tt == t) {
                 if let Some(bytes) = self.engine.poll_transmit() {
-                    for token in std::mem::take(&mut self.written_next) {
+                    for token in core::mem::take(&mut self.written_next) {
                         self.complete(token, Ok(Done::Published(ReasonCode::SUCCESS)));
                     }
                     taken = Some(append(taken, t, bytes));
@@ -483,7 +484,7 @@ impl ClientMachine {
         let Some(bytes) = self.engine.poll_transmit() else {
             return;
         };
-        let written = std::mem::take(&mut self.written_next);
+        let written = core::mem::take(&mut self.written_next);
         match self.link {
             Link::Up(transport) | Link::Closing(transport, _) => {
                 let after = self.session_to_store();
