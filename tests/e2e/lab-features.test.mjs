@@ -95,7 +95,7 @@ test('several clients: an added subscriber connects and receives beside the firs
   try {
     await panels.clients.getByRole('button', { name: 'Add subscriber' }).click();
     await panels.waitConnected('subscriber-2');
-    await panels.card('subscriber-2').getByTestId('active-filter').getByText('sensor/# (QoS 0)').waitFor();
+    await panels.card('subscriber-2').getByTestId('subscription-status').getByText('Subscribed to sensor/# (granted QoS 0)').waitFor();
     const payload = `to both ${randomUUID()}`;
     await lab.publish('sensor/both', payload, '1');
     await panels.messages('subscriber', payload).waitFor();
@@ -175,7 +175,7 @@ test('subscriber options: MQTT 5 No Local, colour, and marked duplicates', async
     await sub.getByLabel('Retain Handling').selectOption('2');
     await sub.getByLabel('Filter').fill('sensor/nolocal');
     await sub.getByRole('button', { name: 'Subscribe' }).click();
-    await sub.getByTestId('active-filter').getByText('sensor/nolocal (QoS 0)').waitFor();
+    await sub.getByTestId('subscription-status').getByText('Subscribed to sensor/nolocal (granted QoS 0)').waitFor();
     await screenshot(page, 'subscriber-options');
   } finally {
     await context.close();

@@ -26,7 +26,7 @@ async function openLab() {
 test('a message published through the UI reaches the subscriber with its topic and QoS', async () => {
   const { lab, errors, close } = await openLab();
   try {
-    assert.equal(await lab.activeFilter.textContent(), 'sensor/# (QoS 0)');
+    await lab.subscription.getByText('Subscribed to sensor/# (granted QoS 0)', { exact: true }).waitFor();
     const payload = `Temperature: ${randomUUID()}`;
     await lab.publish('sensor/temperature', payload);
     const message = lab.message(payload);

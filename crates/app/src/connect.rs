@@ -5,10 +5,11 @@ use crate::handshake::{self, Side};
 use crate::inbox::deliver;
 use crate::page_url::{broker_param, page_param};
 use crate::settings::{self, ConnectionSettings};
-use crate::state::{ActiveSubscription, ClientSlot, Lab, LabConnection, Role, Status};
+use crate::state::{ClientSlot, Lab, LabConnection, Role, Status};
+use crate::subscription::subscribe_card;
 use leptos::prelude::*;
 use tabmq_client::{connect, ConnectError, ConnectOptions, FaultAction, FaultCommand};
-use tabmq_core::{BrokerUrl, CloseReason, MachineEvent, Properties, QoS, SubscribeFilter};
+use tabmq_core::{BrokerUrl, CloseReason, MachineEvent, QoS, SubscribeFilter};
 
 /// The broker worker's entry script (web/broker-worker.js, copied by trunk; see index.html).
 pub const WORKER_URL: &str = "./broker-worker.js";
@@ -84,10 +85,6 @@ pub async fn start_lab(lab: Lab) {
         Role::Subscriber,
         initial_settings("subscriber"),
     );
-    subscriber.inbox.active.set(Some(ActiveSubscription {
-        filter: DEFAULT_FILTER.to_owned(),
-        qos: QoS::AtMostOnce,
-    }));
     lab.publishers.update(|p| p.push(publisher));
     lab.subscribers.update(|s| s.push(subscriber));
     connect_slot(lab, publisher).await;
@@ -111,12 +108,6 @@ pub fn add_client(lab: Lab, role: Role) {
         settings.url = first.settings.get_untracked().url;
     }
     let slot = ClientSlot::new(&name, role, settings);
-    if role == Role::Subscriber {
-        slot.inbox.active.set(Some(ActiveSubscription {
-            filter: DEFAULT_FILTER.to_owned(),
-            qos: QoS::AtMostOnce,
-        }));
-    }
     list.update(|l| l.push(slot));
     wasm_bindgen_futures::spawn_local(connect_slot(lab, slot));
 }
@@ -166,22 +157,19 @@ fn on_event(lab: Lab, slot: ClientSlot, event: LabEvent) {
     }
 }
 
-/// Subscribes a new client to its card's active filter. The command waits for the
-/// connection; after that, the client's machine subscribes again whenever a broker lost
-/// the session.
+/// Subscribes a new client to its card's filter: the one waiting for SUBACK, else the
+/// granted one, else the default. The command waits for the connection; after that, the
+/// client's machine subscribes again whenever a broker lost the session.
 fn subscribe_active(slot: ClientSlot) {
-    let Some(active) = slot.inbox.active.get_untracked() else {
+    if slot.role != Role::Subscriber {
         return;
-    };
-    let result = slot.with_client(|c| {
-        c.subscribe(
-            SubscribeFilter::new(&active.filter, active.qos),
-            Properties::default(),
-        )
-    });
-    if let Err(e) = result {
-        slot.status.set(Status::Failed(e));
     }
+    let card = slot.inbox.subscription.get_untracked();
+    let wanted = card.waiting.or(card.granted).map_or_else(
+        || SubscribeFilter::new(DEFAULT_FILTER, QoS::AtMostOnce),
+        |f| SubscribeFilter::new(f.filter, f.qos),
+    );
+    subscribe_card(slot, wanted);
 }
 
 /// Connects `slot` with its settings; a connection it had is ended first.

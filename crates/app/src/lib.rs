@@ -9,6 +9,7 @@ mod inbox;
 mod page_url;
 mod settings;
 mod state;
+mod subscription;
 mod timers;
 
 pub use app::{mount, App};
@@ -16,4 +17,5 @@ pub use components::{PublisherCard, StatusBadge, SubscriberCard};
 pub use connect::{start_lab, DEFAULT_FILTER, WORKER_URL};
 pub use page_url::DEFAULT_BROKER;
 pub use settings::ConnectionSettings;
-pub use state::{ActiveSubscription, ClientSlot, Lab, Received, Status, HISTORY_LIMIT};
+pub use state::{ClientSlot, Lab, Received, Status, HISTORY_LIMIT};
+pub use subscription::{CardSubscription, FilterQos};

@@ -3,10 +3,11 @@
 
 use crate::handshake::Flow;
 use crate::settings::ConnectionSettings;
+use crate::subscription::CardSubscription;
 use leptos::prelude::*;
 use std::collections::{HashSet, VecDeque};
-use tabmq_client::{CommandError, FaultCommand, ResilientClient};
-use tabmq_core::{End, Properties, Publish, QoS, SubscribeFilter};
+use tabmq_client::{FaultCommand, ResilientClient};
+use tabmq_core::{End, Publish, QoS};
 
 /// Where one connection stands, as the page shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,19 +45,6 @@ pub struct Received {
     pub time: String,
 }
 
-/// What the subscriber is subscribed to now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ActiveSubscription {
-    pub filter: String,
-    pub qos: QoS,
-}
-
-impl std::fmt::Display for ActiveSubscription {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} (QoS {})", self.filter, self.qos.as_u8())
-    }
-}
-
 /// How many messages a subscriber card keeps; older ones fall off the top.
 pub const HISTORY_LIMIT: usize = 2_000;
 
@@ -65,32 +53,10 @@ pub const HISTORY_LIMIT: usize = 2_000;
 /// errors as text for its cards.
 pub struct LabConnection(pub ResilientClient);
 
-fn report(what: &'static str) -> impl FnOnce(CommandError) {
-    move |e| web_sys::console::warn_1(&format!("tabmq lab: {what} failed: {e}").into())
-}
-
 impl LabConnection {
     /// Publishes; a QoS 1/2 flow completes in the background.
     pub fn publish(&self, message: Publish) -> Result<(), String> {
         self.0.publish(message).map_err(|e| e.to_string())
-    }
-
-    pub fn subscribe(&self, filter: SubscribeFilter, properties: Properties) -> Result<(), String> {
-        let done = self.0.subscribe_async(vec![filter], properties);
-        wasm_bindgen_futures::spawn_local(async move {
-            let _ = done.await.map_err(report("subscribe"));
-        });
-        Ok(())
-    }
-
-    pub fn unsubscribe(&self, filter: &str) -> Result<(), String> {
-        let done = self
-            .0
-            .unsubscribe_async(vec![filter.to_owned()], Properties::default());
-        wasm_bindgen_futures::spawn_local(async move {
-            let _ = done.await.map_err(report("unsubscribe"));
-        });
-        Ok(())
     }
 
     /// A fault from the lab's controls.
@@ -177,7 +143,8 @@ pub struct SubscriberInbox {
     pub next_seq: StoredValue<u64>,
     /// Every message received, including those the bounded history dropped.
     pub total: RwSignal<u64>,
-    pub active: RwSignal<Option<ActiveSubscription>>,
+    /// The subscription as SUBACK confirmed it.
+    pub subscription: RwSignal<CardSubscription>,
     /// Hashes of topic and payload of what arrived, to mark repeats, with their order so
     /// the oldest go first (bounded like the history).
     pub seen: StoredValue<(HashSet<u64>, VecDeque<u64>), LocalStorage>,
@@ -191,7 +158,7 @@ impl SubscriberInbox {
             flush_scheduled: StoredValue::new(false),
             next_seq: StoredValue::new(0),
             total: RwSignal::new(0),
-            active: RwSignal::new(None),
+            subscription: RwSignal::new(CardSubscription::default()),
             seen: StoredValue::new_local((HashSet::new(), VecDeque::new())),
         }
     }

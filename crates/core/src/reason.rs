@@ -1,6 +1,6 @@
 //! Reason codes (MQTT 5) and return codes (MQTT 3.1.1), and which packet may carry which.
 
-use std::fmt;
+use core::fmt;
 
 /// A reason code byte. In MQTT 3.1.1 the same byte carries CONNACK's return code and
 /// SUBACK's granted QoS or failure (0x80), so one type serves both versions.
@@ -58,6 +58,49 @@ impl ReasonCode {
     /// Below 0x80 is success; 0x80 and above is failure.
     pub fn is_success(self) -> bool {
         self.0 < 0x80
+    }
+
+    /// A failure code's name in the spec (§2.4), e.g. "Not authorized" for 0x87; `None`
+    /// for a success code (whose name depends on the packet) or an unassigned one.
+    pub fn failure_name(self) -> Option<&'static str> {
+        Some(match self.0 {
+            0x80 => "Unspecified error",
+            0x81 => "Malformed Packet",
+            0x82 => "Protocol Error",
+            0x83 => "Implementation specific error",
+            0x84 => "Unsupported Protocol Version",
+            0x85 => "Client Identifier not valid",
+            0x86 => "Bad User Name or Password",
+            0x87 => "Not authorized",
+            0x88 => "Server unavailable",
+            0x89 => "Server busy",
+            0x8a => "Banned",
+            0x8b => "Server shutting down",
+            0x8c => "Bad authentication method",
+            0x8d => "Keep Alive timeout",
+            0x8e => "Session taken over",
+            0x8f => "Topic Filter invalid",
+            0x90 => "Topic Name invalid",
+            0x91 => "Packet Identifier in use",
+            0x92 => "Packet Identifier not found",
+            0x93 => "Receive Maximum exceeded",
+            0x94 => "Topic Alias invalid",
+            0x95 => "Packet too large",
+            0x96 => "Message rate too high",
+            0x97 => "Quota exceeded",
+            0x98 => "Administrative action",
+            0x99 => "Payload format invalid",
+            0x9a => "Retain not supported",
+            0x9b => "QoS not supported",
+            0x9c => "Use another server",
+            0x9d => "Server moved",
+            0x9e => "Shared Subscriptions not supported",
+            0x9f => "Connection rate exceeded",
+            0xa0 => "Maximum connect time",
+            0xa1 => "Subscription Identifiers not supported",
+            0xa2 => "Wildcard Subscriptions not supported",
+            _ => return None,
+        })
     }
 }
 

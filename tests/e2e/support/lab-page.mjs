@@ -13,7 +13,9 @@ export class LabPage {
     this.filter = this.subscriber.getByLabel('Filter');
     this.subscriptionQos = this.subscriber.getByLabel('QoS');
     this.subscribeButton = this.subscriber.getByRole('button', { name: 'Subscribe' });
-    this.activeFilter = this.subscriber.getByTestId('active-filter');
+    // What SUBACK confirmed (or that one is awaited), and the last refusal.
+    this.subscription = this.subscriber.getByTestId('subscription-status');
+    this.refusal = this.subscriber.getByTestId('subscription-refusal');
     this.log = this.subscriber.getByRole('log');
     this.messages = this.log.getByTestId('message');
   }
@@ -38,13 +40,13 @@ export class LabPage {
     await this.publishButton.click();
   }
 
-  /** Subscribes to `filter` and waits until the card shows the new subscription. */
+  /** Subscribes to `filter` and waits until the card shows SUBACK's grant. */
   async subscribeTo(filter, qos = '0') {
     await this.filter.fill(filter);
     await this.subscriptionQos.selectOption(qos);
     await this.subscribeButton.click();
-    await this.activeFilter
-      .getByText(`${filter} (QoS ${qos})`, { exact: true })
+    await this.subscription
+      .getByText(`Subscribed to ${filter} (granted QoS ${qos})`, { exact: true })
       .waitFor();
   }
 

@@ -3,11 +3,12 @@
 
 use crate::components::{ChoiceField, TextField};
 use crate::connect::{connect_slot, disconnect_slot};
-use crate::state::{ActiveSubscription, ClientSlot, Lab, Status};
+use crate::state::{ClientSlot, Lab, Status};
+use crate::subscription::subscribe_card;
 use crate::timers::{sleep, until};
 use leptos::prelude::*;
 use tabmq_client::FaultCommand;
-use tabmq_core::{Bytes, Properties, Publish, QoS, SubscribeFilter};
+use tabmq_core::{Bytes, Publish, QoS, SubscribeFilter};
 
 const PACKET_TYPES: &[(&str, &str)] = &[
     ("3", "PUBLISH"),
@@ -46,18 +47,19 @@ async fn prepare(lab: Lab, sub: ClientSlot, topic: &str) -> Result<(), String> {
         return Err("the subscriber did not connect".into());
     }
     let filter = format!("{topic}/#");
-    sub.inbox.active.set(Some(ActiveSubscription {
-        filter: filter.clone(),
-        qos: QoS::ExactlyOnce,
-    }));
-    sub.with_client(|c| {
-        c.subscribe(
-            SubscribeFilter::new(&filter, QoS::ExactlyOnce),
-            Properties::default(),
-        )
-    })?;
-    sleep(400).await;
-    Ok(())
+    subscribe_card(sub, SubscribeFilter::new(&filter, QoS::ExactlyOnce));
+    let card = sub.inbox.subscription;
+    let answered = until(5_000, || card.with_untracked(|c| c.waiting.is_none())).await;
+    match card.get_untracked() {
+        c if c.granted.as_ref().is_some_and(|g| g.filter == filter) => Ok(()),
+        c => Err(c.refusal.unwrap_or_else(|| {
+            if answered {
+                format!("the subscriber is not subscribed to {filter}")
+            } else {
+                format!("no SUBACK for {filter} within 5 s")
+            }
+        })),
+    }
 }
 
 fn publish(publisher: ClientSlot, topic: &str, payload: &str, qos: QoS) -> Result<(), String> {

@@ -1,7 +1,8 @@
 use crate::components::{CardHeader, CheckField, ChoiceField, QosSelect, TextField};
 use crate::state::{ClientSlot, Status};
 use leptos::prelude::*;
-use tabmq_core::{from_hex, Bytes, Properties, Publish, QoS};
+use tabmq_client::CommandError;
+use tabmq_core::{from_hex, Bytes, Properties, Publish, QoS, ReasonCode};
 use wasm_bindgen::prelude::*;
 
 /// The payload's bytes as the chosen format reads the text.
@@ -38,6 +39,46 @@ fn properties(content_type: &str, expiry: &str, user: &str) -> Result<Properties
     Ok(p)
 }
 
+/// What became of QoS 1/2 messages, as their PUBACK/PUBCOMP (or its absence) told.
+#[derive(Clone, Copy)]
+struct Outcomes {
+    acknowledged: RwSignal<u64>,
+    lost: RwSignal<u64>,
+    /// The latest message that did not make it, in words with its code.
+    last_loss: RwSignal<Option<String>>,
+}
+
+impl Outcomes {
+    fn new() -> Outcomes {
+        Outcomes {
+            acknowledged: RwSignal::new(0),
+            lost: RwSignal::new(0),
+            last_loss: RwSignal::new(None),
+        }
+    }
+
+    /// Follows one message's flow to its end.
+    fn follow(
+        self,
+        what: String,
+        done: impl std::future::Future<Output = Result<ReasonCode, CommandError>> + 'static,
+    ) {
+        wasm_bindgen_futures::spawn_local(async move {
+            let why = match done.await {
+                Ok(code) if code.is_success() => return self.acknowledged.update(|n| *n += 1),
+                Ok(code) | Err(CommandError::Failed(code)) => format!(
+                    "{what}: the broker refused it: {} (0x{:02X})",
+                    code.failure_name().unwrap_or("failure"),
+                    code.0
+                ),
+                Err(e) => format!("{what} {e}"),
+            };
+            self.lost.update(|n| *n += 1);
+            self.last_loss.set(Some(why));
+        });
+    }
+}
+
 /// A repeating publish: the interval's id and callback, dropped to stop.
 struct Repeat {
     id: i32,
@@ -72,6 +113,7 @@ pub fn PublisherCard(
     let user_property = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let sent = RwSignal::new(0u64);
+    let outcomes = Outcomes::new();
     let repeat = StoredValue::new_local(None::<Repeat>);
     let repeating = RwSignal::new(false);
     // One press: `count` messages, numbered when more than one.
@@ -93,14 +135,26 @@ pub fn PublisherCard(
                 } else {
                     format!("{text} #{i}").into_bytes()
                 };
-                c.publish(Publish {
+                let message = Publish {
                     topic: topic.get_untracked(),
                     payload: Bytes::from(payload),
                     qos: qos.get_untracked(),
                     retain: retain.get_untracked(),
                     properties: props.clone(),
                     ..Publish::default()
-                })?;
+                };
+                if message.qos == QoS::AtMostOnce {
+                    // Nothing acknowledges QoS 0; a flood keeps no future per message.
+                    c.publish(message)?;
+                    continue;
+                }
+                let what = format!(
+                    "Message {} to {} (QoS {})",
+                    sent.get_untracked() + u64::from(i),
+                    message.topic,
+                    message.qos.as_u8()
+                );
+                outcomes.follow(what, c.client().publish_async(message));
             }
             Ok(())
         })?;
@@ -180,7 +234,16 @@ pub fn PublisherCard(
                 <span class="hint" data-testid="sent-count">
                     {move || format!("{} sent", sent.get())}
                 </span>
+                <span class="hint" data-testid="acknowledged-count">
+                    {move || format!("{} acknowledged", outcomes.acknowledged.get())}
+                </span>
+                <span class="hint" data-testid="lost-count">
+                    {move || format!("{} lost", outcomes.lost.get())}
+                </span>
             </div>
+            {move || {
+                outcomes.last_loss.get().map(|e| view! { <p class="error" role="alert" data-testid="message-lost">{e}</p> })
+            }}
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </section>
     }

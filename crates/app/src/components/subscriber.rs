@@ -1,8 +1,9 @@
 use crate::components::{CardHeader, CheckField, ChoiceField, QosSelect, TextField};
 use crate::connect::DEFAULT_FILTER;
-use crate::state::{ActiveSubscription, ClientSlot, Received, Status};
+use crate::state::{ClientSlot, Received, Status};
+use crate::subscription::subscribe_card;
 use leptos::prelude::*;
-use tabmq_core::{to_hex, Properties, QoS, RetainHandling, SubscribeFilter};
+use tabmq_core::{to_hex, QoS, RetainHandling, SubscribeFilter};
 
 /// Pixel height of one row of the message list; rows are fixed so the list can show only
 /// the rows in view, whatever the history holds.
@@ -78,12 +79,19 @@ pub fn SubscriberCard(
 ) -> impl IntoView {
     let slot = client;
     let inbox = slot.inbox;
-    let filter = RwSignal::new(
-        inbox
-            .active
-            .get_untracked()
-            .map_or_else(|| DEFAULT_FILTER.to_owned(), |a| a.filter),
-    );
+    let card = inbox.subscription;
+    let filter = RwSignal::new(card.with_untracked(|c| {
+        c.waiting
+            .as_ref()
+            .or(c.granted.as_ref())
+            .map_or_else(|| DEFAULT_FILTER.to_owned(), |f| f.filter.clone())
+    }));
+    // The box shows what was last asked for, from here or elsewhere (a guided scenario).
+    Effect::new(move |_| {
+        if let Some(w) = card.with(|c| c.waiting.clone()) {
+            filter.set(w.filter);
+        }
+    });
     let qos = RwSignal::new(QoS::AtMostOnce);
     let colour = RwSignal::new("#3767e8".to_owned());
     let no_local = RwSignal::new(false);
@@ -91,15 +99,11 @@ pub fn SubscriberCard(
     let retain_handling = RwSignal::new("0".to_owned());
     let view_as = RwSignal::new("text".to_owned());
     let mark = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
     let scroll_top = RwSignal::new(0.0f64);
     let resubscribe = move |_| {
-        let wanted = filter.get_untracked();
-        let wanted_qos = qos.get_untracked();
-        let previous = inbox.active.get_untracked();
         let options = SubscribeFilter {
-            filter: wanted.clone(),
-            qos: wanted_qos,
+            filter: filter.get_untracked(),
+            qos: qos.get_untracked(),
             no_local: no_local.get_untracked(),
             retain_as_published: retain_as_published.get_untracked(),
             retain_handling: retain_handling
@@ -109,22 +113,7 @@ pub fn SubscriberCard(
                 .and_then(RetainHandling::from_u8)
                 .unwrap_or_default(),
         };
-        let result = slot.with_client(|c| {
-            if let Some(old) = previous.filter(|old| old.filter != wanted) {
-                c.unsubscribe(&old.filter)?;
-            }
-            c.subscribe(options, Properties::default())
-        });
-        match result {
-            Ok(()) => {
-                inbox.active.set(Some(ActiveSubscription {
-                    filter: wanted,
-                    qos: wanted_qos,
-                }));
-                error.set(None);
-            }
-            Err(e) => error.set(Some(e)),
-        }
+        subscribe_card(slot, options);
     };
     let connected = move || slot.status.get() == Status::Connected;
     let v5 = move || slot.settings.get().version == 5;
@@ -171,15 +160,9 @@ pub fn SubscriberCard(
                 </div>
             </Show>
             <p class="hint">
-                "Subscribed to "
-                <code data-testid="active-filter">
-                    {move || {
-                        inbox
-                            .active
-                            .get()
-                            .map_or_else(|| "nothing yet".to_owned(), |a| a.to_string())
-                    }}
-                </code>
+                <span data-testid="subscription-status" role="status">
+                    {move || card.with(|c| c.summary())}
+                </span>
                 " · "
                 <span data-testid="received-count">{move || format!("{} received", inbox.total.get())}</span>
             </p>
@@ -191,7 +174,10 @@ pub fn SubscriberCard(
                 />
                 <CheckField label="Mark duplicates" value=mark />
             </div>
-            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || {
+                card.with(|c| c.refusal.clone())
+                    .map(|e| view! { <p class="error" role="alert" data-testid="subscription-refusal">{e}</p> })
+            }}
             <ul
                 class="messages"
                 role="log"

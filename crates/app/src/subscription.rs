@@ -1,0 +1,189 @@
+//! A subscriber card's subscription as the broker confirmed it. The card shows only what
+//! SUBACK said: waiting while the SUBSCRIBE is out (or queued until the client connects),
+//! then the granted QoS, or the refusal with its reason. The previous filter is dropped only
+//! once the new one is granted, so a refused filter leaves the card subscribed as before.
+//! Every way a card subscribes (its button, a new connection, a guided scenario) goes
+//! through [`subscribe_card`].
+
+use crate::state::ClientSlot;
+use leptos::prelude::*;
+use tabmq_client::CommandError;
+use tabmq_core::{Properties, QoS, ReasonCode, SubscribeFilter};
+
+/// A filter and a QoS: asked for, or granted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterQos {
+    pub filter: String,
+    pub qos: QoS,
+}
+
+/// What a card's subscription is, from the client's and the broker's answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CardSubscription {
+    /// What the last granting SUBACK gave: the filter and the granted QoS.
+    pub granted: Option<FilterQos>,
+    /// Asked for and not answered yet.
+    pub waiting: Option<FilterQos>,
+    /// Why the last request failed, in words with its code.
+    pub refusal: Option<String>,
+    /// Requests made; an answer to an older one than the latest is ignored.
+    pub asked: u64,
+}
+
+impl CardSubscription {
+    /// The card's status line.
+    pub fn summary(&self) -> String {
+        let granted = self
+            .granted
+            .as_ref()
+            .map(|g| format!("Subscribed to {} (granted QoS {})", g.filter, g.qos.as_u8()));
+        match (&self.waiting, granted) {
+            (Some(w), _) => format!(
+                "Subscribing to {} (QoS {}): waiting for SUBACK",
+                w.filter,
+                w.qos.as_u8()
+            ),
+            (None, Some(g)) => g,
+            (None, None) => "Not subscribed".to_owned(),
+        }
+    }
+}
+
+/// Why a SUBSCRIBE failed, for the card: who refused, in words, with the code.
+pub fn refusal_text(filter: &str, error: &CommandError) -> String {
+    match error {
+        CommandError::Failed(code) => broker_refusal(filter, *code),
+        CommandError::Refused(e) => {
+            format!("Not subscribed to {filter}: the client refused it: {e}")
+        }
+        CommandError::Lost(_) => {
+            format!("Not subscribed to {filter}: the connection ended before SUBACK ({error})")
+        }
+        _ => format!("Not subscribed to {filter}: {error}"),
+    }
+}
+
+fn broker_refusal(filter: &str, code: ReasonCode) -> String {
+    let name = code.failure_name().unwrap_or("failure");
+    format!("The broker refused {filter}: {name} (0x{:02X})", code.0)
+}
+
+/// Asks for `wanted` on `slot`'s card, and follows the answer into the card's
+/// [`CardSubscription`].
+pub fn subscribe_card(slot: ClientSlot, wanted: SubscribeFilter) {
+    let card = slot.inbox.subscription;
+    let filter = wanted.filter.clone();
+    let asked = card.get_untracked().asked + 1;
+    card.update(|c| {
+        c.asked = asked;
+        c.waiting = Some(FilterQos {
+            filter: filter.clone(),
+            qos: wanted.qos,
+        });
+        c.refusal = None;
+    });
+    let done = slot.client.with_value(|c| {
+        c.as_ref().map(|c| {
+            c.client()
+                .subscribe_async(vec![wanted], Properties::default())
+        })
+    });
+    let Some(done) = done else {
+        card.update(|c| {
+            c.waiting = None;
+            c.refusal = Some(format!(
+                "Not subscribed to {filter}: the client is not connected yet"
+            ));
+        });
+        return;
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        let answer = done.await;
+        if card.get_untracked().asked != asked {
+            return;
+        }
+        let granted = match answer {
+            Ok(codes) => match codes.first() {
+                Some(code) if code.is_success() => {
+                    Ok(QoS::from_u8(code.0).unwrap_or(QoS::AtMostOnce))
+                }
+                Some(code) => Err(broker_refusal(&filter, *code)),
+                None => Err(format!(
+                    "Not subscribed to {filter}: SUBACK carried no code"
+                )),
+            },
+            Err(e) => Err(refusal_text(&filter, &e)),
+        };
+        match granted {
+            Ok(qos) => {
+                let previous = card.get_untracked().granted.filter(|g| g.filter != filter);
+                card.update(|c| {
+                    c.waiting = None;
+                    c.granted = Some(FilterQos { filter, qos });
+                });
+                if let Some(old) = previous {
+                    unsubscribe_quietly(slot, old.filter);
+                }
+            }
+            Err(why) => card.update(|c| {
+                c.waiting = None;
+                c.refusal = Some(why);
+            }),
+        }
+    });
+}
+
+/// Drops a filter the card no longer shows; a failure only goes to the console, since the
+/// card's state is the new filter's either way.
+fn unsubscribe_quietly(slot: ClientSlot, filter: String) {
+    let done = slot.client.with_value(|c| {
+        c.as_ref().map(|c| {
+            c.client()
+                .unsubscribe_async(vec![filter.clone()], Properties::default())
+        })
+    });
+    if let Some(done) = done {
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = done.await {
+                web_sys::console::warn_1(&format!("tabmq lab: unsubscribe {filter}: {e}").into());
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tabmq_core::ClientError;
+
+    #[test]
+    fn the_status_line_says_only_what_suback_said() {
+        let mut c = CardSubscription::default();
+        assert_eq!(c.summary(), "Not subscribed");
+        c.waiting = Some(FilterQos {
+            filter: "a/#".into(),
+            qos: QoS::ExactlyOnce,
+        });
+        assert_eq!(
+            c.summary(),
+            "Subscribing to a/# (QoS 2): waiting for SUBACK"
+        );
+        c.waiting = None;
+        c.granted = Some(FilterQos {
+            filter: "a/#".into(),
+            qos: QoS::AtLeastOnce,
+        });
+        assert_eq!(c.summary(), "Subscribed to a/# (granted QoS 1)");
+    }
+
+    #[test]
+    fn refusals_name_who_refused_and_the_code() {
+        let broker = refusal_text("x", &CommandError::Failed(ReasonCode::NOT_AUTHORIZED));
+        assert_eq!(broker, "The broker refused x: Not authorized (0x87)");
+        let client = refusal_text("", &CommandError::Refused(ClientError::NotConnected));
+        assert!(
+            client.starts_with("Not subscribed to : the client refused it"),
+            "{client}"
+        );
+    }
+}
