@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's automation. No product code lives here.
 //!
-//! - `cargo xtask serve [trunk serve args]`: install what is missing, serve the lab.
+//! - `cargo xtask serve [--dev] [trunk serve args]`: install what is missing, serve the lab
+//!   (a release build; `--dev` for a debug one).
 //! - `cargo xtask test`: install what is missing, run every test layer, print a summary.
 //! - `cargo xtask bench [codec]`: benchmarks against peers, as ratios, into `bench/`.
 //! - `cargo xtask spec-coverage`: server statements of 3.1.1 and 5.0 that tagged tests prove.
@@ -39,7 +40,8 @@ fn main() -> ExitCode {
         _ => {
             eprintln!(
                 "usage: cargo xtask <serve|test|npm|bench|spec-coverage|setup>\n\
-                 \n  serve [ARGS]  install what is missing, then `trunk serve` on 127.0.0.1:8080\
+                 \n  serve [--dev] install what is missing, then serve a release build of the lab on\
+                 \n                127.0.0.1:8080 (`--dev`: a debug build; other args go to `trunk serve`)\
                  \n  test          install what is missing, then run every test layer\
                  \n  npm           build the npm package into target/npm, pack it, report its size\
                  \n  bench [codec] run the benchmarks, write bench/results.md and .json\
@@ -86,10 +88,17 @@ pub fn build_release_cli(env: &setup::Env) -> Result<(), String> {
     )
 }
 
+/// `trunk serve` of a release build (wasm-opt'd, as users get it), or with `--dev` a debug
+/// build (faster to rebuild, ~10 MB to load).
 fn serve(args: &[String]) -> Result<ExitCode, String> {
     let env = setup::setup(setup::Needs::Build)?;
+    let dev = args.iter().any(|a| a == "--dev");
+    let args: Vec<&String> = args.iter().filter(|a| *a != "--dev").collect();
     let mut trunk = env.command("trunk");
     trunk.arg("serve");
+    if !dev && !args.iter().any(|a| *a == "--release") {
+        trunk.arg("--release");
+    }
     if !args.iter().any(|a| a.starts_with("--address")) {
         trunk.args(["--address", "127.0.0.1"]);
     }
@@ -97,7 +106,8 @@ fn serve(args: &[String]) -> Result<ExitCode, String> {
         trunk.args(["--port", "8080"]);
     }
     trunk.args(args);
-    println!("xtask: serving the lab at http://127.0.0.1:8080 (Ctrl-C to stop)");
+    let build = if dev { "debug" } else { "release" };
+    println!("xtask: serving the lab ({build} build) at http://127.0.0.1:8080 (Ctrl-C to stop)");
     let status = cmd::status(&mut trunk)?;
     Ok(if status {
         ExitCode::SUCCESS
