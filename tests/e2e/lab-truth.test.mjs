@@ -96,3 +96,46 @@ for (const [name, query] of Object.entries(brokers)) {
     }
   });
 }
+
+test('the seeds\' persistent session: stop the subscriber, publish QoS 1, reload, and it arrives (Mosquitto)', async () => {
+  const { context, page, lab } = await openLab(env, brokers.Mosquitto());
+  const panels = new LabPanels(page);
+  try {
+    const form = await panels.connection('subscriber');
+    await form.getByLabel('Clean session').uncheck();
+    await form.getByRole('button', { name: 'Connect', exact: true }).click();
+    await panels.waitConnected('subscriber');
+    const id = await form.getByLabel('Client ID').inputValue();
+    const topic = `persist-${randomUUID().slice(0, 8)}`;
+    await lab.subscribeTo(`${topic}/#`, '1');
+    await form.getByRole('button', { name: 'Disconnect' }).click();
+    await page.locator('[data-testid="status-subscriber"][data-state="disconnected"]').waitFor();
+    const payload = `kept-${randomUUID()}`;
+    await lab.publish(`${topic}/x`, payload, '1');
+    await lab.publisher.getByTestId('acknowledged-count').getByText('1 acknowledged', { exact: true }).waitFor();
+    await page.reload();
+    await lab.waitUntilConnected();
+    // Same tab, same client id, same session: Mosquitto hands over what it queued.
+    const again = await panels.connection('subscriber');
+    assert.equal(await again.getByLabel('Client ID').inputValue(), id);
+    await lab.message(payload).waitFor();
+    await lab.subscription.getByText(`Subscribed to ${topic}/# (granted QoS 1)`, { exact: true }).waitFor();
+  } finally {
+    await context.close();
+  }
+});
+
+test('a ?broker= in the page URL is for that load only: the next visit is back on the in-tab broker', async () => {
+  const { context, page } = await openLab(env, brokers.Mosquitto());
+  const panels = new LabPanels(page);
+  try {
+    const form = await panels.connection('subscriber');
+    assert.match(await form.getByLabel('Broker URL').inputValue(), /^ws:\/\/127\.0\.0\.1:/);
+    await page.goto(env.server.url);
+    await new LabPanels(page).waitConnected('subscriber');
+    const plain = await new LabPanels(page).connection('subscriber');
+    assert.equal(await plain.getByLabel('Broker URL').inputValue(), 'tab://lab');
+  } finally {
+    await context.close();
+  }
+});

@@ -6,7 +6,7 @@ use crate::inbox::deliver;
 use crate::page_url::{broker_param, page_param};
 use crate::settings::{self, ConnectionSettings};
 use crate::state::{ClientSlot, Lab, LabConnection, Role, Status};
-use crate::subscription::subscribe_card;
+use crate::subscription::{remembered, subscribe_card};
 use leptos::prelude::*;
 use tabmq_client::{connect, ConnectError, ConnectOptions, FaultAction, FaultCommand};
 use tabmq_core::{BrokerUrl, CloseReason, MachineEvent, QoS, SubscribeFilter};
@@ -32,8 +32,25 @@ fn close_label(reason: &CloseReason) -> Status {
 }
 
 /// A suffix that keeps this tab's client ids apart from other tabs' on a shared broker.
+/// This tab's suffix for generated client ids: made once per tab and kept in
+/// sessionStorage, which a reload keeps and another tab does not share. So a card's
+/// persistent session is found again after a reload, and two tabs never take each other's
+/// sessions over.
 fn tab_suffix() -> String {
-    format!("{:06x}", (js_sys::Math::random() * 16_777_216.0) as u32)
+    const KEY: &str = "tabmq-lab:tab";
+    let storage = web_sys::window().and_then(|w| w.session_storage().ok().flatten());
+    if let Some(kept) = storage
+        .as_ref()
+        .and_then(|s| s.get_item(KEY).ok().flatten())
+    {
+        return kept;
+    }
+    let made = format!("{:06x}", (js_sys::Math::random() * 16_777_216.0) as u32);
+    if let Some(s) = storage {
+        // Without sessionStorage the id is only this load's, as before.
+        let _ = s.set_item(KEY, &made);
+    }
+    made
 }
 
 /// `?session=indexeddb`: the clients keep their sessions (persistent, with fixed ids) in
@@ -157,18 +174,39 @@ fn on_event(lab: Lab, slot: ClientSlot, event: LabEvent) {
     }
 }
 
+/// What a card keeps for the next load: its settings, except what the page's URL imposed
+/// on this load only (`?broker=`, and `?session=indexeddb`'s fixed id and kept session),
+/// for which the earlier saved values stay. Otherwise one visit with `?broker=ws://…`
+/// would move every later visit's clients away from the broker the page says it uses.
+fn settings_to_keep(name: &str, settings: &ConnectionSettings) -> ConnectionSettings {
+    let before = settings::load(name).unwrap_or_default();
+    let mut kept = settings.clone();
+    if broker_param().as_deref() == Some(settings.url.as_str()) {
+        kept.url = before.url;
+    }
+    if sessions_persist() && settings.client_id == format!("tabmq-lab-{name}") {
+        kept.client_id = before.client_id;
+        kept.clean = before.clean;
+    }
+    kept
+}
+
 /// Subscribes a new client to its card's filter: the one waiting for SUBACK, else the
-/// granted one, else the default. The command waits for the connection; after that, the
+/// granted one, else the one granted on an earlier load, else the default. The command waits for the connection; after that, the
 /// client's machine subscribes again whenever a broker lost the session.
 fn subscribe_active(slot: ClientSlot) {
     if slot.role != Role::Subscriber {
         return;
     }
     let card = slot.inbox.subscription.get_untracked();
-    let wanted = card.waiting.or(card.granted).map_or_else(
-        || SubscribeFilter::new(DEFAULT_FILTER, QoS::AtMostOnce),
-        |f| SubscribeFilter::new(f.filter, f.qos),
-    );
+    let wanted = card
+        .waiting
+        .or(card.granted)
+        .or_else(|| remembered(&slot.name()))
+        .map_or_else(
+            || SubscribeFilter::new(DEFAULT_FILTER, QoS::AtMostOnce),
+            |f| SubscribeFilter::new(f.filter, f.qos),
+        );
     subscribe_card(slot, wanted);
 }
 
@@ -178,7 +216,7 @@ pub async fn connect_slot(lab: Lab, slot: ClientSlot) {
     let generation = slot.generation.get_value() + 1;
     slot.generation.set_value(generation);
     let settings = slot.settings.get_untracked();
-    settings::save(&slot.name(), &settings);
+    settings::save(&slot.name(), &settings_to_keep(&slot.name(), &settings));
     let mut options = match settings.options() {
         Ok(o) => o,
         Err(e) => return slot.status.set(Status::Failed(e)),

@@ -117,9 +117,11 @@ pub fn subscribe_card(slot: ClientSlot, wanted: SubscribeFilter) {
         match granted {
             Ok(qos) => {
                 let previous = card.get_untracked().granted.filter(|g| g.filter != filter);
+                let granted = FilterQos { filter, qos };
+                remember(&slot.name(), &granted);
                 card.update(|c| {
                     c.waiting = None;
-                    c.granted = Some(FilterQos { filter, qos });
+                    c.granted = Some(granted);
                 });
                 if let Some(old) = previous {
                     unsubscribe_quietly(slot, old.filter);
@@ -131,6 +133,33 @@ pub fn subscribe_card(slot: ClientSlot, wanted: SubscribeFilter) {
             }),
         }
     });
+}
+
+fn storage_key(card: &str) -> String {
+    format!("tabmq-lab:{card}:subscription")
+}
+
+/// Keeps the card's granted filter in localStorage, so a reload subscribes to it again.
+fn remember(card: &str, granted: &FilterQos) {
+    let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+    if let Some(s) = storage {
+        // A full or missing localStorage only loses the memory.
+        let _ = s.set_item(
+            &storage_key(card),
+            &format!("{} {}", granted.qos.as_u8(), granted.filter),
+        );
+    }
+}
+
+/// The filter the card was last granted, on an earlier load.
+pub fn remembered(card: &str) -> Option<FilterQos> {
+    let storage = web_sys::window()?.local_storage().ok()??;
+    let text = storage.get_item(&storage_key(card)).ok()??;
+    let (qos, filter) = text.split_once(' ')?;
+    Some(FilterQos {
+        filter: filter.to_owned(),
+        qos: QoS::from_u8(qos.parse().ok()?)?,
+    })
 }
 
 /// Drops a filter the card no longer shows; a failure only goes to the console, since the

@@ -86,13 +86,15 @@ pub fn SubscriberCard(
             .or(c.granted.as_ref())
             .map_or_else(|| DEFAULT_FILTER.to_owned(), |f| f.filter.clone())
     }));
-    // The box shows what was last asked for, from here or elsewhere (a guided scenario).
+    let qos = RwSignal::new(QoS::AtMostOnce);
+    // The fields show what was last asked for, from here or elsewhere (a guided scenario,
+    // or a reload subscribing to what was granted before).
     Effect::new(move |_| {
         if let Some(w) = card.with(|c| c.waiting.clone()) {
             filter.set(w.filter);
+            qos.set(w.qos);
         }
     });
-    let qos = RwSignal::new(QoS::AtMostOnce);
     let colour = RwSignal::new("#3767e8".to_owned());
     let no_local = RwSignal::new(false);
     let retain_as_published = RwSignal::new(false);
