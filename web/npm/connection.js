@@ -125,13 +125,17 @@ export class Connection {
     if (tab) {
       this.openTab(tab).then((port) => {
         port.onmessage = (e) => (e.data instanceof ArrayBuffer ? bytes(e.data) : e.data === 'close' && closed());
-        // "close" tells the broker the connection dropped (so the will goes out).
+        // "close" tells the broker the connection dropped (so the will goes out). A closing
+        // tab says nothing on its ports, so pagehide cuts: a shared broker drops it now.
         const end = (word) => () => {
+          globalThis.removeEventListener?.('pagehide', cut);
           if (word) port.postMessage(word);
           port.close();
           closed();
         };
-        opened({ send: (b) => port.postMessage(b.buffer, [b.buffer]), close: end(null), cut: end('close') });
+        const cut = end('close');
+        globalThis.addEventListener?.('pagehide', cut);
+        opened({ send: (b) => port.postMessage(b.buffer, [b.buffer]), close: end(null), cut });
       }, closed);
       return;
     }

@@ -18,8 +18,10 @@ pub fn App() -> impl IntoView {
             <header class="top">
                 <h1>"tabmq lab"</h1>
                 <p>
-                    "Broker: "
-                    <code data-testid="broker-url">{lab.broker_url.get_value()}</code>
+                    // The brokers the clients are on, not the one the page started with:
+                    // a card's settings may point elsewhere.
+                    {move || if lab.client_brokers().len() > 1 { "Brokers: " } else { "Broker: " }}
+                    <code data-testid="broker-url">{move || lab.client_brokers().join(", ")}</code>
                     " "
                     <StatusBadge who="broker" status=lab.broker_status />
                 </p>

@@ -6,10 +6,10 @@ use crate::inbox::deliver;
 use crate::page_url::{broker_param, page_param};
 use crate::settings::{self, ConnectionSettings};
 use crate::state::{ClientSlot, Lab, LabConnection, Role, Status};
-use crate::subscription::{remembered, subscribe_card};
+use crate::subscribe::{remembered, subscribe_card};
 use leptos::prelude::*;
 use tabmq_client::{connect, ConnectError, ConnectOptions, FaultAction, FaultCommand};
-use tabmq_core::{BrokerUrl, CloseReason, MachineEvent, QoS, SubscribeFilter};
+use tabmq_core::{BrokerUrl, CloseReason, DecodeError, MachineEvent, QoS, SubscribeFilter};
 
 /// The broker worker's entry script (web/broker-worker.js, copied by trunk; see index.html).
 pub const WORKER_URL: &str = "./broker-worker.js";
@@ -23,6 +23,11 @@ fn close_label(reason: &CloseReason) -> Status {
         CloseReason::Refused(code) | CloseReason::DisconnectedByBroker(code) => {
             Status::Failed(format!("{} (0x{:02X})", reason.summary(), code.0))
         }
+        // Not the broker's fault: this client's own limit (in 3.1.1 the broker cannot know
+        // it; in 5.0 CONNECT tells it, and the broker drops such messages instead).
+        CloseReason::ProtocolError(e @ DecodeError::PacketTooLarge { .. }) => Status::Failed(
+            format!("a packet from the broker was too big for this client: {e}"),
+        ),
         CloseReason::ProtocolError(e) => Status::Failed(format!("{}: {e}", reason.summary())),
         CloseReason::UnexpectedPacket(what) => {
             Status::Failed(format!("{}: {what}", reason.summary()))
@@ -31,7 +36,6 @@ fn close_label(reason: &CloseReason) -> Status {
     }
 }
 
-/// A suffix that keeps this tab's client ids apart from other tabs' on a shared broker.
 /// This tab's suffix for generated client ids: made once per tab and kept in
 /// sessionStorage, which a reload keeps and another tab does not share. So a card's
 /// persistent session is found again after a reload, and two tabs never take each other's
@@ -118,7 +122,15 @@ pub fn add_client(lab: Lab, role: Role) {
         Role::Publisher => "publisher",
         Role::Subscriber => "subscriber",
     };
-    let name = format!("{base}-{}", list.with_untracked(Vec::len) + 1);
+    // The lowest number not in use: a removed card's name comes free again.
+    let taken = |n: usize| {
+        let name = format!("{base}-{n}");
+        list.with_untracked(|l| l.iter().any(|s| s.name() == name))
+    };
+    let Some(n) = (2..=list.with_untracked(Vec::len) + 1).find(|n| !taken(*n)) else {
+        return;
+    };
+    let name = format!("{base}-{n}");
     let mut settings = initial_settings(&name);
     // A new card joins whatever broker the first one uses.
     if let Some(first) = list.with_untracked(|l| l.first().copied()) {
@@ -127,6 +139,21 @@ pub fn add_client(lab: Lab, role: Role) {
     let slot = ClientSlot::new(&name, role, settings);
     list.update(|l| l.push(slot));
     wasm_bindgen_futures::spawn_local(connect_slot(lab, slot));
+}
+
+/// Removes an added card: its client disconnects (with DISCONNECT) and the card goes. The
+/// first publisher and subscriber stay, since the scenarios and the benchmark use them.
+pub fn remove_client(lab: Lab, slot: ClientSlot) {
+    let name = slot.name();
+    if !name.contains('-') {
+        return;
+    }
+    disconnect_slot(slot);
+    let list = match slot.role {
+        Role::Publisher => lab.publishers,
+        Role::Subscriber => lab.subscribers,
+    };
+    list.update(|l| l.retain(|s| s.name() != name));
 }
 
 /// What a lab client reports, whichever thread it runs on.
@@ -153,7 +180,15 @@ fn on_event(lab: Lab, slot: ClientSlot, event: LabEvent) {
             slot.status.set(Status::Connected);
             slot.connects.update(|n| *n += 1);
         }
-        LabEvent::Closed(status) => slot.status.set(status),
+        LabEvent::Closed(status) => {
+            // A failure stays on the card after the client reconnects: a connection the
+            // broker dropped (a message over its size limit, say) must not pass unseen.
+            if let Status::Failed(why) = &status {
+                slot.last_drop
+                    .set(Some(format!("{why} (at {})", crate::inbox::clock_label())));
+            }
+            slot.status.set(status);
+        }
         LabEvent::Message(publish) => {
             if slot.role == Role::Subscriber {
                 deliver(slot.inbox, publish);
@@ -164,12 +199,8 @@ fn on_event(lab: Lab, slot: ClientSlot, event: LabEvent) {
         }
         LabEvent::Fault(what, packet_type) => {
             handshake::mark_fault(lab, &slot.name(), packet_type, what);
-            slot.faults.update(|f| {
-                f.push(format!("{what} a packet of type {packet_type}"));
-                if f.len() > 20 {
-                    f.remove(0);
-                }
-            });
+            let name = tabmq_core::Packet::type_name(packet_type).unwrap_or("packet");
+            log_fault(slot, format!("{what} a {name} (type {packet_type})"));
         }
     }
 }
@@ -189,6 +220,16 @@ fn settings_to_keep(name: &str, settings: &ConnectionSettings) -> ConnectionSett
         kept.clean = before.clean;
     }
     kept
+}
+
+/// Adds a line to `slot`'s fault log, which keeps the last 20.
+pub fn log_fault(slot: ClientSlot, line: String) {
+    slot.faults.update(|f| {
+        f.push(line);
+        if f.len() > 20 {
+            f.remove(0);
+        }
+    });
 }
 
 /// Subscribes a new client to its card's filter: the one waiting for SUBACK, else the

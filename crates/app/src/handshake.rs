@@ -2,53 +2,13 @@
 //! publisher's client sees every packet between it and the broker, the subscriber's every
 //! packet between the broker and it, so together they draw the whole exchange.
 
+pub use crate::flow::{Flow, Side, Step};
 use crate::state::Lab;
 use leptos::prelude::*;
 use tabmq_core::Packet;
 
 /// How many flows the view keeps.
 pub const FLOW_LIMIT: usize = 40;
-
-/// Which hop a packet crossed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    /// Between the publisher and the broker.
-    Publisher,
-    /// Between the broker and the subscriber.
-    Subscriber,
-}
-
-/// One packet of a flow.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Step {
-    pub side: Side,
-    /// Sent by the client (towards the broker), or received from it.
-    pub from_client: bool,
-    pub name: &'static str,
-    pub packet_id: Option<u16>,
-    pub dup: bool,
-    /// The QoS of a PUBLISH.
-    pub qos: Option<u8>,
-    /// Milliseconds since the page loaded.
-    pub at_ms: f64,
-    /// A fault that hit it ("dropped", "duplicated", "delayed").
-    pub fault: Option<&'static str>,
-}
-
-/// One application message, from PUBLISH to its last acknowledgement on both hops.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Flow {
-    pub id: u64,
-    pub topic: String,
-    pub payload: Vec<u8>,
-    pub publisher: Option<String>,
-    pub publisher_id: Option<u16>,
-    pub publish_qos: Option<u8>,
-    pub subscriber: Option<String>,
-    pub subscriber_id: Option<u16>,
-    pub delivered_qos: Option<u8>,
-    pub steps: Vec<Step>,
-}
 
 fn now_ms() -> f64 {
     web_sys::window()
@@ -112,8 +72,16 @@ pub fn record(lab: Lab, client: &str, side: Side, sent: bool, packet: &Packet) {
                 } else {
                     None
                 };
+                // A duplicated packet left twice: both copies are drawn, the second marked.
+                let mut steps = vec![s.clone()];
+                if s.fault == Some("duplicated") {
+                    steps.push(Step {
+                        fault: Some("the duplicate"),
+                        ..s
+                    });
+                }
                 if let Some(flow) = resend {
-                    flow.steps.push(s);
+                    flow.steps.extend(steps);
                 } else {
                     created = true;
                     flows.push_back(Flow {
@@ -126,15 +94,22 @@ pub fn record(lab: Lab, client: &str, side: Side, sent: bool, packet: &Packet) {
                         subscriber: None,
                         subscriber_id: None,
                         delivered_qos: None,
-                        steps: vec![s],
+                        steps,
                     });
                 }
             }
             (Side::Subscriber, Packet::Publish(p)) if !sent => {
                 let pid = p.packet_id.map(|i| i.get());
+                // Its flow: the one it is a resend of (DUP, same id), the publisher's flow
+                // of the same message not yet delivered, or one whose publisher sent it
+                // twice (a duplicate the broker forwards as a second message).
+                let same = |f: &Flow| f.topic == p.topic && f.payload == p.payload;
                 let known = flows.iter_mut().rev().find(|f| {
                     (f.subscriber.as_deref() == Some(client) && p.dup && f.subscriber_id == pid)
-                        || (f.subscriber.is_none() && f.topic == p.topic && f.payload == p.payload)
+                        || (f.subscriber.is_none() && same(f))
+                        || (f.subscriber.as_deref() == Some(client)
+                            && same(f)
+                            && f.steps.iter().any(|s| s.fault == Some("the duplicate")))
                 });
                 match known {
                     Some(flow) => {

@@ -4,12 +4,14 @@
 mod app;
 mod components;
 mod connect;
+mod flow;
 mod handshake;
 mod inbox;
 mod page_url;
 mod settings;
 mod state;
-mod subscription;
+mod subscribe;
+mod subscription_state;
 mod timers;
 
 pub use app::{mount, App};
@@ -18,4 +20,4 @@ pub use connect::{start_lab, DEFAULT_FILTER, WORKER_URL};
 pub use page_url::DEFAULT_BROKER;
 pub use settings::ConnectionSettings;
 pub use state::{ClientSlot, Lab, Received, Status, HISTORY_LIMIT};
-pub use subscription::{CardSubscription, FilterQos};
+pub use subscription_state::{CardSubscription, FilterQos};

@@ -1,9 +1,9 @@
 //! The lab's state, shared through context. Everything here is `Copy`: signals and
 //! local stored values, so components take it by value.
 
-use crate::handshake::Flow;
+use crate::flow::Flow;
 use crate::settings::ConnectionSettings;
-use crate::subscription::CardSubscription;
+use crate::subscription_state::CardSubscription;
 use leptos::prelude::*;
 use std::collections::{HashSet, VecDeque};
 use tabmq_client::{FaultCommand, ResilientClient};
@@ -93,6 +93,8 @@ pub struct ClientSlot {
     pub status: RwSignal<Status>,
     /// Connections made so far; more than one means it reconnected.
     pub connects: RwSignal<u32>,
+    /// Why the connection last failed, with the time, kept after a reconnect.
+    pub last_drop: RwSignal<Option<String>>,
     pub client: StoredValue<Option<LabConnection>, LocalStorage>,
     /// Faults applied to its packets, newest last (bounded).
     pub faults: RwSignal<Vec<String>>,
@@ -111,6 +113,7 @@ impl ClientSlot {
             settings: RwSignal::new(settings),
             status: RwSignal::new(Status::Connecting),
             connects: RwSignal::new(0),
+            last_drop: RwSignal::new(None),
             client: StoredValue::new_local(None),
             faults: RwSignal::new(Vec::new()),
             inbox: SubscriberInbox::new(),
@@ -202,6 +205,34 @@ impl Lab {
             recording: RwSignal::new(true),
             pending_faults: StoredValue::new(Vec::new()),
         }
+    }
+
+    /// The brokers the page's clients are set to use, each once, in card order (tracked:
+    /// a card's settings change it). Before any card exists, the one the lab starts with.
+    pub fn client_brokers(&self) -> Vec<String> {
+        let mut urls: Vec<String> = Vec::new();
+        for slot in self
+            .publishers
+            .get()
+            .into_iter()
+            .chain(self.subscribers.get())
+        {
+            let url = slot.settings.with(|s| s.url.clone());
+            if !urls.contains(&url) {
+                urls.push(url);
+            }
+        }
+        if urls.is_empty() {
+            urls.push(self.broker_url.get_value());
+        }
+        urls
+    }
+
+    /// The in-tab broker the inspector shows: the first one a client uses, if any does.
+    pub fn inspected_broker(&self) -> Option<String> {
+        self.client_brokers()
+            .into_iter()
+            .find(|u| u.starts_with("tab://"))
     }
 
     /// Every client on the page.

@@ -36,6 +36,8 @@ enum Kind {
     Port {
         port: MessagePort,
         down: Rc<dyn Fn()>,
+        /// Cuts the link when the page goes away (see [`Link::in_tab`]).
+        on_pagehide: Option<Closure<dyn FnMut(Event)>>,
     },
 }
 
@@ -55,7 +57,17 @@ impl Drop for Link {
                 ws.set_onmessage(None);
                 ws.set_onclose(None);
             }
-            Kind::Port { port, .. } => port.set_onmessage(None),
+            Kind::Port {
+                port, on_pagehide, ..
+            } => {
+                port.set_onmessage(None);
+                if let (Some(window), Some(f)) = (web_sys::window(), on_pagehide) {
+                    let _ = window.remove_event_listener_with_callback(
+                        "pagehide",
+                        f.as_ref().unchecked_ref(),
+                    );
+                }
+            }
         }
     }
 }
@@ -112,10 +124,25 @@ impl Link {
         let transport = MessagePortTransport::new(port.clone());
         // Reported a moment later, as a socket's open event would be.
         let _ = crate::coalesce::queue_microtask(move || opened(Box::new(transport)));
+        // A closing tab says nothing on its ports (Chromium fires no close event on the
+        // other end), so a shared broker in another tab would keep this connection until
+        // its keepalive ran out. The page's `pagehide` cuts it instead, as a dropped
+        // network would: the broker ends the connection now and sends the will.
+        let on_pagehide = web_sys::window().map(|window| {
+            let (port, down) = (port.clone(), hooks.down.clone());
+            let f = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+                let _ = port.post_message(&CLOSE_MESSAGE.into());
+                port.close();
+                down();
+            });
+            let _ = window.add_event_listener_with_callback("pagehide", f.as_ref().unchecked_ref());
+            f
+        });
         Ok(Link {
             kind: Kind::Port {
                 port,
                 down: hooks.down,
+                on_pagehide,
             },
             _on_message: on_message,
         })
@@ -136,7 +163,7 @@ impl Link {
             Kind::WebSocket { ws, .. } => {
                 let _ = ws.close();
             }
-            Kind::Port { port, down } => {
+            Kind::Port { port, down, .. } => {
                 // Ports have no close event: tell the broker, then ourselves, a moment
                 // later, as a socket's close event would.
                 let _ = port.post_message(&CLOSE_MESSAGE.into());

@@ -288,6 +288,29 @@ impl Packet {
         }
     }
 
+    /// The name of packet type `kind` (a fixed header's high nibble), as [`Packet::name`]
+    /// writes it; `None` for the reserved 0 and anything above 15.
+    pub fn type_name(kind: u8) -> Option<&'static str> {
+        const NAMES: [&str; 15] = [
+            "CONNECT",
+            "CONNACK",
+            "PUBLISH",
+            "PUBACK",
+            "PUBREC",
+            "PUBREL",
+            "PUBCOMP",
+            "SUBSCRIBE",
+            "SUBACK",
+            "UNSUBSCRIBE",
+            "UNSUBACK",
+            "PINGREQ",
+            "PINGRESP",
+            "DISCONNECT",
+            "AUTH",
+        ];
+        NAMES.get(usize::from(kind).checked_sub(1)?).copied()
+    }
+
     /// The packet type number of the fixed header (1 to 15).
     pub fn type_number(&self) -> u8 {
         match self {

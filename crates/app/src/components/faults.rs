@@ -2,13 +2,13 @@
 //! promises when the subscriber is away or its acknowledgements are lost.
 
 use crate::components::{ChoiceField, TextField};
-use crate::connect::{connect_slot, disconnect_slot};
+use crate::connect::{connect_slot, disconnect_slot, log_fault};
 use crate::state::{ClientSlot, Lab, Status};
-use crate::subscription::subscribe_card;
+use crate::subscribe::subscribe_card;
 use crate::timers::{sleep, until};
 use leptos::prelude::*;
 use tabmq_client::FaultCommand;
-use tabmq_core::{Bytes, Publish, QoS, SubscribeFilter};
+use tabmq_core::{Bytes, Packet, Publish, QoS, SubscribeFilter};
 
 const PACKET_TYPES: &[(&str, &str)] = &[
     ("3", "PUBLISH"),
@@ -22,6 +22,26 @@ const PACKET_TYPES: &[(&str, &str)] = &[
 
 fn find(lab: Lab, name: &str) -> Option<ClientSlot> {
     lab.clients().into_iter().find(|c| c.name() == name)
+}
+
+/// What an armed fault will do, for the fault log; `None` for Clear, which empties it.
+fn armed_line(fault: &FaultCommand) -> Option<String> {
+    let name = |t: u8| Packet::type_name(t).unwrap_or("packet");
+    Some(match fault {
+        FaultCommand::Drop { packet_type, count } => {
+            format!("armed: drop the next {count} × {}", name(*packet_type))
+        }
+        FaultCommand::Duplicate { packet_type, count } => {
+            format!(
+                "armed: send the next {count} × {} twice",
+                name(*packet_type)
+            )
+        }
+        FaultCommand::Delay { millis: 0 } => "delay off".to_owned(),
+        FaultCommand::Delay { millis } => format!("armed: hold every packet back {millis} ms"),
+        FaultCommand::Cut => "cut the connection".to_owned(),
+        _ => return None,
+    })
 }
 
 /// How often each payload reached the subscriber card.
@@ -40,9 +60,17 @@ async fn connect_and_wait(lab: Lab, slot: ClientSlot) -> bool {
 }
 
 /// Connects the subscriber with a persistent session and subscribes it to the scenario's
-/// topics at QoS 2.
-async fn prepare(lab: Lab, sub: ClientSlot, topic: &str) -> Result<(), String> {
-    sub.settings.update(|s| s.clean = false);
+/// topics at QoS 2. Its result rows start with what it changed on the subscriber, if
+/// anything, since the card keeps that setting afterwards.
+async fn prepare(lab: Lab, sub: ClientSlot, topic: &str) -> Result<Vec<(String, String)>, String> {
+    let mut notes = Vec::new();
+    if sub.settings.get_untracked().clean {
+        sub.settings.update(|s| s.clean = false);
+        notes.push((
+            "Note".to_owned(),
+            "Clean session is now off for the subscriber (and saved): the scenario needs a session the broker keeps".to_owned(),
+        ));
+    }
     if !connect_and_wait(lab, sub).await {
         return Err("the subscriber did not connect".into());
     }
@@ -51,7 +79,7 @@ async fn prepare(lab: Lab, sub: ClientSlot, topic: &str) -> Result<(), String> {
     let card = sub.inbox.subscription;
     let answered = until(5_000, || card.with_untracked(|c| c.waiting.is_none())).await;
     match card.get_untracked() {
-        c if c.granted.as_ref().is_some_and(|g| g.filter == filter) => Ok(()),
+        c if c.granted.as_ref().is_some_and(|g| g.filter == filter) => Ok(notes),
         c => Err(c.refusal.unwrap_or_else(|| {
             if answered {
                 format!("the subscriber is not subscribed to {filter}")
@@ -100,10 +128,9 @@ async fn offline_scenario(
     run: u64,
 ) -> Result<Vec<(String, String)>, String> {
     let topic = format!("lab/scenario/{run}");
-    prepare(lab, sub, &topic).await?;
+    let mut rows = prepare(lab, sub, &topic).await?;
     disconnect_slot(sub);
     sleep(300).await;
-    let mut rows = Vec::new();
     publish_each(
         publisher,
         &topic,
@@ -133,7 +160,7 @@ async fn lost_acks_scenario(
     run: u64,
 ) -> Result<Vec<(String, String)>, String> {
     let topic = format!("lab/scenario/{run}");
-    prepare(lab, sub, &topic).await?;
+    let notes = prepare(lab, sub, &topic).await?;
     for packet_type in [4, 5] {
         sub.with_client(|c| {
             c.fault(FaultCommand::Drop {
@@ -159,7 +186,7 @@ async fn lost_acks_scenario(
         return Err("the subscriber did not reconnect".into());
     }
     sleep(800).await;
-    let mut rows = Vec::new();
+    let mut rows = notes;
     for q in 1..3u8 {
         let (n, dups) = arrivals(sub, &format!("lost ack #{run} q{q}"));
         rows.push((
@@ -183,10 +210,21 @@ pub fn FaultPanel() -> impl IntoView {
     let running = RwSignal::new(false);
     let runs = StoredValue::new(0u64);
     let apply = move |fault: FaultCommand| {
-        let outcome = find(lab, &target.get_untracked())
-            .ok_or_else(|| "no such client".to_owned())
-            .and_then(|slot| slot.with_client(|c| c.fault(fault)));
-        error.set(outcome.err());
+        let Some(slot) = find(lab, &target.get_untracked()) else {
+            return error.set(Some("no such client".to_owned()));
+        };
+        let armed = armed_line(&fault);
+        match slot.with_client(|c| c.fault(fault)) {
+            Ok(()) => {
+                error.set(None);
+                // The log shows what is armed, then what fired; clearing empties it.
+                match armed {
+                    Some(line) => log_fault(slot, line),
+                    None => slot.faults.set(Vec::new()),
+                }
+            }
+            Err(e) => error.set(Some(e)),
+        }
     };
     let packet = move || packet_type.get_untracked().parse::<u8>().unwrap_or(4);
     let times = move || {

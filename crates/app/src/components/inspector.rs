@@ -109,11 +109,21 @@ pub fn BrokerInspector() -> impl IntoView {
     let rates = RwSignal::new(VecDeque::<f64>::new());
     let last = StoredValue::new(None::<f64>);
     let error = RwSignal::new(None::<String>);
-    let url = lab.broker_url.get_value();
-    let in_tab = url.starts_with("tab://");
-    let poll_url = url.clone();
+    let show_sys = RwSignal::new(false);
+    // Followed as the clients' settings change: the inspector shows the in-tab broker
+    // the clients are on, or says that none is.
+    let target = Memo::new(move |_| lab.inspected_broker());
+    // A broker nobody is on any more shows nothing at once, not until the next poll.
+    Effect::new(move |_| {
+        if target.get().is_none() {
+            view_now.set(None);
+        }
+    });
     let poll = move || {
-        let url = poll_url.clone();
+        let Some(url) = target.get_untracked() else {
+            view_now.set(None);
+            return;
+        };
         wasm_bindgen_futures::spawn_local(async move {
             let answer = match InTabBroker::for_url(&url, WORKER_URL).await {
                 Ok(broker) => broker.inspect().await.map_err(|e| e.to_string()),
@@ -138,19 +148,18 @@ pub fn BrokerInspector() -> impl IntoView {
             }
         });
     };
-    if in_tab {
-        let tick = poll.clone();
-        let handle = set_interval_with_handle(tick, std::time::Duration::from_secs(1)).ok();
-        on_cleanup(move || {
-            if let Some(h) = handle {
-                h.clear();
-            }
-        });
-        poll();
-    }
-    let delete_url = url.clone();
+    let tick = poll;
+    let handle = set_interval_with_handle(tick, std::time::Duration::from_secs(1)).ok();
+    on_cleanup(move || {
+        if let Some(h) = handle {
+            h.clear();
+        }
+    });
+    poll();
     let delete = move |topic: String| {
-        let url = delete_url.clone();
+        let Some(url) = target.get_untracked() else {
+            return;
+        };
         wasm_bindgen_futures::spawn_local(async move {
             if let Ok(broker) = InTabBroker::for_url(&url, WORKER_URL).await {
                 let _ = broker.delete_retained(&topic).await;
@@ -160,10 +169,17 @@ pub fn BrokerInspector() -> impl IntoView {
     view! {
         <section class="card" data-testid="inspector" aria-label="Broker inspector">
             <header><h2>"Broker inspector"</h2></header>
-            {(!in_tab).then(|| view! { <p class="hint">"The inspector shows the broker in this tab; this lab uses " {url.clone()} "."</p> })}
+            <p class="hint" data-testid="inspected-broker">
+                {move || match target.get() {
+                    Some(url) => format!("Inspecting {url}, the broker in this tab."),
+                    None => format!(
+                        "The clients use {}; the inspector sees only a broker in this tab (tab://).",
+                        lab.client_brokers().join(", ")
+                    ),
+                }}
+            </p>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             {move || view_now.get().map(|v| {
-                let delete = delete.clone();
                 let c = v.counters.clone();
                 view! {
                     <dl class="counters" data-testid="counters">
@@ -190,21 +206,30 @@ pub fn BrokerInspector() -> impl IntoView {
                         </tbody>
                     </table>
                     <h3>"Retained messages"</h3>
+                    // The broker's own `$SYS` statistics (about 20 topics) are left out
+                    // unless asked for, and can't be deleted: they would bury the user's,
+                    // and the broker publishes them again anyway.
+                    <label class="inline">
+                        <input type="checkbox" prop:checked=move || show_sys.get() on:change=move |ev| show_sys.set(event_target_checked(&ev)) />
+                        " Show $SYS"
+                    </label>
                     <ul data-testid="retained">
-                        {v.retained.into_iter().map(|r| {
-                            let delete = delete.clone();
+                        {v.retained.into_iter().filter(|r| show_sys.get() || !r.topic.starts_with("$SYS")).map(|r| {
                             let topic = r.topic.clone();
+                            let user = !r.topic.starts_with('$');
                             view! {
                                 <li data-testid="retained-message">
                                     <code>{r.topic.clone()}</code>" (QoS "{r.qos}") "{r.payload.clone()}
-                                    <button class="secondary" aria-label=format!("Delete retained {}", r.topic) on:click=move |_| delete(topic.clone())>"Delete"</button>
+                                    {user.then(|| view! {
+                                        <button class="secondary" aria-label=format!("Delete retained {}", r.topic) on:click=move |_| delete(topic.clone())>"Delete"</button>
+                                    })}
                                 </li>
                             }
                         }).collect_view()}
                     </ul>
                 }
             })}
-            {in_tab.then(|| view! {
+            {move || target.get().is_some().then(|| view! {
                 <figure class="rate">
                     <figcaption>"Messages per second"</figcaption>
                     <svg viewBox="0 0 300 80" width="100%" role="img" aria-label="Messages per second over the last minute" data-testid="rate-chart">

@@ -202,7 +202,7 @@ pub fn PublisherCard(
     };
     view! {
         <section class="card" data-testid=name.clone() aria-label=title.clone()>
-            <CardHeader title=title.clone() who=name.clone() status=slot.status connects=slot.connects />
+            <CardHeader title=title.clone() who=name.clone() status=slot.status connects=slot.connects last_drop=slot.last_drop removable=slot />
             <TextField label="Topic" value=topic />
             <TextField label="Payload" value=payload />
             <div class="row">

@@ -1,4 +1,5 @@
-use crate::state::Status;
+use crate::connect::remove_client;
+use crate::state::{ClientSlot, Lab, Status};
 use leptos::prelude::*;
 
 /// A connection's live status.
@@ -44,11 +45,33 @@ pub fn CardHeader(
     status: RwSignal<Status>,
     /// Connections made so far.
     connects: RwSignal<u32>,
+    /// Why the connection last failed, if it did.
+    last_drop: RwSignal<Option<String>>,
+    /// The card's client, for a "Remove" button on added cards (`publisher-2`, ...).
+    #[prop(optional)]
+    removable: Option<ClientSlot>,
 ) -> impl IntoView {
+    let remove = removable.filter(|slot| slot.name().contains('-')).map(|slot| {
+        let lab = expect_context::<Lab>();
+        view! {
+            <button class="secondary small" aria-label=format!("Remove {}", slot.name()) on:click=move |_| remove_client(lab, slot)>
+                "Remove"
+            </button>
+        }
+    });
     view! {
         <header>
             <h2>{title}</h2>
             <StatusBadge who=who status=status connects=connects />
+            {remove}
         </header>
+        {move || {
+            last_drop.get().map(|why| view! {
+                <p class="hint error" data-testid="last-drop">
+                    {move || format!("Reconnects: {} · last dropped: ", connects.get().saturating_sub(1))}
+                    {why}
+                </p>
+            })
+        }}
     }
 }

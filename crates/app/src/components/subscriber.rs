@@ -1,7 +1,7 @@
 use crate::components::{CardHeader, CheckField, ChoiceField, QosSelect, TextField};
 use crate::connect::DEFAULT_FILTER;
 use crate::state::{ClientSlot, Received, Status};
-use crate::subscription::subscribe_card;
+use crate::subscribe::subscribe_card;
 use leptos::prelude::*;
 use tabmq_core::{to_hex, QoS, RetainHandling, SubscribeFilter};
 
@@ -141,7 +141,7 @@ pub fn SubscriberCard(
     };
     view! {
         <section class="card" data-testid=name.clone() aria-label=title.clone()>
-            <CardHeader title=title.clone() who=name.clone() status=slot.status connects=slot.connects />
+            <CardHeader title=title.clone() who=name.clone() status=slot.status connects=slot.connects last_drop=slot.last_drop removable=slot />
             <div class="row">
                 <TextField label="Filter" value=filter />
                 <QosSelect qos=qos />

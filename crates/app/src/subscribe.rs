@@ -1,53 +1,15 @@
-//! A subscriber card's subscription as the broker confirmed it. The card shows only what
-//! SUBACK said: waiting while the SUBSCRIBE is out (or queued until the client connects),
+//! Subscribing a card, and following the answer into its subscription state
+//! (`subscription_state.rs`). The card shows only what SUBACK said: waiting while the SUBSCRIBE is out (or queued until the client connects),
 //! then the granted QoS, or the refusal with its reason. The previous filter is dropped only
 //! once the new one is granted, so a refused filter leaves the card subscribed as before.
 //! Every way a card subscribes (its button, a new connection, a guided scenario) goes
 //! through [`subscribe_card`].
 
 use crate::state::ClientSlot;
+use crate::subscription_state::FilterQos;
 use leptos::prelude::*;
 use tabmq_client::CommandError;
 use tabmq_core::{Properties, QoS, ReasonCode, SubscribeFilter};
-
-/// A filter and a QoS: asked for, or granted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FilterQos {
-    pub filter: String,
-    pub qos: QoS,
-}
-
-/// What a card's subscription is, from the client's and the broker's answers.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CardSubscription {
-    /// What the last granting SUBACK gave: the filter and the granted QoS.
-    pub granted: Option<FilterQos>,
-    /// Asked for and not answered yet.
-    pub waiting: Option<FilterQos>,
-    /// Why the last request failed, in words with its code.
-    pub refusal: Option<String>,
-    /// Requests made; an answer to an older one than the latest is ignored.
-    pub asked: u64,
-}
-
-impl CardSubscription {
-    /// The card's status line.
-    pub fn summary(&self) -> String {
-        let granted = self
-            .granted
-            .as_ref()
-            .map(|g| format!("Subscribed to {} (granted QoS {})", g.filter, g.qos.as_u8()));
-        match (&self.waiting, granted) {
-            (Some(w), _) => format!(
-                "Subscribing to {} (QoS {}): waiting for SUBACK",
-                w.filter,
-                w.qos.as_u8()
-            ),
-            (None, Some(g)) => g,
-            (None, None) => "Not subscribed".to_owned(),
-        }
-    }
-}
 
 /// Why a SUBSCRIBE failed, for the card: who refused, in words, with the code.
 pub fn refusal_text(filter: &str, error: &CommandError) -> String {
@@ -183,6 +145,7 @@ fn unsubscribe_quietly(slot: ClientSlot, filter: String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::subscription_state::CardSubscription;
     use tabmq_core::ClientError;
 
     #[test]
