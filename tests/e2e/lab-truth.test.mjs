@@ -274,3 +274,60 @@ test('an added card can be removed, and its name comes free again', async () => 
     await context.close();
   }
 });
+
+test('the log is a tool: search, expand (payload, properties, bytes), pause and resume, clear, export JSON lines', async () => {
+  const { context, page, lab } = await openLab(env);
+  const panels = new LabPanels(page);
+  try {
+    // MQTT 5 on both cards, so a user property travels.
+    for (const who of ['publisher', 'subscriber']) {
+      const form = await panels.connection(who);
+      await form.getByLabel('MQTT version').selectOption('5');
+      await form.getByRole('button', { name: 'Connect', exact: true }).click();
+      await panels.waitConnected(who);
+    }
+    await lab.subscription.getByText('Subscribed to sensor/# (granted QoS 0)', { exact: true }).waitFor();
+    await lab.publisher.getByLabel('User property').fill('room=kitchen');
+    const mark = randomUUID().slice(0, 8);
+    const json = `{"t":21.5,"id":"${mark}","nested":{"a":[1,2,3]}}`;
+    await lab.publish('sensor/a', json);
+    await lab.publish('sensor/b', `plain ${mark}`);
+    await lab.message(`plain ${mark}`).waitFor();
+    const log = lab.subscriber;
+    // Search narrows the list.
+    await log.getByLabel('Search').fill('nested');
+    await lab.messages.filter({ hasText: `plain ${mark}` }).waitFor({ state: 'detached' });
+    assert.equal(await lab.messages.count(), 1);
+    // Expanded: the whole payload (pretty JSON keeps its lines), the property, the bytes.
+    await log.getByLabel('View').selectOption('json');
+    await lab.messages.first().click();
+    const details = log.getByTestId('message-details');
+    const payload = await details.getByTestId('details-payload').textContent();
+    assert.ok(payload.includes('\n') && payload.includes(mark), payload);
+    const packet = JSON.parse(await details.getByTestId('details-packet').textContent());
+    assert.deepEqual(packet.properties?.userProperties, { room: 'kitchen' });
+    const bytes = await details.getByTestId('details-bytes').textContent();
+    assert.match(bytes, /^30[0-9a-f]+$/, 'a PUBLISH at QoS 0, in hex');
+    await log.getByLabel('Search').fill('');
+    // Paused, arrivals wait; resumed, they show.
+    await log.getByRole('button', { name: 'Pause' }).click();
+    await log.getByTestId('log-paused').waitFor();
+    await lab.publish('sensor/c', `while paused ${mark}`);
+    await page.waitForTimeout(500);
+    assert.equal(await lab.message(`while paused ${mark}`).count(), 0);
+    await log.getByRole('button', { name: 'Resume' }).click();
+    await lab.message(`while paused ${mark}`).waitFor();
+    // Export: one JSON line per message, oldest first.
+    const [download] = await Promise.all([page.waitForEvent('download'), log.getByRole('button', { name: 'Export JSON lines' }).click()]);
+    const { readFile } = await import('node:fs/promises');
+    const lines = (await readFile(await download.path(), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const mine = lines.filter((l) => l.payload.includes(mark));
+    assert.deepEqual(mine.map((l) => l.topic), ['sensor/a', 'sensor/b', 'sensor/c']);
+    assert.equal(mine[0].cmd, 'publish');
+    // Cleared, the log is empty.
+    await log.getByRole('button', { name: 'Clear log' }).click();
+    await lab.messages.first().waitFor({ state: 'detached' });
+  } finally {
+    await context.close();
+  }
+});

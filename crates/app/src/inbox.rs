@@ -5,6 +5,7 @@
 use crate::state::{Received, SubscriberInbox, HISTORY_LIMIT};
 use leptos::prelude::*;
 use std::collections::hash_map::DefaultHasher;
+use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 use tabmq_core::Publish;
 
@@ -49,14 +50,43 @@ pub fn deliver(inbox: SubscriberInbox, publish: Publish) {
         qos: publish.qos,
         retain: publish.retain,
         dup: publish.dup,
+        packet_id: publish.packet_id.map(|id| id.get()),
+        properties: publish.properties,
         repeat,
         time: clock_label(),
     };
-    inbox.pending.update_value(|p| p.push(message));
-    if !inbox.flush_scheduled.get_value() {
+    let mut overflow = 0;
+    inbox.pending.update_value(|p| {
+        p.push(message);
+        // Paused, the wait is bounded like the history: the oldest go, counted.
+        if p.len() > HISTORY_LIMIT {
+            p.remove(0);
+            overflow = 1;
+        }
+    });
+    if overflow > 0 {
+        inbox.total.update(|t| *t += overflow);
+    }
+    if !inbox.flush_scheduled.get_value() && !inbox.paused.get_untracked() {
         inbox.flush_scheduled.set_value(true);
         crate::timers::next_frame(move || flush(inbox));
     }
+}
+
+/// Resumes a paused log: what waited goes in now.
+pub fn resume(inbox: SubscriberInbox) {
+    inbox.paused.set(false);
+    flush(inbox);
+}
+
+/// Empties the log (what waits too); the received count stays.
+pub fn clear(inbox: SubscriberInbox) {
+    inbox.pending.update_value(Vec::clear);
+    inbox.messages.update(VecDeque::clear);
+    inbox.seen.update_value(|(set, order)| {
+        set.clear();
+        order.clear();
+    });
 }
 
 /// Moves what arrived into the history, numbering it, and drops the oldest beyond the

@@ -7,7 +7,7 @@ use crate::subscription_state::CardSubscription;
 use leptos::prelude::*;
 use std::collections::{HashSet, VecDeque};
 use tabmq_client::{FaultCommand, ResilientClient};
-use tabmq_core::{End, Publish, QoS};
+use tabmq_core::{End, Properties, Publish, QoS};
 
 /// Where one connection stands, as the page shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +39,9 @@ pub struct Received {
     pub qos: QoS,
     pub retain: bool,
     pub dup: bool,
+    pub packet_id: Option<u16>,
+    /// MQTT 5 properties (empty in 3.1.1).
+    pub properties: Properties,
     /// Seen before on this card (same topic and payload): the seeds' dedup subscriber.
     pub repeat: bool,
     /// Arrival time, `HH:MM:SS.mmm`.
@@ -148,6 +151,8 @@ pub struct SubscriberInbox {
     pub total: RwSignal<u64>,
     /// The subscription as SUBACK confirmed it.
     pub subscription: RwSignal<CardSubscription>,
+    /// The log is paused: arrivals wait in `pending` (bounded) until it resumes.
+    pub paused: RwSignal<bool>,
     /// Hashes of topic and payload of what arrived, to mark repeats, with their order so
     /// the oldest go first (bounded like the history).
     pub seen: StoredValue<(HashSet<u64>, VecDeque<u64>), LocalStorage>,
@@ -162,6 +167,7 @@ impl SubscriberInbox {
             next_seq: StoredValue::new(0),
             total: RwSignal::new(0),
             subscription: RwSignal::new(CardSubscription::default()),
+            paused: RwSignal::new(false),
             seen: StoredValue::new_local((HashSet::new(), VecDeque::new())),
         }
     }

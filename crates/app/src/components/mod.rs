@@ -7,6 +7,7 @@ mod faults;
 mod fields;
 mod handshake_view;
 mod inspector;
+mod message_log;
 mod publisher;
 mod status;
 mod subscriber;
