@@ -264,7 +264,7 @@ test('an added card can be removed, and its name comes free again', async () => 
   try {
     await panels.clients.getByRole('button', { name: 'Add subscriber' }).click();
     await panels.waitConnected('subscriber-2');
-    await panels.card('subscriber-2').getByRole('button', { name: 'Remove subscriber-2' }).click();
+    await panels.card('subscriber-2').getByRole('button', { name: 'Remove card' }).click();
     await panels.card('subscriber-2').waitFor({ state: 'detached' });
     // The first cards have no Remove button: the scenarios and the benchmark use them.
     assert.equal(await panels.card('subscriber').getByRole('button', { name: /^Remove/ }).count(), 0);
@@ -327,6 +327,34 @@ test('the log is a tool: search, expand (payload, properties, bytes), pause and 
     // Cleared, the log is empty.
     await log.getByRole('button', { name: 'Clear log' }).click();
     await lab.messages.first().waitFor({ state: 'detached' });
+  } finally {
+    await context.close();
+  }
+});
+
+test('every card comes back after a reload as it was: fields, added cards, subscriptions', async () => {
+  const { context, page, lab } = await openLab(env);
+  const panels = new LabPanels(page);
+  try {
+    await lab.topic.fill('kitchen/kept');
+    await lab.payload.fill('kept payload');
+    await lab.qos.selectOption('2');
+    await lab.publisher.getByLabel('Retain').check();
+    await panels.clients.getByRole('button', { name: 'Add subscriber' }).click();
+    await panels.waitConnected('subscriber-2');
+    const second = panels.card('subscriber-2');
+    await second.getByLabel('Filter').fill('kitchen/#');
+    await second.getByRole('button', { name: 'Subscribe' }).click();
+    await second.getByTestId('subscription-status').getByText('Subscribed to kitchen/# (granted QoS 0)').waitFor();
+    await page.reload();
+    await lab.waitUntilConnected();
+    assert.equal(await lab.topic.inputValue(), 'kitchen/kept');
+    assert.equal(await lab.payload.inputValue(), 'kept payload');
+    assert.equal(await lab.qos.inputValue(), '2');
+    assert.ok(await lab.publisher.getByLabel('Retain').isChecked());
+    await panels.waitConnected('subscriber-2');
+    await panels.card('subscriber-2').getByTestId('subscription-status').getByText('Subscribed to kitchen/# (granted QoS 0)').waitFor();
+    assert.equal(await panels.card('subscriber-2').getByLabel('Filter').inputValue(), 'kitchen/#');
   } finally {
     await context.close();
   }

@@ -1,6 +1,7 @@
 //! Connecting the lab's clients: each card's client to the broker its settings name, in
 //! this tab, shared between tabs, or a real one over WebSocket.
 
+use crate::card_fields;
 use crate::handshake::{self, Side};
 use crate::inbox::deliver;
 use crate::page_url::{broker_param, page_param};
@@ -108,6 +109,17 @@ pub async fn start_lab(lab: Lab) {
     );
     lab.publishers.update(|p| p.push(publisher));
     lab.subscribers.update(|s| s.push(subscriber));
+    // The cards this tab added before a reload come back, each with its kept fields.
+    for name in card_fields::added_cards() {
+        let role = if name.starts_with("publisher-") {
+            Role::Publisher
+        } else if name.starts_with("subscriber-") {
+            Role::Subscriber
+        } else {
+            continue;
+        };
+        add_named(lab, role, &name);
+    }
     connect_slot(lab, publisher).await;
     connect_slot(lab, subscriber).await;
 }
@@ -130,15 +142,35 @@ pub fn add_client(lab: Lab, role: Role) {
     let Some(n) = (2..=list.with_untracked(Vec::len) + 1).find(|n| !taken(*n)) else {
         return;
     };
-    let name = format!("{base}-{n}");
-    let mut settings = initial_settings(&name);
+    add_named(lab, role, &format!("{base}-{n}"));
+    keep_added(lab);
+}
+
+/// Adds the card `name` of `role`, and connects it.
+fn add_named(lab: Lab, role: Role, name: &str) {
+    let list = match role {
+        Role::Publisher => lab.publishers,
+        Role::Subscriber => lab.subscribers,
+    };
+    let mut settings = initial_settings(name);
     // A new card joins whatever broker the first one uses.
     if let Some(first) = list.with_untracked(|l| l.first().copied()) {
         settings.url = first.settings.get_untracked().url;
     }
-    let slot = ClientSlot::new(&name, role, settings);
+    let slot = ClientSlot::new(name, role, settings);
     list.update(|l| l.push(slot));
     wasm_bindgen_futures::spawn_local(connect_slot(lab, slot));
+}
+
+/// Keeps, for this tab, which cards were added, so a reload adds them again.
+fn keep_added(lab: Lab) {
+    let names: Vec<String> = lab
+        .clients()
+        .iter()
+        .map(|c| c.name())
+        .filter(|n| n.contains('-'))
+        .collect();
+    card_fields::keep_added_cards(&names);
 }
 
 /// Removes an added card: its client disconnects (with DISCONNECT) and the card goes. The
@@ -154,6 +186,7 @@ pub fn remove_client(lab: Lab, slot: ClientSlot) {
         Role::Subscriber => lab.subscribers,
     };
     list.update(|l| l.retain(|s| s.name() != name));
+    keep_added(lab);
 }
 
 /// What a lab client reports, whichever thread it runs on.

@@ -2,6 +2,7 @@
 //! they happen, faults on demand, the in-tab broker's inspector and a QoS benchmark.
 
 mod app;
+mod card_fields;
 mod components;
 mod connect;
 mod flow;

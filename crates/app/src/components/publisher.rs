@@ -1,3 +1,4 @@
+use crate::card_fields::{keep, Kept};
 use crate::components::{CardHeader, CheckField, ChoiceField, QosSelect, TextField};
 use crate::state::{ClientSlot, Status};
 use leptos::prelude::*;
@@ -101,16 +102,27 @@ pub fn PublisherCard(
     client: ClientSlot,
 ) -> impl IntoView {
     let slot = client;
-    let topic = RwSignal::new("sensor/temperature".to_owned());
-    let payload = RwSignal::new("Temperature: 22°C".to_owned());
-    let format = RwSignal::new("text".to_owned());
-    let qos = RwSignal::new(QoS::AtMostOnce);
-    let retain = RwSignal::new(false);
-    let count = RwSignal::new("1".to_owned());
-    let every = RwSignal::new("1000".to_owned());
-    let content_type = RwSignal::new(String::new());
-    let expiry = RwSignal::new(String::new());
-    let user_property = RwSignal::new(String::new());
+    // Every field is kept for this tab, so a reload brings the card back as it was.
+    let card = slot.name();
+    let kept = Kept::load(&card);
+    let topic = kept.text(&card, "topic", "sensor/temperature");
+    let payload = kept.text(&card, "payload", "Temperature: 22°C");
+    let format = kept.text(&card, "format", "text");
+    let qos = RwSignal::new(
+        kept.number("qos")
+            .and_then(|q| QoS::from_u8(q as u8))
+            .unwrap_or(QoS::AtMostOnce),
+    );
+    Effect::new({
+        let card = card.clone();
+        move |_| keep(&card, "qos", qos.get().as_u8().into())
+    });
+    let retain = kept.flag(&card, "retain", false);
+    let count = kept.text(&card, "count", "1");
+    let every = kept.text(&card, "every", "1000");
+    let content_type = kept.text(&card, "content_type", "");
+    let expiry = kept.text(&card, "expiry", "");
+    let user_property = kept.text(&card, "user_property", "");
     let error = RwSignal::new(None::<String>);
     let sent = RwSignal::new(0u64);
     let outcomes = Outcomes::new();

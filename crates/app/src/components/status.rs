@@ -54,7 +54,7 @@ pub fn CardHeader(
     let remove = removable.filter(|slot| slot.name().contains('-')).map(|slot| {
         let lab = expect_context::<Lab>();
         view! {
-            <button class="secondary small" aria-label=format!("Remove {}", slot.name()) on:click=move |_| remove_client(lab, slot)>
+            <button class="secondary small" aria-label="Remove card" on:click=move |_| remove_client(lab, slot)>
                 "Remove"
             </button>
         }

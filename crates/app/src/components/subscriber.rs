@@ -1,3 +1,4 @@
+use crate::card_fields::Kept;
 use crate::components::message_log::MessageLog;
 use crate::components::{CardHeader, CheckField, ChoiceField, QosSelect, TextField};
 use crate::connect::DEFAULT_FILTER;
@@ -31,10 +32,14 @@ pub fn SubscriberCard(
             qos.set(w.qos);
         }
     });
-    let colour = RwSignal::new("#3767e8".to_owned());
-    let no_local = RwSignal::new(false);
-    let retain_as_published = RwSignal::new(false);
-    let retain_handling = RwSignal::new("0".to_owned());
+    // The options are kept for this tab; the filter and QoS come back with the
+    // subscription itself (`subscribe.rs`), once granted again.
+    let name = slot.name();
+    let kept = Kept::load(&name);
+    let colour = kept.text(&name, "colour", "#3767e8");
+    let no_local = kept.flag(&name, "no_local", false);
+    let retain_as_published = kept.flag(&name, "retain_as_published", false);
+    let retain_handling = kept.text(&name, "retain_handling", "0");
     let resubscribe = move |_| {
         let options = SubscribeFilter {
             filter: filter.get_untracked(),
@@ -52,7 +57,6 @@ pub fn SubscriberCard(
     };
     let connected = move || slot.status.get() == Status::Connected;
     let v5 = move || slot.settings.get().version == 5;
-    let name = slot.name();
     let title = if name == "subscriber" {
         "Subscriber".to_owned()
     } else {
