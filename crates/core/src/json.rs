@@ -163,6 +163,25 @@ fn properties_json(p: &Properties) -> Option<Value> {
     Some(Value::Object(m))
 }
 
+/// A PUBLISH as mqtt-packet would show it (as [`packet_to_json`] does). On its own so a
+/// program that shows only messages (the lab's log) carries none of the other packets'.
+pub fn publish_to_json(p: &Publish) -> Value {
+    let mut m = Map::new();
+    m.insert("cmd".into(), json!("publish"));
+    if let Some(id) = p.packet_id {
+        m.insert("messageId".into(), json!(id.get()));
+    }
+    m.insert("qos".into(), json!(p.qos.as_u8()));
+    m.insert("dup".into(), json!(p.dup));
+    m.insert("retain".into(), json!(p.retain));
+    m.insert("topic".into(), json!(p.topic));
+    m.insert("payload".into(), hex(&p.payload));
+    if let Some(props) = properties_json(&p.properties) {
+        m.insert("properties".into(), props);
+    }
+    Value::Object(m)
+}
+
 /// `packet` as mqtt-packet would show it; `version` decides `returnCode` against
 /// `reasonCode` and whether reason codes appear at all.
 pub fn packet_to_json(packet: &Packet, version: ProtocolVersion) -> Value {
@@ -213,17 +232,7 @@ pub fn packet_to_json(packet: &Packet, version: ProtocolVersion) -> Value {
             m.insert(key.into(), json!(c.code.0));
             props = properties_json(&c.properties);
         }
-        Packet::Publish(p) => {
-            if let Some(id) = p.packet_id {
-                m.insert("messageId".into(), json!(id.get()));
-            }
-            m.insert("qos".into(), json!(p.qos.as_u8()));
-            m.insert("dup".into(), json!(p.dup));
-            m.insert("retain".into(), json!(p.retain));
-            m.insert("topic".into(), json!(p.topic));
-            m.insert("payload".into(), hex(&p.payload));
-            props = properties_json(&p.properties);
-        }
+        Packet::Publish(p) => return publish_to_json(p),
         Packet::PubAck(a) | Packet::PubRec(a) | Packet::PubRel(a) | Packet::PubComp(a) => {
             m.insert("messageId".into(), json!(a.packet_id.get()));
             if v5 {

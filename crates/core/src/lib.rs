@@ -61,7 +61,7 @@ pub use decode::{
 pub use encode::{encode, encode_publish_head, encode_to_vec, encoded_len};
 pub use error::{DecodeError, EncodeError, Violation};
 #[cfg(feature = "json")]
-pub use json::{from_hex, packet_from_json, packet_to_json, to_hex, JsonError};
+pub use json::{from_hex, packet_from_json, packet_to_json, publish_to_json, to_hex, JsonError};
 pub use packet::{
     Ack, Auth, ConnAck, Connect, Disconnect, LastWill, Packet, PacketId, ProtocolVersion, Publish,
     QoS, RetainHandling, SubAck, Subscribe, SubscribeFilter, UnsubAck, Unsubscribe,

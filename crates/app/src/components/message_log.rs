@@ -7,7 +7,7 @@ use crate::inbox;
 use crate::state::{ClientSlot, Received};
 use leptos::prelude::*;
 use tabmq_core::{
-    encode_to_vec, packet_to_json, to_hex, Packet, PacketId, ProtocolVersion, Publish,
+    encode_to_vec, publish_to_json, to_hex, Packet, PacketId, ProtocolVersion, Publish,
 };
 use wasm_bindgen::JsCast;
 
@@ -54,10 +54,10 @@ fn matches(m: &Received, needle: &str) -> bool {
 }
 
 /// One JSON line per message, oldest first: what the export downloads.
-fn json_lines(messages: &[Received], version: ProtocolVersion) -> String {
+fn json_lines(messages: &[Received]) -> String {
     let mut out = String::new();
     for m in messages {
-        let mut line = packet_to_json(&Packet::Publish(as_publish(m)), version);
+        let mut line = publish_to_json(&as_publish(m));
         if let Some(o) = line.as_object_mut() {
             o.insert("time".into(), m.time.clone().into());
             o.insert(
@@ -148,9 +148,9 @@ fn MessageDetails(
     view: RwSignal<String>,
     version: ProtocolVersion,
 ) -> impl IntoView {
-    let publish = Packet::Publish(as_publish(&message));
-    let packet =
-        serde_json::to_string_pretty(&packet_to_json(&publish, version)).unwrap_or_default();
+    let publish = as_publish(&message);
+    let packet = serde_json::to_string_pretty(&publish_to_json(&publish)).unwrap_or_default();
+    let publish = Packet::Publish(publish);
     let bytes = encode_to_vec(&publish, version)
         .map(|b| to_hex(&b))
         .unwrap_or_else(|e| format!("cannot encode: {e}"));
@@ -226,7 +226,7 @@ pub fn MessageLog(
             .messages
             .with_untracked(|l| l.iter().cloned().collect::<Vec<_>>());
         let name = format!("tabmq-{}.jsonl", slot.name());
-        if let Err(e) = download(&name, &json_lines(&all, version())) {
+        if let Err(e) = download(&name, &json_lines(&all)) {
             web_sys::console::warn_2(&"tabmq lab: export failed".into(), &e);
         }
     };
