@@ -235,8 +235,9 @@ test('the header and the inspector follow the brokers the clients are really on'
   }
 });
 
-test('a duplicated PUBLISH is drawn in its one flow: both copies on the publisher\'s hop, both deliveries on the subscriber\'s', async () => {
-  const { context, page, lab } = await openLab(env);
+for (const [name, query] of Object.entries(brokers)) {
+  test(`${name}: a duplicated PUBLISH is drawn in its one flow: both copies on the publisher's hop, both deliveries on the subscriber's`, async () => {
+  const { context, page, lab } = await openLab(env, query());
   const panels = new LabPanels(page);
   try {
     await panels.faults.getByLabel('Client').selectOption('publisher');
@@ -257,6 +258,7 @@ test('a duplicated PUBLISH is drawn in its one flow: both copies on the publishe
     await context.close();
   }
 });
+}
 
 test('an added card can be removed, and its name comes free again', async () => {
   const { context, page } = await openLab(env);
@@ -355,6 +357,89 @@ test('every card comes back after a reload as it was: fields, added cards, subsc
     await panels.waitConnected('subscriber-2');
     await panels.card('subscriber-2').getByTestId('subscription-status').getByText('Subscribed to kitchen/# (granted QoS 0)').waitFor();
     assert.equal(await panels.card('subscriber-2').getByLabel('Filter').inputValue(), 'kitchen/#');
+  } finally {
+    await context.close();
+  }
+});
+
+test('the charts fit their boxes and say what they measure: the benchmark\'s labels, the inspector\'s axes', async () => {
+  const { context, page } = await openLab(env);
+  const panels = new LabPanels(page);
+  try {
+    await panels.bench.getByLabel('Messages').fill('20');
+    await panels.bench.getByRole('button', { name: 'Run benchmark' }).click();
+    await panels.bench.getByTestId('bench-row').nth(2).waitFor({ timeout: 30_000 });
+    const overflow = await panels.bench.getByTestId('bench-chart').evaluate((svg) => {
+      const box = svg.viewBox.baseVal;
+      return [...svg.querySelectorAll('text, rect')]
+        .map((e) => e.getBBox())
+        .filter((b) => b.x + b.width > box.width + 0.5 || b.y + b.height > box.height + 0.5)
+        .length;
+    });
+    assert.equal(overflow, 0, 'every bar and label of the benchmark lies inside its chart');
+    const chart = panels.inspector.getByTestId('rate-chart');
+    await chart.getByText('now', { exact: true }).waitFor({ state: 'attached' });
+    await chart.getByText('60 s ago', { exact: true }).waitFor({ state: 'attached' });
+    await chart.getByText('msg/s', { exact: true }).waitFor({ state: 'attached' });
+    assert.match(await chart.getByTestId('rate-axis-top').textContent(), /^\d+$/);
+  } finally {
+    await context.close();
+  }
+});
+
+test('at phone width (390 px) every view fits and the log keeps its payload readable, with a screenshot of each view', async () => {
+  const { mkdirSync } = await import('node:fs');
+  const path = await import('node:path');
+  const artifacts = process.env.TABMQ_ARTIFACTS ?? path.join((await import('node:os')).tmpdir(), 'tabmq-artifacts');
+  mkdirSync(artifacts, { recursive: true });
+  const context = await env.browser.newContext({ viewport: { width: 390, height: 844 } });
+  try {
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    await page.goto(env.server.url);
+    const { LabPage } = await import('./support/lab-page.mjs');
+    const lab = new LabPage(page);
+    await lab.waitUntilConnected();
+    const payload = `a payload that says something ${randomUUID()}`;
+    await lab.publish('sensor/phone', payload);
+    const row = lab.message(payload);
+    await row.waitFor();
+    const width = await row.getByTestId('message-payload').evaluate((e) => e.getBoundingClientRect().width);
+    assert.ok(width >= 120, `the payload column is ${width} px wide`);
+    await row.click();
+    await lab.subscriber.getByTestId('message-details').waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `no horizontal scrolling (${overflow}px too wide)`);
+    const panels = new LabPanels(page);
+    for (const [name, view] of [
+      ['publisher', lab.publisher], ['subscriber', lab.subscriber], ['handshakes', panels.handshakes],
+      ['connections', panels.clients], ['faults', panels.faults], ['inspector', panels.inspector], ['bench', panels.bench],
+    ]) {
+      const box = await view.boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= 390 + 0.5, `${name} fits the width: ${JSON.stringify(box)}`);
+      await view.screenshot({ path: path.join(artifacts, `phone-${name}.png`) });
+    }
+  } finally {
+    await context.close();
+  }
+});
+
+test('a guided scenario leaves the subscriber card true: its filter box and the broker hold the scenario\'s filter only', async () => {
+  const { context, page, lab } = await openLab(env);
+  const panels = new LabPanels(page);
+  try {
+    await lab.subscription.getByText('Subscribed to sensor/# (granted QoS 0)', { exact: true }).waitFor();
+    await panels.faults.getByRole('button', { name: 'Stop subscriber, publish QoS 0/1/2, restart subscriber' }).click();
+    await panels.faults.getByTestId('scenario-result').nth(3).waitFor({ timeout: 30_000 });
+    const status = await lab.subscription.textContent();
+    const filter = /^Subscribed to (lab\/scenario\/\d+\/#) \(granted QoS 2\)$/.exec(status)?.[1];
+    assert.ok(filter, status);
+    assert.equal(await lab.filter.inputValue(), filter);
+    // The broker holds the scenario's filter and not the old one.
+    const id = await (await panels.connection('subscriber')).getByLabel('Client ID').inputValue();
+    const session = panels.inspector.locator(`[data-testid="session"][data-client="${id}"]`);
+    await session.getByText(`${filter} (QoS 2)`).waitFor();
+    assert.ok(!(await session.textContent()).includes('sensor/#'), await session.textContent());
   } finally {
     await context.close();
   }

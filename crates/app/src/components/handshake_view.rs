@@ -99,7 +99,9 @@ fn FlowDiagram(
                         y2=y
                         marker-end=if dropped { "url(#cross)" } else { "url(#arrow)" }
                     />
-                    <text x=(x1 + x2) / 2.0 y=y - 5.0 text-anchor="middle" class="packet">
+                    // Above a dropped packet's ✕ (drawn where its arrow stops, mid-way),
+                    // clear of it.
+                    <text x=(x1 + x2) / 2.0 y=if dropped { y - 9.0 } else { y - 5.0 } text-anchor="middle" class="packet">
                         {text}
                     </text>
                 </g>

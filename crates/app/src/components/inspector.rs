@@ -84,17 +84,30 @@ fn read(value: &JsValue) -> Option<View> {
 /// Samples of messages per second for the chart.
 const SAMPLES: usize = 60;
 
-/// The chart's polyline points for `rates`, scaled to a 300×80 box.
+/// The chart's plot area inside its 340×100 box: left of it the rate axis' labels, below
+/// it the time axis'.
+const PLOT_LEFT: f64 = 44.0;
+const PLOT_WIDTH: f64 = 290.0;
+const PLOT_BOTTOM: f64 = 80.0;
+const PLOT_HEIGHT: f64 = 72.0;
+
+/// The top of the rate axis: the highest rate seen, at least 1.
+fn chart_top(rates: &VecDeque<f64>) -> f64 {
+    rates.iter().copied().fold(1.0f64, f64::max)
+}
+
+/// The chart's polyline points for `rates`, one a second, the newest at the right.
 fn chart_points(rates: &VecDeque<f64>) -> String {
-    let top = rates.iter().copied().fold(1.0f64, f64::max);
+    let top = chart_top(rates);
+    let first = SAMPLES.saturating_sub(rates.len());
     rates
         .iter()
         .enumerate()
         .map(|(i, r)| {
             format!(
                 "{:.1},{:.1}",
-                i as f64 * 300.0 / SAMPLES as f64,
-                80.0 - r / top * 76.0
+                PLOT_LEFT + (first + i) as f64 * PLOT_WIDTH / (SAMPLES - 1) as f64,
+                PLOT_BOTTOM - r / top * PLOT_HEIGHT
             )
         })
         .collect::<Vec<_>>()
@@ -232,7 +245,14 @@ pub fn BrokerInspector() -> impl IntoView {
             {move || target.get().is_some().then(|| view! {
                 <figure class="rate">
                     <figcaption>"Messages per second"</figcaption>
-                    <svg viewBox="0 0 300 80" width="100%" role="img" aria-label="Messages per second over the last minute" data-testid="rate-chart">
+                    <svg viewBox="0 0 340 100" width="100%" role="img" aria-label="Messages per second over the last minute" data-testid="rate-chart" class="chart">
+                        <line class="axis" x1=PLOT_LEFT y1=PLOT_BOTTOM - PLOT_HEIGHT x2=PLOT_LEFT y2=PLOT_BOTTOM />
+                        <line class="axis" x1=PLOT_LEFT y1=PLOT_BOTTOM x2=PLOT_LEFT + PLOT_WIDTH y2=PLOT_BOTTOM />
+                        <text x=PLOT_LEFT - 4.0 y=PLOT_BOTTOM - PLOT_HEIGHT + 4.0 text-anchor="end" data-testid="rate-axis-top">{move || format!("{:.0}", chart_top(&rates.get()))}</text>
+                        <text x=PLOT_LEFT - 4.0 y=PLOT_BOTTOM + 4.0 text-anchor="end">"0"</text>
+                        <text x=PLOT_LEFT y=PLOT_BOTTOM + 16.0>"60 s ago"</text>
+                        <text x=PLOT_LEFT + PLOT_WIDTH y=PLOT_BOTTOM + 16.0 text-anchor="end">"now"</text>
+                        <text x="2" y="10" class="unit">"msg/s"</text>
                         <polyline fill="none" stroke="#3767e8" stroke-width="2" points=move || chart_points(&rates.get()) />
                     </svg>
                     <span class="hint" data-testid="rate-now">{move || format!("{} msg/s", rates.get().back().copied().unwrap_or(0.0))}</span>
