@@ -96,14 +96,24 @@ for (const [name, query] of Object.entries(brokers)) {
       await lab.publish('sensor/next', next, '1');
       await lab.publisher.getByTestId('acknowledged-count').getByText('1 acknowledged', { exact: true }).waitFor();
       await lab.message(next).waitFor();
+      // Each message's own state, newest first.
+      const recent = await lab.publisher.getByTestId('recent-messages').locator('li').evaluateAll((items) => items.map((i) => `${i.dataset.state} ${i.textContent}`));
+      assert.match(recent[0], /^acknowledged Message 2 to sensor\/next \(QoS 1\): acknowledged$/, recent.join(' | '));
+      assert.match(recent[1], /^lost Message 1 to sensor\/lost \(QoS 1\) lost: /, recent.join(' | '));
     } finally {
       await context.close();
     }
   });
 }
 
-test('the seeds\' persistent session: stop the subscriber, publish QoS 1, reload, and it arrives (Mosquitto)', async () => {
-  const { context, page, lab } = await openLab(env, brokers.Mosquitto());
+const persistentBrokers = {
+  Mosquitto: brokers.Mosquitto,
+  // The in-tab broker keeps sessions across a reload only with persist=indexeddb.
+  'the in-tab broker with persist=indexeddb': () => `?broker=${encodeURIComponent('tab://lab?persist=indexeddb')}`,
+};
+for (const [name, query] of Object.entries(persistentBrokers)) {
+test(`the seeds' persistent session: stop the subscriber, publish QoS 1, reload, and it arrives (${name})`, async () => {
+  const { context, page, lab } = await openLab(env, query());
   const panels = new LabPanels(page);
   try {
     const form = await panels.connection('subscriber');
@@ -129,6 +139,7 @@ test('the seeds\' persistent session: stop the subscriber, publish QoS 1, reload
     await context.close();
   }
 });
+}
 
 test('a ?broker= in the page URL is for that load only: the next visit is back on the in-tab broker', async () => {
   const { context, page } = await openLab(env, brokers.Mosquitto());
@@ -424,8 +435,9 @@ test('at phone width (390 px) every view fits and the log keeps its payload read
   }
 });
 
-test('a guided scenario leaves the subscriber card true: its filter box and the broker hold the scenario\'s filter only', async () => {
-  const { context, page, lab } = await openLab(env);
+for (const [name, query] of Object.entries(brokers)) {
+test(`${name}: a guided scenario leaves the subscriber card true: its filter box and the broker hold the scenario's filter only`, async () => {
+  const { context, page, lab } = await openLab(env, query());
   const panels = new LabPanels(page);
   try {
     await lab.subscription.getByText('Subscribed to sensor/# (granted QoS 0)', { exact: true }).waitFor();
@@ -435,12 +447,22 @@ test('a guided scenario leaves the subscriber card true: its filter box and the 
     const filter = /^Subscribed to (lab\/scenario\/\d+\/#) \(granted QoS 2\)$/.exec(status)?.[1];
     assert.ok(filter, status);
     assert.equal(await lab.filter.inputValue(), filter);
-    // The broker holds the scenario's filter and not the old one.
-    const id = await (await panels.connection('subscriber')).getByLabel('Client ID').inputValue();
-    const session = panels.inspector.locator(`[data-testid="session"][data-client="${id}"]`);
-    await session.getByText(`${filter} (QoS 2)`).waitFor();
-    assert.ok(!(await session.textContent()).includes('sensor/#'), await session.textContent());
+    // The broker holds the scenario's filter and not the old one: of two messages in
+    // order, one on the old filter and one on the new, only the second arrives.
+    const old = `old-${randomUUID()}`;
+    const fresh = `new-${randomUUID()}`;
+    await lab.publish('sensor/after', old);
+    await lab.publish(filter.replace('#', 'after'), fresh);
+    await lab.message(fresh).waitFor();
+    assert.equal(await lab.message(old).count(), 0, 'nothing arrives on the old filter');
+    if (name === 'in-tab broker') {
+      const id = await (await panels.connection('subscriber')).getByLabel('Client ID').inputValue();
+      const session = panels.inspector.locator(`[data-testid="session"][data-client="${id}"]`);
+      await session.getByText(`${filter} (QoS 2)`).waitFor();
+      assert.ok(!(await session.textContent()).includes('sensor/#'), await session.textContent());
+    }
   } finally {
     await context.close();
   }
 });
+}

@@ -2,6 +2,7 @@ use crate::card_fields::{keep, Kept};
 use crate::components::{CardHeader, CheckField, ChoiceField, QosSelect, TextField};
 use crate::state::{ClientSlot, Status};
 use leptos::prelude::*;
+use std::collections::VecDeque;
 use tabmq_client::CommandError;
 use tabmq_core::{from_hex, Bytes, Properties, Publish, QoS, ReasonCode};
 use wasm_bindgen::prelude::*;
@@ -40,6 +41,19 @@ fn properties(content_type: &str, expiry: &str, user: &str) -> Result<Properties
     Ok(p)
 }
 
+/// How many of the latest QoS 1/2 messages the card lists with their state.
+const RECENT: usize = 5;
+
+/// Where one QoS 1/2 message stands.
+#[derive(Clone, PartialEq)]
+enum FlowState {
+    /// Given to the client: sent, or queued until connected; no PUBACK/PUBCOMP yet.
+    Waiting,
+    Acknowledged,
+    /// Why not, in words with its code.
+    Lost(String),
+}
+
 /// What became of QoS 1/2 messages, as their PUBACK/PUBCOMP (or its absence) told.
 #[derive(Clone, Copy)]
 struct Outcomes {
@@ -47,6 +61,9 @@ struct Outcomes {
     lost: RwSignal<u64>,
     /// The latest message that did not make it, in words with its code.
     last_loss: RwSignal<Option<String>>,
+    /// The latest few, each with its state: (number, what, state).
+    recent: RwSignal<VecDeque<(u64, String, FlowState)>>,
+    next: StoredValue<u64>,
 }
 
 impl Outcomes {
@@ -55,6 +72,8 @@ impl Outcomes {
             acknowledged: RwSignal::new(0),
             lost: RwSignal::new(0),
             last_loss: RwSignal::new(None),
+            recent: RwSignal::new(VecDeque::new()),
+            next: StoredValue::new(0),
         }
     }
 
@@ -64,9 +83,27 @@ impl Outcomes {
         what: String,
         done: impl std::future::Future<Output = Result<ReasonCode, CommandError>> + 'static,
     ) {
+        let n = self.next.get_value() + 1;
+        self.next.set_value(n);
+        self.recent.update(|r| {
+            r.push_back((n, what.clone(), FlowState::Waiting));
+            while r.len() > RECENT {
+                r.pop_front();
+            }
+        });
+        let settle = move |state: FlowState| {
+            self.recent.update(|r| {
+                if let Some(entry) = r.iter_mut().find(|e| e.0 == n) {
+                    entry.2 = state;
+                }
+            })
+        };
         wasm_bindgen_futures::spawn_local(async move {
             let why = match done.await {
-                Ok(code) if code.is_success() => return self.acknowledged.update(|n| *n += 1),
+                Ok(code) if code.is_success() => {
+                    self.acknowledged.update(|n| *n += 1);
+                    return settle(FlowState::Acknowledged);
+                }
                 Ok(code) | Err(CommandError::Failed(code)) => format!(
                     "{what}: the broker refused it: {} (0x{:02X})",
                     code.failure_name().unwrap_or("failure"),
@@ -75,7 +112,8 @@ impl Outcomes {
                 Err(e) => format!("{what} {e}"),
             };
             self.lost.update(|n| *n += 1);
-            self.last_loss.set(Some(why));
+            self.last_loss.set(Some(why.clone()));
+            settle(FlowState::Lost(why));
         });
     }
 }
@@ -256,6 +294,16 @@ pub fn PublisherCard(
             {move || {
                 outcomes.last_loss.get().map(|e| view! { <p class="error" role="alert" data-testid="message-lost">{e}</p> })
             }}
+            <ol class="recent" aria-label="Delivery of the latest messages" data-testid="recent-messages">
+                {move || outcomes.recent.get().into_iter().rev().map(|(_, what, state)| {
+                    let (key, text) = match state {
+                        FlowState::Waiting => ("waiting", format!("{what}: waiting for its acknowledgement")),
+                        FlowState::Acknowledged => ("acknowledged", format!("{what}: acknowledged")),
+                        FlowState::Lost(why) => ("lost", why),
+                    };
+                    view! { <li data-state=key>{text}</li> }
+                }).collect_view()}
+            </ol>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </section>
     }
