@@ -466,3 +466,29 @@ test(`${name}: a guided scenario leaves the subscriber card true: its filter box
   }
 });
 }
+
+test('a dropped packet\'s label sits clear of its red ✕', async () => {
+  const { context, page, lab } = await openLab(env);
+  const panels = new LabPanels(page);
+  try {
+    await panels.faults.getByLabel('Client').selectOption('publisher');
+    await panels.faults.getByLabel('Packet').selectOption('3');
+    await panels.faults.getByLabel('How many').fill('1');
+    await panels.faults.getByRole('button', { name: 'Drop next' }).click();
+    const topic = `sensor/cross-${randomUUID().slice(0, 8)}`;
+    await lab.publish(topic, 'x', '1');
+    const step = panels.flow(topic).locator('[data-testid="step"][data-fault="dropped"]');
+    await step.waitFor();
+    const { textBottom, crossTop } = await step.evaluate((g) => {
+      const line = g.querySelector('line');
+      const text = g.querySelector('text.packet');
+      const y = Number(line.getAttribute('y1'));
+      const b = text.getBBox();
+      // The ✕ marker is 9 units tall, centred on the line's end.
+      return { textBottom: b.y + b.height, crossTop: y - 4.5 };
+    });
+    assert.ok(textBottom <= crossTop, `label bottom ${textBottom} is above the ✕'s top ${crossTop}`);
+  } finally {
+    await context.close();
+  }
+});
