@@ -45,10 +45,7 @@ for (const [name, query] of Object.entries(brokers)) {
     const panels = new LabPanels(page);
     try {
       await lab.subscription.getByText('Subscribed to sensor/# (granted QoS 0)', { exact: true }).waitFor();
-      await panels.faults.getByLabel('Client').selectOption('subscriber');
-      await panels.faults.getByLabel('Packet').selectOption('8');
-      await panels.faults.getByLabel('How many').fill('1');
-      await panels.faults.getByRole('button', { name: 'Drop next' }).click();
+      await panels.armFault('subscriber', '8');
       // Armed and not yet fired, the fault says so.
       await panels.faults.getByTestId('fault-log').getByText('armed: drop the next 1 × SUBSCRIBE').waitFor();
       await lab.filter.fill('other/#');
@@ -77,10 +74,7 @@ for (const [name, query] of Object.entries(brokers)) {
     const { context, page, lab } = await openLab(env, query());
     const panels = new LabPanels(page);
     try {
-      await panels.faults.getByLabel('Client').selectOption('publisher');
-      await panels.faults.getByLabel('Packet').selectOption('3');
-      await panels.faults.getByLabel('How many').fill('1');
-      await panels.faults.getByRole('button', { name: 'Drop next' }).click();
+      await panels.armFault('publisher', '3');
       const payload = `lost-${randomUUID()}`;
       await lab.publish('sensor/lost', payload, '1');
       await panels.faults.getByTestId('fault-log').getByText('dropped a PUBLISH (type 3)').waitFor();
@@ -251,10 +245,7 @@ for (const [name, query] of Object.entries(brokers)) {
   const { context, page, lab } = await openLab(env, query());
   const panels = new LabPanels(page);
   try {
-    await panels.faults.getByLabel('Client').selectOption('publisher');
-    await panels.faults.getByLabel('Packet').selectOption('3');
-    await panels.faults.getByLabel('How many').fill('1');
-    await panels.faults.getByRole('button', { name: 'Duplicate next' }).click();
+    await panels.armFault('publisher', '3', 'Duplicate next');
     const topic = `sensor/dup-${randomUUID().slice(0, 8)}`;
     const payload = `twice-${randomUUID()}`;
     await lab.publish(topic, payload, '1');
@@ -471,10 +462,7 @@ test('a dropped packet\'s label sits clear of its red ✕', async () => {
   const { context, page, lab } = await openLab(env);
   const panels = new LabPanels(page);
   try {
-    await panels.faults.getByLabel('Client').selectOption('publisher');
-    await panels.faults.getByLabel('Packet').selectOption('3');
-    await panels.faults.getByLabel('How many').fill('1');
-    await panels.faults.getByRole('button', { name: 'Drop next' }).click();
+    await panels.armFault('publisher', '3');
     const topic = `sensor/cross-${randomUUID().slice(0, 8)}`;
     await lab.publish(topic, 'x', '1');
     const step = panels.flow(topic).locator('[data-testid="step"][data-fault="dropped"]');

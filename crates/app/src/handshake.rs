@@ -53,7 +53,7 @@ pub fn record(lab: Lab, client: &str, side: Side, sent: bool, packet: &Packet) {
     let id = lab.next_flow.get_value();
     let mut created = false;
     let fault = if sent {
-        take_fault(lab, client, packet.name())
+        take_fault(lab, client, packet.type_number())
     } else {
         None
     };
@@ -166,18 +166,6 @@ pub fn record(lab: Lab, client: &str, side: Side, sent: bool, packet: &Packet) {
     }
 }
 
-/// The control packet type of a packet name, as faults name them.
-fn packet_type(name: &str) -> u8 {
-    match name {
-        "PUBLISH" => 3,
-        "PUBACK" => 4,
-        "PUBREC" => 5,
-        "PUBREL" => 6,
-        "PUBCOMP" => 7,
-        _ => 0,
-    }
-}
-
 /// Notes that a fault hit the packet of `packet_type` that `client` is sending. The
 /// client's fault layer applies it as the packet leaves, before it reports the packet sent, so the mark
 /// waits for that report (see [`record`]).
@@ -191,8 +179,7 @@ pub fn mark_fault(lab: Lab, client: &str, packet_type: u8, fault: &'static str) 
 }
 
 /// The fault waiting for this packet, if any.
-fn take_fault(lab: Lab, client: &str, name: &str) -> Option<&'static str> {
-    let wanted = packet_type(name);
+fn take_fault(lab: Lab, client: &str, wanted: u8) -> Option<&'static str> {
     lab.pending_faults
         .try_update_value(|pending| {
             let i = pending

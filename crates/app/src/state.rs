@@ -7,7 +7,7 @@ use crate::subscription_state::CardSubscription;
 use leptos::prelude::*;
 use std::collections::{HashSet, VecDeque};
 use tabmq_client::{FaultCommand, ResilientClient};
-use tabmq_core::{End, Properties, Publish, QoS};
+use tabmq_core::{End, Properties, Publish, QoS, ReasonCode};
 
 /// Where one connection stands, as the page shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +27,13 @@ impl Status {
             Status::Failed(why) => format!("error: {why}"),
         }
     }
+}
+
+/// A broker's failure code as the cards write it: its name in the spec and the code, as
+/// in "Not authorized (0x87)".
+pub fn reason_words(code: ReasonCode) -> String {
+    let name = code.failure_name().unwrap_or("failure");
+    format!("{name} (0x{:02X})", code.0)
 }
 
 /// One message as a subscriber card lists it.

@@ -5,7 +5,7 @@
 //! Every way a card subscribes (its button, a new connection, a guided scenario) goes
 //! through [`subscribe_card`].
 
-use crate::state::ClientSlot;
+use crate::state::{reason_words, ClientSlot};
 use crate::subscription_state::FilterQos;
 use leptos::prelude::*;
 use tabmq_client::CommandError;
@@ -26,8 +26,7 @@ pub fn refusal_text(filter: &str, error: &CommandError) -> String {
 }
 
 fn broker_refusal(filter: &str, code: ReasonCode) -> String {
-    let name = code.failure_name().unwrap_or("failure");
-    format!("The broker refused {filter}: {name} (0x{:02X})", code.0)
+    format!("The broker refused {filter}: {}", reason_words(code))
 }
 
 /// Asks for `wanted` on `slot`'s card, and follows the answer into the card's

@@ -61,7 +61,7 @@ pub fn decode(
 }
 
 /// [`decode`] for a client: the packets only a client sends (CONNECT, SUBSCRIBE,
-/// UNSUBSCRIBE, PINGREQ) are refused as malformed, per the spec's direction of flow
+/// UNSUBSCRIBE, PINGREQ) are refused, a Protocol Error by the spec's direction of flow
 /// (§2.1.2). The client's wasm then carries no decoder for them.
 pub fn decode_from_server(
     buf: &mut BytesMut,

@@ -269,23 +269,8 @@ pub enum Packet {
 impl Packet {
     /// The packet's name as the spec writes it, for logs and the packet inspector.
     pub fn name(&self) -> &'static str {
-        match self {
-            Packet::Connect(_) => "CONNECT",
-            Packet::ConnAck(_) => "CONNACK",
-            Packet::Publish(_) => "PUBLISH",
-            Packet::PubAck(_) => "PUBACK",
-            Packet::PubRec(_) => "PUBREC",
-            Packet::PubRel(_) => "PUBREL",
-            Packet::PubComp(_) => "PUBCOMP",
-            Packet::Subscribe(_) => "SUBSCRIBE",
-            Packet::SubAck(_) => "SUBACK",
-            Packet::Unsubscribe(_) => "UNSUBSCRIBE",
-            Packet::UnsubAck(_) => "UNSUBACK",
-            Packet::PingReq => "PINGREQ",
-            Packet::PingResp => "PINGRESP",
-            Packet::Disconnect(_) => "DISCONNECT",
-            Packet::Auth(_) => "AUTH",
-        }
+        // `type_number` is always 1 to 15, which all have names.
+        Packet::type_name(self.type_number()).unwrap_or("PACKET")
     }
 
     /// The name of packet type `kind` (a fixed header's high nibble), as [`Packet::name`]

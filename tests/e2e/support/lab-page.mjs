@@ -81,6 +81,15 @@ export class LabPanels {
     return this.page.getByTestId(name);
   }
 
+  /** Arms a fault on `client`'s next `count` packets of type `packet`: `action` is the
+   *  button, "Drop next" or "Duplicate next". */
+  async armFault(client, packet, action = 'Drop next', count = '1') {
+    await this.faults.getByLabel('Client').selectOption(client);
+    await this.faults.getByLabel('Packet').selectOption(packet);
+    await this.faults.getByLabel('How many').fill(count);
+    await this.faults.getByRole('button', { name: action }).click();
+  }
+
   status(name) {
     return this.page.getByTestId(`status-${name}`);
   }

@@ -1,6 +1,6 @@
 use crate::card_fields::{keep, Kept};
 use crate::components::{CardHeader, CheckField, ChoiceField, QosSelect, TextField};
-use crate::state::{ClientSlot, Status};
+use crate::state::{reason_words, ClientSlot, Status};
 use leptos::prelude::*;
 use std::collections::VecDeque;
 use tabmq_client::CommandError;
@@ -104,11 +104,9 @@ impl Outcomes {
                     self.acknowledged.update(|n| *n += 1);
                     return settle(FlowState::Acknowledged);
                 }
-                Ok(code) | Err(CommandError::Failed(code)) => format!(
-                    "{what}: the broker refused it: {} (0x{:02X})",
-                    code.failure_name().unwrap_or("failure"),
-                    code.0
-                ),
+                Ok(code) | Err(CommandError::Failed(code)) => {
+                    format!("{what}: the broker refused it: {}", reason_words(code))
+                }
                 Err(e) => format!("{what} {e}"),
             };
             self.lost.update(|n| *n += 1);
