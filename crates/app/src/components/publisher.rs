@@ -279,8 +279,8 @@ pub fn PublisherCard(
                 <button class="secondary" on:click=toggle_repeat aria-pressed=move || repeating.get().to_string()>
                     {move || if repeating.get() { "Stop repeating" } else { "Repeat" }}
                 </button>
-                <span class="hint" data-testid="sent-count">
-                    {move || format!("{} sent", sent.get())}
+                <span class="hint" data-testid="sent-count" title="Given to the client: written at once, or queued while it is offline. What PUBACK/PUBCOMP confirmed is counted beside it.">
+                    {move || format!("{} published", sent.get())}
                 </span>
                 <span class="hint" data-testid="acknowledged-count">
                     {move || format!("{} acknowledged", outcomes.acknowledged.get())}
