@@ -10,7 +10,6 @@
 
 import { Client } from './wasm/tabmq_client.js';
 import { cancel, later, nextTask } from './schedule.js';
-import { openSessionStore } from './session-store.js';
 
 /** An `Error` with a `code`, and `extra` fields such as `reasonCode`. */
 export const codedError = (code, message, extra) => Object.assign(new Error(message), { code }, extra);
@@ -27,6 +26,8 @@ export class Connection {
     let store = null;
     if (options.persist === 'indexeddb') {
       try {
+        // Loaded only here: a page without `persist` never fetches it.
+        const { openSessionStore } = await import('./session-store.js');
         store = await openSessionStore(options.clientId);
       } catch (e) {
         emit('error', codedError('NO_SESSION_STORE', `no IndexedDB: ${e?.message ?? e}`));

@@ -37,6 +37,7 @@ mod packet;
 mod packet_id;
 mod properties;
 mod property_decode;
+mod property_values;
 mod reason;
 mod session;
 mod session_bytes;
@@ -70,6 +71,7 @@ pub use packet_id::{PacketIdAllocator, PacketIdsExhausted};
 pub use properties::{
     property_allowed, Properties, PropertyContext, PropertyValues, ReceivedOrder,
 };
+pub use property_values::{Field, FieldMut, SINGLE_VALUED};
 pub use reason::{reason_code_allowed, ConnectReturnCode, ReasonCode, ReasonContext};
 pub use session::{ClientSession, Inbound, PubRecOutcome, SessionState};
 pub use session_bytes::SessionDecodeError;

@@ -4,9 +4,11 @@
 use crate::error::{EncodeError, Violation, DUPLICATE};
 use crate::packet::QoS;
 use crate::prelude::*;
+use crate::property_values::{put_prefixed, Field, SINGLE_VALUED};
+pub use crate::property_values::{PropertyValues, ReceivedOrder};
 use crate::topic::validate_topic_name;
 use crate::varint::{put_varint, varint_len, MAX_VARINT};
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, BytesMut};
 
 /// Where a property list stands: it decides which properties are allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,65 +30,10 @@ pub enum PropertyContext {
     Auth,
 }
 
-/// Every MQTT 5 property. Absent is `None` (or empty, for the two that may repeat).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct PropertyValues {
-    /// 0: unspecified bytes; 1: UTF-8. Other values are kept and forwarded unaltered, as
-    /// [MQTT-3.3.2-4] asks of a server; the spec names no error for them.
-    pub payload_format_indicator: Option<u8>,
-    pub message_expiry_interval: Option<u32>,
-    pub content_type: Option<String>,
-    pub response_topic: Option<String>,
-    pub correlation_data: Option<Bytes>,
-    /// One in SUBSCRIBE; any number in PUBLISH, one per matching subscription.
-    pub subscription_identifiers: Vec<u32>,
-    pub session_expiry_interval: Option<u32>,
-    pub assigned_client_identifier: Option<String>,
-    pub server_keep_alive: Option<u16>,
-    pub authentication_method: Option<String>,
-    pub authentication_data: Option<Bytes>,
-    pub request_problem_information: Option<bool>,
-    pub will_delay_interval: Option<u32>,
-    pub request_response_information: Option<bool>,
-    pub response_information: Option<String>,
-    pub server_reference: Option<String>,
-    pub reason_string: Option<String>,
-    pub receive_maximum: Option<u16>,
-    pub topic_alias_maximum: Option<u16>,
-    pub topic_alias: Option<u16>,
-    /// 0 or 1; a server that supports QoS 2 leaves it out.
-    pub maximum_qos: Option<QoS>,
-    pub retain_available: Option<bool>,
-    pub user_properties: Vec<(String, String)>,
-    pub maximum_packet_size: Option<u32>,
-    pub wildcard_subscription_available: Option<bool>,
-    pub subscription_identifiers_available: Option<bool>,
-    pub shared_subscription_available: Option<bool>,
-    /// The order the properties arrived in, so a broker forwards them as they came
-    /// (Mosquitto does, and byte-exact tests compare). Not part of equality.
-    pub received_order: ReceivedOrder,
-}
-
-/// Property identifiers in the order they were decoded, one entry per occurrence (a
-/// User Property that appears twice appears twice). Equality ignores it: two property
-/// lists with the same values are the same whatever order they came in.
-#[derive(Debug, Clone, Default)]
-pub struct ReceivedOrder(pub Vec<u8>);
-
-impl PartialEq for ReceivedOrder {
-    fn eq(&self, _: &ReceivedOrder) -> bool {
-        true
-    }
-}
-
-impl Eq for ReceivedOrder {}
-
 fn put_user_property(out: &mut BytesMut, k: &str, v: &str) {
     out.put_u8(0x26);
-    out.put_u16(k.len() as u16);
-    out.put_slice(k.as_bytes());
-    out.put_u16(v.len() as u16);
-    out.put_slice(v.as_bytes());
+    put_prefixed(out, k.as_bytes());
+    put_prefixed(out, v.as_bytes());
 }
 
 /// Every property identifier, in the order `encode` writes them.
@@ -147,7 +94,7 @@ impl Properties {
     /// Properties holding `values`.
     pub fn from_values(values: PropertyValues) -> Properties {
         let mut p = Properties::default();
-        if values != NO_PROPERTIES {
+        if !values.is_empty() {
             p.0 = Some(Box::new(values));
         }
         p
@@ -231,7 +178,7 @@ pub(crate) const NOT_ALLOWED: &str = "property not allowed in this packet";
 impl Properties {
     /// Whether no property is set.
     pub fn is_empty(&self) -> bool {
-        **self == NO_PROPERTIES
+        self.0.as_deref().is_none_or(PropertyValues::is_empty)
     }
 
     /// Checks that every property set may appear in `ctx`, with an allowed value.
@@ -277,37 +224,8 @@ impl Properties {
     /// Calls `f` with each property's identifier and its encoded value length (without
     /// the identifier byte).
     fn for_each(&self, mut f: impl FnMut(u8, usize)) {
-        let s = |s: &Option<String>| s.as_ref().map(|s| 2 + s.len());
-        let b = |b: &Option<Bytes>| b.as_ref().map(|b| 2 + b.len());
-        let fields: [(u8, Option<usize>); 25] = [
-            (0x01, self.payload_format_indicator.map(|_| 1)),
-            (0x02, self.message_expiry_interval.map(|_| 4)),
-            (0x03, s(&self.content_type)),
-            (0x08, s(&self.response_topic)),
-            (0x09, b(&self.correlation_data)),
-            (0x11, self.session_expiry_interval.map(|_| 4)),
-            (0x12, s(&self.assigned_client_identifier)),
-            (0x13, self.server_keep_alive.map(|_| 2)),
-            (0x15, s(&self.authentication_method)),
-            (0x16, b(&self.authentication_data)),
-            (0x17, self.request_problem_information.map(|_| 1)),
-            (0x18, self.will_delay_interval.map(|_| 4)),
-            (0x19, self.request_response_information.map(|_| 1)),
-            (0x1a, s(&self.response_information)),
-            (0x1c, s(&self.server_reference)),
-            (0x1f, s(&self.reason_string)),
-            (0x21, self.receive_maximum.map(|_| 2)),
-            (0x22, self.topic_alias_maximum.map(|_| 2)),
-            (0x23, self.topic_alias.map(|_| 2)),
-            (0x24, self.maximum_qos.map(|_| 1)),
-            (0x25, self.retain_available.map(|_| 1)),
-            (0x27, self.maximum_packet_size.map(|_| 4)),
-            (0x28, self.wildcard_subscription_available.map(|_| 1)),
-            (0x29, self.subscription_identifiers_available.map(|_| 1)),
-            (0x2a, self.shared_subscription_available.map(|_| 1)),
-        ];
-        for (id, len) in fields {
-            if let Some(len) = len {
+        for id in SINGLE_VALUED {
+            if let Some(len) = self.field(id).and_then(Field::value_len) {
                 f(id, len);
             }
         }
@@ -324,26 +242,11 @@ impl Properties {
         let mut len = 0;
         let mut too_long = None;
         self.for_each(|_, value_len| len += 1 + value_len);
-        let strings = [
-            &self.content_type,
-            &self.response_topic,
-            &self.assigned_client_identifier,
-            &self.authentication_method,
-            &self.response_information,
-            &self.server_reference,
-            &self.reason_string,
-        ];
-        for s in strings.into_iter().flatten() {
-            if s.len() > usize::from(u16::MAX) {
-                too_long = Some(s.len());
-            }
-        }
-        for b in [&self.correlation_data, &self.authentication_data]
-            .into_iter()
-            .flatten()
-        {
-            if b.len() > usize::from(u16::MAX) {
-                too_long = Some(b.len());
+        for id in SINGLE_VALUED {
+            if let Some(len) = self.field(id).and_then(Field::prefixed_len) {
+                if len > usize::from(u16::MAX) {
+                    too_long = Some(len);
+                }
             }
         }
         for (k, v) in &self.user_properties {
@@ -438,86 +341,23 @@ impl Properties {
 
     /// Appends property `id` (every instance of it, for those that repeat), if present.
     fn put_property(&self, out: &mut BytesMut, id: u8) {
-        let put_str = |out: &mut BytesMut, s: &Option<String>| {
-            if let Some(s) = s {
-                out.put_u8(id);
-                out.put_u16(s.len() as u16);
-                out.put_slice(s.as_bytes());
-            }
-        };
-        let put_bin = |out: &mut BytesMut, b: &Option<Bytes>| {
-            if let Some(b) = b {
-                out.put_u8(id);
-                out.put_u16(b.len() as u16);
-                out.put_slice(b);
-            }
-        };
-        let put_flag = |out: &mut BytesMut, v: Option<bool>| {
-            if let Some(v) = v {
-                out.put_u8(id);
-                out.put_u8(u8::from(v));
-            }
-        };
-        let put_u16 = |out: &mut BytesMut, v: Option<u16>| {
-            if let Some(v) = v {
-                out.put_u8(id);
-                out.put_u16(v);
-            }
-        };
-        let put_u32 = |out: &mut BytesMut, v: Option<u32>| {
-            if let Some(v) = v {
-                out.put_u8(id);
-                out.put_u32(v);
-            }
-        };
         match id {
-            0x01 => {
-                if let Some(v) = self.payload_format_indicator {
-                    out.put_u8(0x01);
-                    out.put_u8(v);
-                }
-            }
-            0x02 => put_u32(out, self.message_expiry_interval),
-            0x03 => put_str(out, &self.content_type),
-            0x08 => put_str(out, &self.response_topic),
-            0x09 => put_bin(out, &self.correlation_data),
             0x0b => {
                 for &sub in &self.subscription_identifiers {
                     out.put_u8(0x0b);
                     put_varint(out, sub as usize);
                 }
             }
-            0x11 => put_u32(out, self.session_expiry_interval),
-            0x12 => put_str(out, &self.assigned_client_identifier),
-            0x13 => put_u16(out, self.server_keep_alive),
-            0x15 => put_str(out, &self.authentication_method),
-            0x16 => put_bin(out, &self.authentication_data),
-            0x17 => put_flag(out, self.request_problem_information),
-            0x18 => put_u32(out, self.will_delay_interval),
-            0x19 => put_flag(out, self.request_response_information),
-            0x1a => put_str(out, &self.response_information),
-            0x1c => put_str(out, &self.server_reference),
-            0x1f => put_str(out, &self.reason_string),
-            0x21 => put_u16(out, self.receive_maximum),
-            0x22 => put_u16(out, self.topic_alias_maximum),
-            0x23 => put_u16(out, self.topic_alias),
-            0x24 => {
-                if let Some(q) = self.maximum_qos {
-                    out.put_u8(0x24);
-                    out.put_u8(q.as_u8());
-                }
-            }
-            0x25 => put_flag(out, self.retain_available),
             0x26 => {
                 for (k, v) in &self.user_properties {
                     put_user_property(out, k, v);
                 }
             }
-            0x27 => put_u32(out, self.maximum_packet_size),
-            0x28 => put_flag(out, self.wildcard_subscription_available),
-            0x29 => put_flag(out, self.subscription_identifiers_available),
-            0x2a => put_flag(out, self.shared_subscription_available),
-            _ => {}
+            _ => {
+                if let Some(field) = self.field(id) {
+                    field.put(out, id);
+                }
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ use crate::error::{violation, DecodeError, DUPLICATE};
 use crate::packet::QoS;
 use crate::prelude::*;
 use crate::properties::{property_allowed, Properties, PropertyContext as Ctx, NOT_ALLOWED};
+use crate::property_values::FieldMut;
 use crate::topic::validate_topic_name;
 use crate::varint::take_varint;
 use bytes::{Buf, Bytes};
@@ -65,11 +66,11 @@ pub(crate) fn take_string(body: &mut Bytes) -> Result<String, DecodeError> {
     Ok(text.to_owned())
 }
 
-fn take_flag(body: &mut Bytes, reason: &'static str) -> Result<bool, DecodeError> {
+fn take_flag(body: &mut Bytes) -> Result<bool, DecodeError> {
     match take_u8(body)? {
         0 => Ok(false),
         1 => Ok(true),
-        _ => Err(violation("§2.2.2.2", reason)),
+        _ => Err(malformed("a property that is 0 or 1 has another value")),
     }
 }
 
@@ -110,86 +111,57 @@ impl Properties {
 
     fn read_one(&mut self, id: u8, list: &mut Bytes, ctx: Ctx) -> Result<(), DecodeError> {
         match id {
-            0x01 => set_once(&mut self.payload_format_indicator, take_u8(list)?),
-            0x02 => set_once(&mut self.message_expiry_interval, take_u32(list)?),
-            0x03 => set_once(&mut self.content_type, take_string(list)?),
-            0x08 => {
-                let topic = take_string(list)?;
-                validate_topic_name(&topic).map_err(|_| {
-                    violation("MQTT-3.3.2-14", "response topic contains a wildcard")
-                })?;
-                set_once(&mut self.response_topic, topic)
-            }
-            0x09 => set_once(&mut self.correlation_data, take_binary(list)?),
             0x0b => {
                 let id = nonzero(take_varint(list)?, "subscription identifier is zero")?;
                 if ctx == Ctx::Subscribe && !self.subscription_identifiers.is_empty() {
                     return Err(malformed(DUPLICATE));
                 }
                 self.subscription_identifiers.push(id);
-                Ok(())
+                return Ok(());
             }
-            0x11 => set_once(&mut self.session_expiry_interval, take_u32(list)?),
-            0x12 => set_once(&mut self.assigned_client_identifier, take_string(list)?),
-            0x13 => set_once(&mut self.server_keep_alive, take_u16(list)?),
-            0x15 => set_once(&mut self.authentication_method, take_string(list)?),
-            0x16 => set_once(&mut self.authentication_data, take_binary(list)?),
-            0x17 => set_once(
-                &mut self.request_problem_information,
-                take_flag(list, "request problem information is not 0 or 1")?,
-            ),
-            0x18 => set_once(&mut self.will_delay_interval, take_u32(list)?),
-            0x19 => set_once(
-                &mut self.request_response_information,
-                take_flag(list, "request response information is not 0 or 1")?,
-            ),
-            0x1a => set_once(&mut self.response_information, take_string(list)?),
-            0x1c => set_once(&mut self.server_reference, take_string(list)?),
-            0x1f => set_once(&mut self.reason_string, take_string(list)?),
-            0x21 => set_once(
-                &mut self.receive_maximum,
-                nonzero(take_u16(list)?, "receive maximum is zero")?,
-            ),
-            0x22 => set_once(&mut self.topic_alias_maximum, take_u16(list)?),
-            0x23 => set_once(
-                &mut self.topic_alias,
-                nonzero(take_u16(list)?, "topic alias is zero [MQTT-3.3.2-8]")?,
-            ),
-            0x24 => {
+            0x26 => {
+                let key = take_string(list)?;
+                let value = take_string(list)?;
+                self.user_properties.push((key, value));
+                return Ok(());
+            }
+            _ => {}
+        }
+        let Some(field) = self.field_mut(id) else {
+            return Err(malformed("unknown property identifier"));
+        };
+        match field {
+            FieldMut::Byte(slot) => set_once(slot, take_u8(list)?)?,
+            FieldMut::Flag(slot) => set_once(slot, take_flag(list)?)?,
+            FieldMut::Qos(slot) => {
                 let qos = match take_u8(list)? {
                     0 => QoS::AtMostOnce,
                     1 => QoS::AtLeastOnce,
                     _ => return Err(malformed("maximum QoS is not 0 or 1")),
                 };
-                set_once(&mut self.maximum_qos, qos)
+                set_once(slot, qos)?
             }
-            0x25 => set_once(
-                &mut self.retain_available,
-                take_flag(list, "retain available is not 0 or 1")?,
-            ),
-            0x26 => {
-                let key = take_string(list)?;
-                let value = take_string(list)?;
-                self.user_properties.push((key, value));
-                Ok(())
-            }
-            0x27 => set_once(
-                &mut self.maximum_packet_size,
-                nonzero(take_u32(list)?, "maximum packet size is zero")?,
-            ),
-            0x28 => set_once(
-                &mut self.wildcard_subscription_available,
-                take_flag(list, "wildcard subscription available is not 0 or 1")?,
-            ),
-            0x29 => set_once(
-                &mut self.subscription_identifiers_available,
-                take_flag(list, "subscription identifiers available is not 0 or 1")?,
-            ),
-            0x2a => set_once(
-                &mut self.shared_subscription_available,
-                take_flag(list, "shared subscription available is not 0 or 1")?,
-            ),
-            _ => Err(malformed("unknown property identifier")),
+            FieldMut::Two(slot) => set_once(slot, take_u16(list)?)?,
+            FieldMut::Four(slot) => set_once(slot, take_u32(list)?)?,
+            FieldMut::Text(slot) => set_once(slot, take_string(list)?)?,
+            FieldMut::Binary(slot) => set_once(slot, take_binary(list)?)?,
         }
+        // The values the spec forbids for particular properties.
+        let zero = match id {
+            0x08 => {
+                let topic = self.response_topic.as_deref().unwrap_or_default();
+                return validate_topic_name(topic)
+                    .map_err(|_| violation("MQTT-3.3.2-14", "response topic contains a wildcard"));
+            }
+            0x21 => self.receive_maximum == Some(0),
+            0x23 => self.topic_alias == Some(0),
+            0x27 => self.maximum_packet_size == Some(0),
+            _ => false,
+        };
+        if zero {
+            // Receive Maximum, Topic Alias [MQTT-3.3.2-8], Maximum Packet Size.
+            return Err(malformed("a property that may not be zero is zero"));
+        }
+        Ok(())
     }
 }

@@ -8,12 +8,42 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use tabmq_core::{Bytes, Packet, Properties, ProtocolVersion, QoS, ReasonCode};
+use tabmq_core::{Bytes, Field, FieldMut, Packet, Properties, ProtocolVersion, QoS, ReasonCode};
 use wasm_bindgen::{JsCast, JsValue};
 
 fn bytes(b: &[u8]) -> JsValue {
     Uint8Array::from(b).into()
 }
+
+/// mqtt-packet's name for each single-valued property, and whether a client may send it
+/// (the rest are the broker's, in CONNACK, and are not read from a client's options).
+const NAMES: [(u8, &str, bool); 25] = [
+    (0x01, "payloadFormatIndicator", true),
+    (0x02, "messageExpiryInterval", true),
+    (0x03, "contentType", true),
+    (0x08, "responseTopic", true),
+    (0x09, "correlationData", true),
+    (0x11, "sessionExpiryInterval", true),
+    (0x12, "assignedClientIdentifier", false),
+    (0x13, "serverKeepAlive", false),
+    (0x15, "authenticationMethod", true),
+    (0x16, "authenticationData", true),
+    (0x17, "requestProblemInformation", true),
+    (0x18, "willDelayInterval", true),
+    (0x19, "requestResponseInformation", true),
+    (0x1a, "responseInformation", false),
+    (0x1c, "serverReference", false),
+    (0x1f, "reasonString", true),
+    (0x21, "receiveMaximum", true),
+    (0x22, "topicAliasMaximum", true),
+    (0x23, "topicAlias", true),
+    (0x24, "maximumQoS", false),
+    (0x25, "retainAvailable", false),
+    (0x27, "maximumPacketSize", true),
+    (0x28, "wildcardSubscriptionAvailable", false),
+    (0x29, "subscriptionIdentifiersAvailable", false),
+    (0x2a, "sharedSubscriptionAvailable", false),
+];
 
 /// `properties` as mqtt-packet names them; `None` when there are none.
 pub fn properties_to_js(p: &Properties) -> Option<Object> {
@@ -21,34 +51,20 @@ pub fn properties_to_js(p: &Properties) -> Option<Object> {
         return None;
     }
     let o = Object::new();
-    let flag = |key, v: Option<bool>| {
-        if let Some(v) = v {
-            set(&o, key, v);
-        }
-    };
-    let number = |key, v: Option<u32>| {
-        if let Some(v) = v {
-            set(&o, key, v);
-        }
-    };
-    let text = |key, v: &Option<String>| {
-        if let Some(v) = v {
-            set(&o, key, v.as_str());
-        }
-    };
-    let binary = |key, v: &Option<Bytes>| {
-        if let Some(v) = v {
-            set(&o, key, bytes(v));
-        }
-    };
-    flag(
-        "payloadFormatIndicator",
-        p.payload_format_indicator.map(|v| v != 0),
-    );
-    number("messageExpiryInterval", p.message_expiry_interval);
-    text("contentType", &p.content_type);
-    text("responseTopic", &p.response_topic);
-    binary("correlationData", &p.correlation_data);
+    for (id, name, _) in NAMES {
+        let value: JsValue = match p.field(id) {
+            // mqtt-packet reads the Payload Format Indicator as a boolean.
+            Some(Field::Byte(Some(v))) => (*v != 0).into(),
+            Some(Field::Flag(Some(v))) => (*v).into(),
+            Some(Field::Qos(Some(q))) => q.as_u8().into(),
+            Some(Field::Two(Some(v))) => (*v).into(),
+            Some(Field::Four(Some(v))) => (*v).into(),
+            Some(Field::Text(Some(v))) => v.as_str().into(),
+            Some(Field::Binary(Some(v))) => bytes(v),
+            _ => continue,
+        };
+        set(&o, name, value);
+    }
     match p.subscription_identifiers.as_slice() {
         [] => {}
         [one] => set(&o, "subscriptionIdentifier", *one),
@@ -57,35 +73,6 @@ pub fn properties_to_js(p: &Properties) -> Option<Object> {
             set(&o, "subscriptionIdentifier", list);
         }
     }
-    number("sessionExpiryInterval", p.session_expiry_interval);
-    text("assignedClientIdentifier", &p.assigned_client_identifier);
-    number("serverKeepAlive", p.server_keep_alive.map(u32::from));
-    text("authenticationMethod", &p.authentication_method);
-    binary("authenticationData", &p.authentication_data);
-    flag("requestProblemInformation", p.request_problem_information);
-    number("willDelayInterval", p.will_delay_interval);
-    flag("requestResponseInformation", p.request_response_information);
-    text("responseInformation", &p.response_information);
-    text("serverReference", &p.server_reference);
-    text("reasonString", &p.reason_string);
-    number("receiveMaximum", p.receive_maximum.map(u32::from));
-    number("topicAliasMaximum", p.topic_alias_maximum.map(u32::from));
-    number("topicAlias", p.topic_alias.map(u32::from));
-    number("maximumQoS", p.maximum_qos.map(|q| u32::from(q.as_u8())));
-    flag("retainAvailable", p.retain_available);
-    number("maximumPacketSize", p.maximum_packet_size);
-    flag(
-        "wildcardSubscriptionAvailable",
-        p.wildcard_subscription_available,
-    );
-    flag(
-        "subscriptionIdentifiersAvailable",
-        p.subscription_identifiers_available,
-    );
-    flag(
-        "sharedSubscriptionAvailable",
-        p.shared_subscription_available,
-    );
     if !p.user_properties.is_empty() {
         // mqtt-packet: one value is a string, a repeated name collects an array.
         let users = Object::new();
@@ -135,16 +122,22 @@ pub fn properties_from_js(o: &JsValue) -> Properties {
     if o.is_undefined() || o.is_null() {
         return p;
     }
-    let number = |key| get(o, key).and_then(|v| v.as_f64()).map(|n| n as u32);
-    let short = |key| number(key).map(|n| n.min(u32::from(u16::MAX)) as u16);
-    let flag = |key| get(o, key).and_then(|v| v.as_bool());
-    let text = |key| get(o, key).and_then(|v| v.as_string());
-    let binary = |key| get(o, key).and_then(|v| bytes_of(&v)).map(Bytes::from);
-    p.payload_format_indicator = flag("payloadFormatIndicator").map(u8::from);
-    p.message_expiry_interval = number("messageExpiryInterval");
-    p.content_type = text("contentType");
-    p.response_topic = text("responseTopic");
-    p.correlation_data = binary("correlationData");
+    for (id, name, from_client) in NAMES {
+        let (true, Some(v), Some(field)) = (from_client, get(o, name), p.field_mut(id)) else {
+            continue;
+        };
+        let number = v.as_f64().map(|n| n as u32);
+        match field {
+            FieldMut::Byte(slot) => *slot = v.as_bool().map(u8::from),
+            FieldMut::Flag(slot) => *slot = v.as_bool(),
+            FieldMut::Two(slot) => *slot = number.map(|n| n.min(u32::from(u16::MAX)) as u16),
+            FieldMut::Four(slot) => *slot = number,
+            FieldMut::Text(slot) => *slot = v.as_string(),
+            FieldMut::Binary(slot) => *slot = bytes_of(&v).map(Bytes::from),
+            // Maximum QoS is the broker's.
+            FieldMut::Qos(_) => {}
+        }
+    }
     if let Some(ids) = get(o, "subscriptionIdentifier") {
         p.subscription_identifiers = match ids.dyn_ref::<Array>() {
             Some(list) => list
@@ -155,17 +148,6 @@ pub fn properties_from_js(o: &JsValue) -> Properties {
             None => ids.as_f64().map(|n| vec![n as u32]).unwrap_or_default(),
         };
     }
-    p.session_expiry_interval = number("sessionExpiryInterval");
-    p.authentication_method = text("authenticationMethod");
-    p.authentication_data = binary("authenticationData");
-    p.request_problem_information = flag("requestProblemInformation");
-    p.will_delay_interval = number("willDelayInterval");
-    p.request_response_information = flag("requestResponseInformation");
-    p.reason_string = text("reasonString");
-    p.receive_maximum = short("receiveMaximum");
-    p.topic_alias_maximum = short("topicAliasMaximum");
-    p.topic_alias = short("topicAlias");
-    p.maximum_packet_size = number("maximumPacketSize");
     if let Some(users) = get(o, "userProperties") {
         for key in Object::keys(users.unchecked_ref::<Object>()).iter() {
             let Some(name) = key.as_string() else {
