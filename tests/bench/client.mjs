@@ -11,6 +11,10 @@ import { median, report, row } from './report.mjs';
 
 const OUT = process.env.TABMQ_BENCH_OUT;
 const NPM_DIR = process.env.TABMQ_NPM_DIR;
+// An older build of the package (`TABMQ_BENCH_BASELINE=DIR[:LABEL]`), run as a third library
+// in the same rounds: whether a change made the client slower, measured on one page against
+// one broker, with none of the machine's drift between two runs. Its rows go to stdout only.
+const [BASELINE_DIR, BASELINE_LABEL = 'baseline'] = (process.env.TABMQ_BENCH_BASELINE ?? '').split(':');
 // Five rounds: medians steady enough on a shared 2-core machine, in about 6 minutes.
 const ROUNDS = 5;
 const WINDOW = 64;
@@ -25,7 +29,11 @@ const mosquitto = await startMosquitto(['set_tcp_nodelay true', 'max_inflight_me
 // listener instead, the same broker for both clients.
 const tabmqBroker = await startTabmq();
 const LARGE = 4096;
-const server = await serveStatic(here('./page'), { '/tabmq/': NPM_DIR, '/mqtt/': here('../node_modules/mqtt/dist') }, { isolated: true });
+const mounts = { '/tabmq/': NPM_DIR, '/mqtt/': here('../node_modules/mqtt/dist') };
+if (BASELINE_DIR) mounts['/baseline/'] = BASELINE_DIR;
+const server = await serveStatic(here('./page'), mounts, { isolated: true });
+// tabmq against its baseline, per case: the ratio of medians.
+const baselineRows = [];
 const browser = await launchChromium();
 const rows = [];
 // WebSocket frames per delivered message in the last round of each 16 B pipelined run.
@@ -37,14 +45,15 @@ try {
   page.on('pageerror', (e) => errors.push(e.stack ?? e.message));
   await page.goto(`${server.url}index.html`);
   if (!(await page.evaluate(() => self.crossOriginIsolated))) throw new Error('the bench page is not cross-origin isolated');
-  await page.evaluate(async () => {
+  await page.evaluate(async (baseline) => {
     window.cases = await import('/client-cases.js');
     window.cases.countFrames();
     window.libs = {
       mqtt: (await import('/mqtt/mqtt.esm.js')).default,
       tabmq: (await import('/tabmq/index.js')).default,
     };
-  });
+    if (baseline) window.libs.baseline = (await import('/baseline/index.js')).default;
+  }, Boolean(BASELINE_DIR));
   const urlFor = (args) => `ws://127.0.0.1:${args.size >= LARGE || args.viaTabmq ? tabmqBroker.ws : mosquitto.ws}`;
   let serial = 0;
   // How long the page's thread has spent running tasks, in seconds (Chromium's own count).
@@ -53,10 +62,11 @@ try {
   const busyTime = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration').value;
   /** Runs `kind` with `args` for both libraries, alternating who goes first; the medians. */
   const both = async (kind, args, pick) => {
-    const seen = { mqtt: [], tabmq: [] };
+    const seen = { mqtt: [], tabmq: [], baseline: [] };
     const last = {};
+    const libs = BASELINE_DIR ? ['mqtt', 'tabmq', 'baseline'] : ['mqtt', 'tabmq'];
     for (let round = 0; round < ROUNDS; round += 1) {
-      const order = round % 2 === 0 ? ['mqtt', 'tabmq'] : ['tabmq', 'mqtt'];
+      const order = round % 2 === 0 ? libs : [...libs].reverse();
       for (const lib of order) {
         serial += 1;
         const busyBefore = await busyTime();
@@ -70,6 +80,7 @@ try {
         last[lib] = result;
       }
     }
+    if (BASELINE_DIR) baselineRows.push({ kind, args, tabmq: median(seen.tabmq), baseline: median(seen.baseline), mqtt: median(seen.mqtt) });
     return { ours: median(seen.tabmq), theirs: median(seen.mqtt), last };
   };
   for (const qos of [0, 1, 2]) {
@@ -112,4 +123,12 @@ const busyText = frames.map(({ qos, mqtt, tabmq }) => `QoS ${qos}: tabmq ${perce
 const notes = {
   client: `Both libraries run the same code (tests/bench/page/client-cases.js) through MQTT.js's API in one page, against one Mosquitto (set_tcp_nodelay true). Pipelined runs are closed loops: ${WINDOW} messages between publish and delivery to a subscriber of the same library. Both run their connections on the page's thread. Mosquitto 2.0.11's WebSocket listener holds each 4 KiB frame for about 100 ms (eclipse-mosquitto/mosquitto#1390; both clients then measure about 10 messages/s), so the 4 KiB runs use tabmq broker's WebSocket listener, the same broker for both clients. A pipelined run stops after 5 s. WebSocket frames per delivered message in the 16 B runs, both connections of a run together: ${frameText}. The share of those runs' time the page's thread spent running tasks (Chromium's TaskDuration, whole run): ${busyText}. Mosquitto writes each MQTT packet as a frame of its own, so both clients receive one frame per packet whatever they do (one per message at QoS 0, two at QoS 1), and with the page's thread idle much of the time, neither client's code sets the pace: the frames do, through Chromium's network service, on 2 cores shared with Mosquitto. Over Mosquitto's listener that leaves little room for a lead of 1.5× at QoS 0 or 1.2× at QoS 1, and the ratios there move with the machine from run to run: tabmq's client sends a burst as one frame, but it cannot make Mosquitto do the same. The 16 B rows via tabmq broker, whose listener gathers packets into frames as tabmq's client does, show the same two clients when frames do not set the pace. Latency p99 over Mosquitto: 1% to 3% of tabmq's QoS 1 and 2 round trips take about 100 ms more, MQTT.js's none; through tabmq broker neither client has them, and keeping tabmq's acknowledgement and its next PUBLISH in separate frames does not remove them. The frames of a stalled round trip show where the time goes: Mosquitto writes its PUBACK for tabmq's PUBLISH at once and the echoed PUBLISH 100 ms later, with nothing sent by the client meanwhile (it had already sent the next PUBLISH, 0.2 ms after the previous echo). Mosquitto 2.0.11 writes one packet per libwebsockets writable callback, and here the second write evidently waits for its loop's next wake-up (100 ms when idle); tabmq's client, quicker to answer, has left it no later packet to wake it (a reading of the frames, not of Mosquitto's code). It was the same before the connection machine (the package built at f58543f measures the same).`,
 };
-console.log(report(OUT, ['client'], rows, notes));
+if (BASELINE_DIR) {
+  // Not written to bench/: a comparison between two builds belongs to the change's notes.
+  console.log(`tabmq against ${BASELINE_LABEL} (medians of ${ROUNDS} rounds; ms/message for sequential and latency, msgs/s otherwise)`);
+  for (const r of baselineRows) {
+    console.log(`${r.kind} ${JSON.stringify(r.args)}: tabmq ${r.tabmq} ${BASELINE_LABEL} ${r.baseline} MQTT.js ${r.mqtt}`);
+  }
+} else {
+  console.log(report(OUT, ['client'], rows, notes));
+}
