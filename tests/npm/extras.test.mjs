@@ -248,7 +248,7 @@ test('a connectTimeout beyond setTimeout\'s range (2^31 ms) does not cut the con
   }
 });
 
-test('init() with a wasm that does not load rejects with WASM_FAILED, and a later connect loads the packaged one', { timeout: 30_000 }, async () => {
+test('init() with a wasm that does not load rejects with WASM_FAILED, and a later connect loads the packaged one (both builds)', { timeout: 30_000 }, async () => {
   const context = await h.browser.newContext();
   try {
     const { page, errors } = await openPage(context);
@@ -258,9 +258,22 @@ test('init() with a wasm that does not load rejects with WASM_FAILED, and a late
       const client = await connectAsync(url, { clientId: 'extras-init-again', reconnectPeriod: 0 });
       const connected = client.connected;
       await client.endAsync();
-      return { failure, connected };
+      // The MQTT 5 build, loaded by the first protocolVersion 5 connection, from where
+      // init's second argument says; its failure is the same, and so is the retry.
+      await init(undefined, '/tabmq/no-such5.wasm');
+      const failure5 = await connectAsync(url, { clientId: 'extras-init-5', reconnectPeriod: 0, protocolVersion: 5 })
+        .then(() => null, (e) => ({ code: e.code, isError: e instanceof Error }));
+      const client5 = await connectAsync(url, { clientId: 'extras-init-5', reconnectPeriod: 0, protocolVersion: 5 });
+      const connected5 = client5.connected;
+      await client5.endAsync();
+      return { failure, connected, failure5, connected5 };
     }, { url: `ws://127.0.0.1:${h.mosquitto.ws}` });
-    assert.deepEqual(seen, { failure: { code: 'WASM_FAILED', isError: true }, connected: true });
+    assert.deepEqual(seen, {
+      failure: { code: 'WASM_FAILED', isError: true },
+      connected: true,
+      failure5: { code: 'WASM_FAILED', isError: true },
+      connected5: true,
+    });
     // The browser logs the missing file's 404; nothing else may go wrong.
     assert.deepEqual(errors, []);
   } finally {

@@ -57,8 +57,8 @@ async function runApp(dist) {
     await page.goto(`${server.url}?broker=${encodeURIComponent(`ws://127.0.0.1:${mosquitto.ws}`)}`);
     const result = await page.evaluate(() => window.__result);
     assert.deepEqual(result, {
-      inTab: { topic: 'vite/tab', payload: 'hello from tab', qos: 1 },
-      mosquitto: { topic: 'vite/mosquitto', payload: 'hello from mosquitto', qos: 1 },
+      inTab: { topic: 'vite/tab', payload: 'hello from tab', qos: 1, v5: false },
+      mosquitto: { topic: 'vite/mosquitto', payload: 'hello from mosquitto', qos: 1, v5: true },
       retained: ['vite/tab=hello from tab'],
       deleted: true,
       retainedAfter: 0,

@@ -8,7 +8,6 @@
 // on `pollTransmit`/`pollAction` until both are empty, handle `pollEvent`, arm the timer at
 // `pollTimeout`.
 
-import { Client } from './wasm/tabmq_client.js';
 import { cancel, later, nextTask } from './schedule.js';
 
 /** An `Error` with a `code`, and `extra` fields such as `reasonCode`. */
@@ -20,9 +19,10 @@ export const codedError = (code, message, extra) => Object.assign(new Error(mess
 const now = () => performance.timeOrigin + performance.now();
 
 export class Connection {
-  /** `emit(type, ...args)` gets MQTT.js's events. `openTab(tab)` resolves to a port of the
-   *  in-tab broker that `tab` ({name, shared, persist}) names. */
-  static async open(url, options, emit, openTab) {
+  /** `Client` is the wasm's class (of the build for the protocol version). `emit(type,
+   *  ...args)` gets MQTT.js's events. `openTab(tab)` resolves to a port of the in-tab broker
+   *  that `tab` ({name, shared, persist}) names. */
+  static async open(Client, url, options, emit, openTab) {
     let store = null;
     if (options.persist === 'indexeddb') {
       try {

@@ -199,8 +199,13 @@ export function connect(url: string, options?: IClientOptions): MqttClient;
 export function connect(options: IClientOptions): MqttClient;
 export function connectAsync(url: string, options?: IClientOptions): Promise<MqttClient>;
 
-/** Loads the wasm from `wasm` (a URL or a compiled module) instead of beside this file. */
-export function init(wasm?: string | URL | WebAssembly.Module): Promise<void>;
+/** Loads the MQTT 3.1.1 client wasm from `wasm` (a URL or a compiled module) instead of
+ *  beside this file; `wasm5` is where the MQTT 5 build is, which the first
+ *  `protocolVersion: 5` connection loads. */
+export function init(
+  wasm?: string | URL | WebAssembly.Module,
+  wasm5?: string | URL | WebAssembly.Module,
+): Promise<void>;
 
 export interface BrokerSession {
   clientId: string;

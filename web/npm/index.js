@@ -6,7 +6,6 @@
 //
 // The one difference from MQTT.js: payloads are Uint8Array, not Buffer.
 
-import initWasm from './wasm/tabmq_client.js';
 import { Connection, codedError as error } from './connection.js';
 import { TabSocket, forgetTabBroker, openBrokerPort, tabBroker } from './tab-socket.js';
 
@@ -17,20 +16,40 @@ function makeBrokerWorker(shared, name) {
     : new Worker(new URL('./broker-worker.js', import.meta.url), { type: 'module', name });
 }
 
-let ready = null;
+// The client's wasm comes in two builds, each with its glue in a chunk of its own: MQTT 3.1.1
+// for protocolVersion 3 and 4 (MQTT.js's default), and MQTT 5, whose properties make it
+// 5.6 KB gzip larger. Each is loaded the first time a connection asks for it, so a page
+// fetches only the one it uses. The import()s are written out for bundlers.
+const builds = {
+  4: { glue: () => import('./wasm/tabmq_client.js'), ready: null, wasm: undefined },
+  5: { glue: () => import('./wasm/tabmq_client5.js'), ready: null, wasm: undefined },
+};
 
-/** Loads the client's wasm; `connect` calls it. Pass a URL (or a `WebAssembly.Module`)
- *  when the package's `wasm/tabmq_client_bg.wasm` is served from somewhere else. Rejects
- *  with code `WASM_FAILED` if the wasm does not load (and a later call tries again). */
-export function init(wasm) {
-  ready ??= initWasm(wasm === undefined ? undefined : { module_or_path: wasm }).then(
-    () => undefined,
-    (err) => {
-      ready = null;
-      throw error('WASM_FAILED', `the client's wasm could not be loaded: ${err?.message ?? err}`);
-    },
-  );
-  return ready;
+/** The wasm class of `build`, loaded from `wasm` (or where `init` said, or beside this file)
+ *  the first time. A failure rejects with `WASM_FAILED`, and the next call tries again from
+ *  the package's own file. */
+function load(build, wasm) {
+  build.ready ??= (async () => {
+    const glue = await build.glue();
+    const from = wasm ?? build.wasm;
+    await glue.default(from === undefined ? undefined : { module_or_path: from });
+    return glue.Client;
+  })().catch((err) => {
+    build.ready = null;
+    build.wasm = undefined;
+    throw error('WASM_FAILED', `the client's wasm could not be loaded: ${err?.message ?? err}`);
+  });
+  return build.ready;
+}
+
+/** Loads the client's MQTT 3.1.1 wasm; `connect` calls it. Pass a URL (or a
+ *  `WebAssembly.Module`) when the package's `wasm/tabmq_client_bg.wasm` is served from
+ *  somewhere else, and `wasm5` for `wasm/tabmq_client5_bg.wasm`, the MQTT 5 build that the
+ *  first `protocolVersion: 5` connection loads. Rejects with code `WASM_FAILED` if the wasm
+ *  does not load (and a later call tries again). */
+export function init(wasm, wasm5) {
+  builds[5].wasm = wasm5 ?? builds[5].wasm;
+  return load(builds[4], wasm).then(() => undefined);
 }
 
 /** The control target of the broker a `tab://` URL (or its parts) names, started or joined. */
@@ -45,9 +64,9 @@ async function brokerControl(tab) {
 /** Opens the connection `url` names. The client reads the options it knows and leaves
  *  the rest (MQTT.js's); each attempt at a `tab://` broker gets a port of its own. */
 async function openConnection(url, options, onEvent) {
-  await init();
+  const Client = await load(builds[options.protocolVersion === 5 ? 5 : 4]);
   const openTab = async (tab) => openBrokerPort(await brokerControl(tab), 'connect');
-  return Connection.open(url, options, onEvent, openTab);
+  return Connection.open(Client, url, options, onEvent, openTab);
 }
 
 const REASONS = {

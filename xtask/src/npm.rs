@@ -1,20 +1,30 @@
 //! `cargo xtask npm`: the npm package `tabmq`, built into `target/npm/tabmq` and packed
 //! into `target/npm/tabmq-<version>.tgz`, with the gzip sizes of what a page loads.
 //!
-//! Two wasm builds ship: `tabmq_client` (the page's client engine) and `tabmq_broker`
-//! (the in-tab broker's worker). The package's own files are hand-written
+//! Three wasm builds ship: `tabmq_client` (the page's client engine, MQTT 3.1.1),
+//! `tabmq_client5` (the same with MQTT 5, loaded only for `protocolVersion: 5`) and
+//! `tabmq_broker` (the in-tab broker's worker). The package's own files are hand-written
 //! in `web/npm/`.
 
 use crate::cmd;
 use crate::setup::Env;
 use std::path::{Path, PathBuf};
 
-/// Above this, the client entry fails the build. It was 60 KB; moving the connection
-/// policy from JavaScript into the wasm (issue 17) took it to 66.8 KB; a `no_std` client
-/// wasm with one decoder and no custom sections, the property codec written once per wire
-/// type, and the JavaScript bundled into one module per entry brought it to 60.0 KB.
-/// Issue 17's 56 KB goal is open work: this gate stops growth. The target stays 35 KB.
-pub const CLIENT_LIMIT_BYTES: u64 = 61 * 1024;
+/// Above this, the client entry (a page with MQTT 3.1.1 clients, MQTT.js's default) fails
+/// the build. It was 56.6 KB when issue 17 was filed; moving the connection policy from
+/// JavaScript into the wasm took it to 66.8 KB; a `no_std` client wasm with one decoder and
+/// no custom sections, the property codec written once per wire type, the JavaScript
+/// bundled into one module per entry, and a client build without MQTT 5's properties for
+/// pages that do not ask for MQTT 5 brought it to 54.6 KB. The target stays 35 KB.
+pub const CLIENT_LIMIT_BYTES: u64 = 56 * 1024;
+
+/// Above this, the entry of a page whose clients ask for `protocolVersion: 5` (the MQTT 5
+/// build in place of the 3.1.1 one) fails the build: 60.2 KB, as the one build was before
+/// the split.
+pub const MQTT5_LIMIT_BYTES: u64 = 61 * 1024;
+
+/// The wasm builds, each with wasm-bindgen's glue.
+const WASM_BUILDS: [&str; 3] = ["tabmq_client", "tabmq_client5", "tabmq_broker"];
 
 /// What the in-tab broker's worker fetches besides: the worker, bundled with its glue, and
 /// the broker's wasm.
@@ -69,14 +79,14 @@ fn bundle(env: &Env, dir: &Path, sources: &Path) -> Result<(), String> {
     cmd::run(&mut esbuild)
 }
 
-/// The files a page fetches for a `ws://` client, as `tests/npm/entry.mjs` finds them by
-/// following the package's imports (one walk, shared with the size test and the size
-/// benchmark).
-fn client_entry(env: &Env, dir: &Path) -> Result<Vec<String>, String> {
+/// The files a page fetches for a `ws://` client of MQTT `version` (4 or 5), as
+/// `tests/npm/entry.mjs` finds them by following the package's imports (one walk, shared
+/// with the size test and the size benchmark).
+fn client_entry(env: &Env, dir: &Path, version: u8) -> Result<Vec<String>, String> {
     let walker = env.root.join("tests").join("npm").join("entry.mjs");
     let script = format!(
         "const {{ clientEntry }} = await import({walker:?}); \
-         for (const f of clientEntry({dir:?})) console.log(f.slice({dir:?}.length + 1));",
+         for (const f of clientEntry({dir:?}, {version})) console.log(f.slice({dir:?}.length + 1));",
         walker = walker.display().to_string(),
         dir = dir.display().to_string(),
     );
@@ -101,6 +111,7 @@ pub struct Built {
     pub dir: PathBuf,
     pub tarball: PathBuf,
     pub client_gzip: u64,
+    pub mqtt5_gzip: u64,
 }
 
 fn gzip_size(env: &Env, file: &Path) -> Result<u64, String> {
@@ -194,13 +205,19 @@ pub fn run(env: &Env) -> Result<(), String> {
 }
 
 impl Built {
-    /// Why the client entry is too big, if it is.
+    /// Why a client entry is too big, if one is.
     pub fn over_limit(&self) -> Option<String> {
-        (self.client_gzip > CLIENT_LIMIT_BYTES).then(|| {
+        [
+            ("client entry", self.client_gzip, CLIENT_LIMIT_BYTES),
+            ("MQTT 5 client entry", self.mqtt5_gzip, MQTT5_LIMIT_BYTES),
+        ]
+        .into_iter()
+        .find(|&(_, size, limit)| size > limit)
+        .map(|(what, size, limit)| {
             format!(
-                "the client entry is {:.1} KB gzip, over the {} KB limit",
-                self.client_gzip as f64 / 1024.0,
-                CLIENT_LIMIT_BYTES / 1024
+                "the {what} is {:.1} KB gzip, over the {} KB limit",
+                size as f64 / 1024.0,
+                limit / 1024
             )
         })
     }
@@ -215,6 +232,7 @@ pub fn build(env: &Env) -> Result<Built, String> {
     }
     std::fs::create_dir_all(dir.join("wasm")).map_err(|e| e.to_string())?;
     build_wasm(env, &dir, "tabmq_client", &["npm-client"])?;
+    build_wasm(env, &dir, "tabmq_client5", &["npm-client", "mqtt5"])?;
     build_wasm(env, &dir, "tabmq_broker", &["broker"])?;
     // The sources of the bundles, kept outside the package (its source maps hold them).
     let sources = npm_dir.join("src");
@@ -228,7 +246,7 @@ pub fn build(env: &Env) -> Result<Built, String> {
         sources.join("tab-socket.js"),
     )
     .map_err(|e| format!("tab-socket.js: {e}"))?;
-    for name in ["tabmq_client", "tabmq_broker"] {
+    for name in WASM_BUILDS {
         let glue = sources.join("wasm").join(format!("{name}.js"));
         std::fs::rename(dir.join("wasm").join(format!("{name}.js")), &glue)
             .map_err(|e| format!("{}: {e}", glue.display()))?;
@@ -238,11 +256,17 @@ pub fn build(env: &Env) -> Result<Built, String> {
     for file in ["package.json", "README.md", "index.d.ts", "tab-socket.d.ts"] {
         std::fs::copy(sources.join(file), dir.join(file)).map_err(|e| format!("{file}: {e}"))?;
     }
-    println!("xtask: the client entry (a page with ws:// clients):");
-    let client_gzip = total_gzip(env, &dir, &client_entry(env, &dir)?)?;
+    println!("xtask: the client entry (a page with ws:// clients of MQTT 3.1.1, the default):");
+    let client_gzip = total_gzip(env, &dir, &client_entry(env, &dir, 4)?)?;
     println!(
         "xtask:   total {:>38.1} KB gzip",
         client_gzip as f64 / 1024.0
+    );
+    println!("xtask: the MQTT 5 client entry (a page whose clients ask for protocolVersion 5):");
+    let mqtt5_gzip = total_gzip(env, &dir, &client_entry(env, &dir, 5)?)?;
+    println!(
+        "xtask:   total {:>38.1} KB gzip",
+        mqtt5_gzip as f64 / 1024.0
     );
     println!("xtask: the broker entry (added by tab:// and startBroker):");
     let broker_gzip = total_gzip(env, &dir, &BROKER_ENTRY)?;
@@ -251,7 +275,7 @@ pub fn build(env: &Env) -> Result<Built, String> {
         broker_gzip as f64 / 1024.0
     );
     let sizes = format!(
-        "{{\"client_entry_gzip\": {client_gzip}, \"broker_entry_gzip\": {broker_gzip}, \"client_limit\": {CLIENT_LIMIT_BYTES}}}\n"
+        "{{\"client_entry_gzip\": {client_gzip}, \"mqtt5_entry_gzip\": {mqtt5_gzip}, \"broker_entry_gzip\": {broker_gzip}, \"client_limit\": {CLIENT_LIMIT_BYTES}, \"mqtt5_limit\": {MQTT5_LIMIT_BYTES}}}\n"
     );
     std::fs::write(npm_dir.join("sizes.json"), sizes).map_err(|e| e.to_string())?;
     let packed = env
@@ -274,5 +298,6 @@ pub fn build(env: &Env) -> Result<Built, String> {
         dir,
         tarball,
         client_gzip,
+        mqtt5_gzip,
     })
 }

@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 /// A packet identifier. Zero is not a valid id [MQTT-2.3.1-1], so the type cannot hold it.
 pub type PacketId = NonZeroU16;
 
+/// Whether this build has MQTT 5.0's properties (the `mqtt5` feature, on by default).
+pub const MQTT5: bool = cfg!(feature = "mqtt5");
+
 /// The protocol level carried in CONNECT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ProtocolVersion {
@@ -32,6 +35,13 @@ impl ProtocolVersion {
             ProtocolVersion::V311 => 4,
             ProtocolVersion::V5 => 5,
         }
+    }
+
+    /// MQTT 5 in a build with its properties. The client's MQTT 5 behaviour (its CONNECT
+    /// properties, Receive Maximum, DISCONNECT reason codes) is behind this, so that a
+    /// build without the `mqtt5` feature carries none of it.
+    pub fn is_v5(self) -> bool {
+        MQTT5 && self == ProtocolVersion::V5
     }
 
     pub fn from_level(level: u8) -> Option<ProtocolVersion> {

@@ -2,7 +2,7 @@
 //! packet may carry which property, which may repeat, and which values are forbidden.
 
 use crate::error::{EncodeError, Violation, DUPLICATE};
-use crate::packet::QoS;
+use crate::packet::{QoS, MQTT5};
 use crate::prelude::*;
 use crate::property_values::{put_prefixed, Field, SINGLE_VALUED};
 pub use crate::property_values::{PropertyValues, ReceivedOrder};
@@ -189,6 +189,13 @@ impl Properties {
                 reason,
             })
         };
+        if !MQTT5 {
+            // Nothing in a build without MQTT 5 makes properties (see the `mqtt5` feature).
+            return match self.is_empty() {
+                true => Ok(()),
+                false => Err(invalid("this build has no MQTT 5 properties")),
+            };
+        }
         let mut result = Ok(());
         self.for_each(|id, _| {
             if result.is_ok() && !property_allowed(id, ctx) {
@@ -239,6 +246,9 @@ impl Properties {
 
     /// Length of the property list, without its own length prefix.
     pub(crate) fn body_len(&self) -> Result<usize, EncodeError> {
+        if !MQTT5 {
+            return Ok(0);
+        }
         let mut len = 0;
         let mut too_long = None;
         self.for_each(|_, value_len| len += 1 + value_len);
@@ -282,6 +292,9 @@ impl Properties {
     pub(crate) fn encode_in_order(&self, out: &mut BytesMut, first: &[u8], last: &[u8]) {
         let body = self.body_len().unwrap_or(0);
         put_varint(out, body);
+        if !MQTT5 {
+            return;
+        }
         let mut done: Vec<u8> = Vec::new();
         for &id in first {
             self.put_property(out, id);

@@ -2,7 +2,7 @@
 //! only where its packet allows it, and with a value the spec allows.
 
 use crate::error::{violation, DecodeError, DUPLICATE};
-use crate::packet::QoS;
+use crate::packet::{QoS, MQTT5};
 use crate::prelude::*;
 use crate::properties::{property_allowed, Properties, PropertyContext as Ctx, NOT_ALLOWED};
 use crate::property_values::FieldMut;
@@ -91,6 +91,11 @@ impl Properties {
         }
         let mut list = body.split_to(len);
         let mut p = Properties::default();
+        if !MQTT5 {
+            // Only a stored session reads MQTT 5 framing in such a build, and its client
+            // speaks 3.1.1, which would not send them.
+            return Ok(p);
+        }
         while !list.is_empty() {
             // Identifiers are variable byte integers, but every defined one fits in one
             // byte, so anything longer is an unknown identifier anyway.

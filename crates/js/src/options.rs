@@ -8,7 +8,9 @@ use crate::js_object::get;
 use crate::packets::{bytes_of, properties_from_js, qos_of};
 use alloc::vec::Vec;
 use core::time::Duration;
-use tabmq_core::{Backoff, Bytes, ClientOptions, ConnectionPolicy, LastWill, ProtocolVersion, QoS};
+use tabmq_core::{
+    Backoff, Bytes, ClientOptions, ConnectionPolicy, LastWill, ProtocolVersion, QoS, MQTT5,
+};
 use wasm_bindgen::JsValue;
 
 fn number(o: &JsValue, key: &str) -> Result<Option<f64>, JsValue> {
@@ -59,7 +61,14 @@ fn will(o: &JsValue) -> Result<Option<LastWill>, JsValue> {
 pub fn read_client_options(options: &JsValue) -> Result<ClientOptions, JsValue> {
     let protocol = match number(options, "protocolVersion")?.map(|n| n as u8) {
         None | Some(4) | Some(3) => ProtocolVersion::V311,
-        Some(5) => ProtocolVersion::V5,
+        Some(5) if MQTT5 => ProtocolVersion::V5,
+        // index.js loads the MQTT 5 build for protocolVersion 5; this one is the other.
+        Some(5) => {
+            return Err(js_error(
+                "INVALID_OPTION",
+                "protocolVersion 5 needs the MQTT 5 build (tabmq_client5)",
+            ))
+        }
         Some(_) => {
             return Err(js_error(
                 "INVALID_OPTION",

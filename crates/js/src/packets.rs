@@ -8,7 +8,9 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use tabmq_core::{Bytes, Field, FieldMut, Packet, Properties, ProtocolVersion, QoS, ReasonCode};
+use tabmq_core::{
+    Bytes, Field, FieldMut, Packet, Properties, ProtocolVersion, QoS, ReasonCode, MQTT5,
+};
 use wasm_bindgen::{JsCast, JsValue};
 
 fn bytes(b: &[u8]) -> JsValue {
@@ -47,7 +49,8 @@ const NAMES: [(u8, &str, bool); 25] = [
 
 /// `properties` as mqtt-packet names them; `None` when there are none.
 pub fn properties_to_js(p: &Properties) -> Option<Object> {
-    if p.is_empty() {
+    // Without MQTT 5 there are none; the constant lets the build leave this code out.
+    if !MQTT5 || p.is_empty() {
         return None;
     }
     let o = Object::new();
@@ -119,7 +122,8 @@ pub fn bytes_of(value: &JsValue) -> Option<Vec<u8>> {
 /// ignores them.
 pub fn properties_from_js(o: &JsValue) -> Properties {
     let mut p = Properties::default();
-    if o.is_undefined() || o.is_null() {
+    // MQTT.js ignores properties below MQTT 5, and so does a build without it.
+    if !MQTT5 || o.is_undefined() || o.is_null() {
         return p;
     }
     for (id, name, from_client) in NAMES {

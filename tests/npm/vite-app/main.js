@@ -1,16 +1,20 @@
 // An app as a user writes it: MQTT.js-style code importing `tabmq` from npm.
 import mqtt, { startBroker } from 'tabmq';
 
-async function exchange(url, tag) {
-  const a = await mqtt.connectAsync(url, { clientId: `vite-${tag}-a`, reconnectPeriod: 0 });
-  const b = await mqtt.connectAsync(url, { clientId: `vite-${tag}-b`, reconnectPeriod: 0 });
+// `protocolVersion` picks the client build: the bundler must have kept both (3.1.1 and 5).
+async function exchange(url, tag, protocolVersion) {
+  const options = { reconnectPeriod: 0, protocolVersion };
+  const a = await mqtt.connectAsync(url, { ...options, clientId: `vite-${tag}-a` });
+  const b = await mqtt.connectAsync(url, { ...options, clientId: `vite-${tag}-b` });
   const got = new Promise((resolve) => {
     b.on('message', (topic, payload, packet) => {
-      resolve({ topic, payload: new TextDecoder().decode(payload), qos: packet.qos });
+      const { qos, properties } = packet;
+      resolve({ topic, payload: new TextDecoder().decode(payload), qos, v5: Boolean(properties?.userProperties?.by) });
     });
   });
   await b.subscribeAsync(`vite/${tag}`, { qos: 1 });
-  await a.publishAsync(`vite/${tag}`, `hello from ${tag}`, { qos: 1, retain: true });
+  const properties = protocolVersion === 5 ? { userProperties: { by: tag } } : undefined;
+  await a.publishAsync(`vite/${tag}`, `hello from ${tag}`, { qos: 1, retain: true, properties });
   const message = await got;
   await a.endAsync();
   await b.endAsync();
@@ -22,13 +26,13 @@ async function exchange(url, tag) {
 const own = (retained) => retained.filter((r) => !r.topic.startsWith('$SYS/'));
 
 window.__result = (async () => {
-  const inTab = await exchange('tab://vite-app', 'tab');
+  const inTab = await exchange('tab://vite-app', 'tab', 4);
   const broker = await startBroker({ name: 'vite-app' });
   const view = await broker.inspect();
   const deleted = await broker.deleteRetained('vite/tab');
   const after = await broker.inspect();
   const brokerUrl = new URLSearchParams(window.location.search).get('broker');
-  const mosquitto = await exchange(brokerUrl, 'mosquitto');
+  const mosquitto = await exchange(brokerUrl, 'mosquitto', 5);
   return {
     inTab,
     mosquitto,

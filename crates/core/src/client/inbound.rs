@@ -71,7 +71,7 @@ impl ClientEngine {
                     }
                     PubRecOutcome::Unknown => {
                         let mut rel = Ack::new(ack.packet_id);
-                        if self.options.protocol == ProtocolVersion::V5 {
+                        if self.options.protocol.is_v5() {
                             rel.reason_code = ReasonCode::PACKET_IDENTIFIER_NOT_FOUND;
                         }
                         let _ = self.send(Packet::PubRel(rel), now);

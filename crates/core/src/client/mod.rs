@@ -124,7 +124,7 @@ impl ClientEngine {
             return Err(ClientError::AlreadyConnected);
         }
         let mut properties = Properties::default();
-        if self.options.protocol == ProtocolVersion::V5 {
+        if self.options.protocol.is_v5() {
             properties.session_expiry_interval = self.options.session_expiry_interval;
             if self.options.receive_maximum != u16::MAX {
                 properties.receive_maximum = Some(self.options.receive_maximum.max(1));
@@ -174,7 +174,7 @@ impl ClientEngine {
         if self.state == ConnectionState::Disconnected {
             return;
         }
-        let packet = if self.options.protocol == ProtocolVersion::V5 {
+        let packet = if self.options.protocol.is_v5() {
             Packet::Disconnect(Disconnect {
                 reason_code,
                 properties,
@@ -448,7 +448,7 @@ impl ClientEngine {
 
     /// MQTT 5: tells the broker why we close, before we do.
     fn tell_broker(&mut self, reason_code: ReasonCode, now: Instant) {
-        if self.options.protocol == ProtocolVersion::V5 {
+        if self.options.protocol.is_v5() {
             let disconnect = Disconnect {
                 reason_code,
                 properties: Properties::default(),
