@@ -191,9 +191,10 @@ impl Properties {
         };
         if !MQTT5 {
             // Nothing in a build without MQTT 5 makes properties (see the `mqtt5` feature).
-            return match self.is_empty() {
-                true => Ok(()),
-                false => Err(invalid("this build has no MQTT 5 properties")),
+            return if self.is_empty() {
+                Ok(())
+            } else {
+                Err(invalid("this build has no MQTT 5 properties"))
             };
         }
         let mut result = Ok(());
