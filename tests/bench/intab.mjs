@@ -14,7 +14,10 @@ const OUT = process.env.TABMQ_BENCH_OUT;
 const NPM_DIR = process.env.TABMQ_NPM_DIR;
 const M5 = process.env.TABMQ_MQTT5_WASM;
 const M5_VERSION = process.env.TABMQ_MQTT5_WASM_VERSION ?? '';
-const ROUNDS = 3;
+// Five rounds of runs of a tenth of a second to a few seconds: with three rounds of 1,200 to
+// 3,000 messages (tens of milliseconds each), two runs of the same build a few minutes apart
+// differed by up to 1.8×.
+const ROUNDS = 5;
 const WINDOW = 64;
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -67,7 +70,7 @@ try {
   const ceiling = median(ceilings);
   for (const qos of [0, 1, 2]) {
     for (const [shape, publishers, subscribers] of shapes) {
-      const count = Math.round([3000, 2000, 1200][qos] / publishers);
+      const count = Math.round([12000, 8000, 4800][qos] / publishers);
       const seen = { tabmq: [], m5: [] };
       const libs = m5Failure ? ['tabmq'] : ['tabmq', 'm5'];
       for (let round = 0; round < ROUNDS; round += 1) {

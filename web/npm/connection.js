@@ -9,6 +9,7 @@
 // `pollTimeout`.
 
 import { cancel, later, nextTask } from './schedule.js';
+import { openTransport } from './transports.js';
 
 /** An `Error` with a `code`, and `extra` fields such as `reasonCode`. */
 export const codedError = (code, message, extra) => Object.assign(new Error(message), { code }, extra);
@@ -16,7 +17,8 @@ export const codedError = (code, message, extra) => Object.assign(new Error(mess
 // One clock for every input, the Rust client's too: monotonic within the page, so a changed
 // system clock moves no timer, and on the Unix epoch's scale, so the expiry times a stored
 // session holds mean the same after a reload.
-const now = () => performance.timeOrigin + performance.now();
+const origin = performance.timeOrigin;
+const now = () => origin + performance.now();
 
 export class Connection {
   /** `Client` is the wasm's class (of the build for the protocol version). `emit(type,
@@ -53,12 +55,21 @@ export class Connection {
     this._input(() => client.connect(now()));
   }
 
-  /** Feeds one input, then handles the outputs once this turn's inputs are in. */
+  /** Feeds one input, then handles the outputs once this turn's inputs are in, or, in a
+   *  burst, once the burst's next task is. */
   _input(feed) {
     feed();
-    if (this.scheduled) return;
+    if (this.scheduled || this.busy) return;
     this.scheduled = true;
     queueMicrotask(() => this._drain());
+  }
+
+  /** Feeds an input that arrived in a task of its own (bytes, a timer, the end of a burst),
+   *  and handles the outputs at once unless a drain is already queued: a message costs no
+   *  microtask. Not for what can happen within a drain, such as a link's close. */
+  _arrived(feed) {
+    feed();
+    if (!this.scheduled) this._drain();
   }
 
   _drain() {
@@ -75,7 +86,7 @@ export class Connection {
       this.deadline = at;
       this.timer = later(() => {
         this.deadline = Infinity;
-        this._input(() => c.handleTimeout(now()));
+        this._arrived(() => c.handleTimeout(now()));
       }, Math.max(0, at - now()));
     }
   }
@@ -106,52 +117,23 @@ export class Connection {
     }
     if (sent) {
       this.busy = true;
-      nextTask(() => {
-        this.busy = false;
-        this._input(() => {});
-      });
+      nextTask(() => this._arrived(() => (this.busy = false)));
     }
   }
 
   _open({ transport, url, tab }) {
-    const opened = (link) => {
-      this.links.set(transport, link);
-      this._input(() => this.client.handleOpened(transport, now()));
-    };
-    const closed = () => {
-      this.links.delete(transport);
-      this._input(() => this.client.handleClosed(transport, now()));
-    };
-    const bytes = (data) => this._input(() => this.client.handleBytes(transport, new Uint8Array(data), now()));
-    if (tab) {
-      this.openTab(tab).then((port) => {
-        port.onmessage = (e) => (e.data instanceof ArrayBuffer ? bytes(e.data) : e.data === 'close' && closed());
-        // "close" tells the broker the connection dropped (so the will goes out). A closing
-        // tab says nothing on its ports, so pagehide cuts: a shared broker drops it now.
-        const end = (word) => () => {
-          globalThis.removeEventListener?.('pagehide', cut);
-          if (word) port.postMessage(word);
-          port.close();
-          closed();
-        };
-        const cut = end('close');
-        globalThis.addEventListener?.('pagehide', cut);
-        opened({ send: (b) => port.postMessage(b.buffer, [b.buffer]), close: end(null), cut });
-      }, closed);
-      return;
-    }
-    let ws;
-    try {
-      ws = new WebSocket(url, 'mqtt');
-    } catch {
-      queueMicrotask(closed);
-      return;
-    }
-    ws.binaryType = 'arraybuffer';
-    const link = { send: (b) => ws.send(b), close: () => ws.close(), cut: () => ws.close() };
-    ws.onopen = () => opened(link);
-    ws.onmessage = (e) => bytes(e.data);
-    ws.onclose = closed;
+    openTransport(url, tab, this.openTab, {
+      opened: (link) => {
+        this.links.set(transport, link);
+        this._input(() => this.client.handleOpened(transport, now()));
+      },
+      bytes: (data) => this._arrived(() => this.client.handleBytes(transport, new Uint8Array(data), now())),
+      // Also from within a drain: a link's close and cut report at once.
+      closed: () => {
+        this.links.delete(transport);
+        this._input(() => this.client.handleClosed(transport, now()));
+      },
+    });
   }
 
   _event(e) {

@@ -59,6 +59,34 @@ fn relocate_wasm_url(glue: &Path, name: &str) -> Result<(), String> {
     std::fs::write(glue, text.replace(&from, &to)).map_err(|e| format!("{}: {e}", glue.display()))
 }
 
+/// Bundles each build's glue with the JavaScript its wasm imports (`inline_js` snippets,
+/// which wasm-bindgen writes to `built/snippets/`), so that code travels in the glue's own
+/// chunk: left as a module both builds import, it would be a chunk of its own, which cost
+/// each page a request and 0.2 KB of gzip.
+fn inline_snippets(env: &Env, built: &Path, glue_dir: &Path) -> Result<(), String> {
+    let snippets = built.join("snippets");
+    if !snippets.exists() {
+        return Ok(());
+    }
+    std::fs::rename(&snippets, glue_dir.join("snippets"))
+        .map_err(|e| format!("{}: {e}", snippets.display()))?;
+    for name in WASM_BUILDS {
+        let glue = glue_dir.join(format!("{name}.js"));
+        cmd::run(
+            env.command(&crate::setup::esbuild(env).to_string_lossy())
+                .arg(&glue)
+                .args([
+                    "--bundle",
+                    "--format=esm",
+                    "--allow-overwrite",
+                    "--log-level=warning",
+                ])
+                .arg(format!("--outfile={}", glue.display())),
+        )?;
+    }
+    Ok(())
+}
+
 /// Bundles and minifies the entries from `sources` into `dir`, with source maps that hold
 /// the sources. `new URL(..., import.meta.url)` stays as written, for bundlers.
 fn bundle(env: &Env, dir: &Path, sources: &Path) -> Result<(), String> {
@@ -252,6 +280,7 @@ pub fn build(env: &Env) -> Result<Built, String> {
             .map_err(|e| format!("{}: {e}", glue.display()))?;
         relocate_wasm_url(&glue, name)?;
     }
+    inline_snippets(env, &dir.join("wasm"), &sources.join("wasm"))?;
     bundle(env, &dir, &sources)?;
     for file in ["package.json", "README.md", "index.d.ts", "tab-socket.d.ts"] {
         std::fs::copy(sources.join(file), dir.join(file)).map_err(|e| format!("{file}: {e}"))?;

@@ -8,7 +8,7 @@
 use crate::errors::{client_error, decode_error_text, invalid, js_error};
 use crate::js_object::{get, set};
 use crate::options::{read_client_options, read_policy};
-use crate::packets::{bytes_of, packet_to_js, properties_from_js, publish_fields, qos_of};
+use crate::packets::{bytes_of, packet_to_js, properties_from_js, properties_to_js, qos_of};
 use alloc::borrow::ToOwned;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -127,6 +127,31 @@ fn completed(o: &Object, outcome: tabmq_core::Outcome) {
 fn with_reason_code(error: JsValue, code: ReasonCode) -> JsValue {
     let _ = Reflect::set(&error, &"reasonCode".into(), &code.0.into());
     error
+}
+
+// A delivered message as MQTT.js emits it, built in one call. Setting each field from wasm
+// crossed into JavaScript once per field and decoded each key's text anew: 6 µs of the
+// page's 100 µs per message in a QoS 0 flood, by Chromium's profiler. The payload arrives
+// as a view of wasm's memory and is copied out here.
+#[wasm_bindgen(inline_js = r#"
+export function messageEvent(topic, payload, qos, retain, dup, messageId, properties) {
+  const packet = { cmd: 'publish', topic, payload: payload.slice(), qos, retain, dup };
+  if (messageId !== undefined) packet.messageId = messageId;
+  if (properties !== undefined) packet.properties = properties;
+  return { type: 'message', packet };
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = messageEvent)]
+    fn message_event(
+        topic: &JsValue,
+        payload: &[u8],
+        qos: u8,
+        retain: bool,
+        dup: bool,
+        message_id: Option<u16>,
+        properties: JsValue,
+    ) -> JsValue;
 }
 
 /// An MQTT client, driven from JavaScript: MQTT.js's options, a broker URL, and the saved
@@ -394,16 +419,7 @@ impl Client {
                 set(&o, "sessionPresent", session_present);
                 "connected"
             }
-            MachineEvent::Message(publish) => {
-                let packet = Object::new();
-                set(
-                    &packet,
-                    "cmd",
-                    publish_fields(&packet, &publish, self.version),
-                );
-                set(&o, "packet", packet);
-                "message"
-            }
+            MachineEvent::Message(publish) => return self.message(&publish),
             MachineEvent::Completed { token, outcome } => {
                 set(&o, "token", token.0 as f64);
                 completed(&o, outcome);
@@ -426,5 +442,20 @@ impl Client {
         };
         set(&o, "type", kind);
         o.into()
+    }
+}
+
+impl Client {
+    /// A delivered message as MQTT.js emits it.
+    fn message(&self, p: &Publish) -> JsValue {
+        message_event(
+            &JsValue::from_str(p.topic.as_str()),
+            &p.payload,
+            p.qos.as_u8(),
+            p.retain,
+            p.dup,
+            p.packet_id.map(|id| id.get()),
+            properties_to_js(&p.properties).map_or(JsValue::UNDEFINED, JsValue::from),
+        )
     }
 }
