@@ -4,9 +4,10 @@
 // ClientMachine in wasm. This file opens and closes transports when told, moves bytes,
 // arms one timer, stores the session, and turns the machine's events into MQTT.js's.
 //
-// After every input, in the machine's order: store what `pollPersist` gives, send and act
-// on `pollTransmit`/`pollAction` until both are empty, handle `pollEvent`, arm the timer at
-// `pollTimeout`.
+// After every input, in the machine's order: store what `pollPersist` gives, handle
+// `pollEvent`, then, put off to a microtask (or to a burst's end), send and act on
+// `pollTransmit`/`pollAction` until both are empty and handle `pollEvent` again; and arm the
+// timer at `pollTimeout`.
 
 import { cancel, later, nextTask } from './schedule.js';
 import { openTransport } from './transports.js';
@@ -45,7 +46,7 @@ export class Connection {
     this.links = new Map(); // transport -> { send, close, cut }
     this.waiters = new Map(); // token -> { resolve, reject }
     this.nextToken = 1;
-    this.scheduled = this.busy = false;
+    this.scheduled = this.busy = this.flushing = false;
     this.timer = null;
     this.deadline = Infinity;
     this._onLine = () => this._input(() => client.setOnline(globalThis.navigator?.onLine !== false, now()));
@@ -77,8 +78,28 @@ export class Connection {
     const c = this.client;
     const write = this.store && c.pollPersist();
     if (write) this.store.save(write.bytes).then(() => this._input(() => c.handlePersisted(write.seq, now())));
-    if (!this.busy) this._transmit();
-    for (let e; (e = c.pollEvent()) !== undefined;) this._event(e);
+    this._events();
+    // Sent after the application's answers to these events (promise continuations too), so
+    // an acknowledgement and the PUBLISH it prompts share a frame: a PUBACK sent ahead alone
+    // made Mosquitto 2.0.11 hold its next packet ~100 ms in 1-3% of QoS 1 round trips.
+    if (this.busy || this.flushing) this._arm();
+    else {
+      this.flushing = true;
+      queueMicrotask(() => {
+        this.flushing = false;
+        if (!this.busy) this._transmit();
+        this._events();
+        this._arm();
+      });
+    }
+  }
+
+  _events() {
+    for (let e; (e = this.client.pollEvent()) !== undefined;) this._event(e);
+  }
+
+  _arm() {
+    const c = this.client;
     const at = c.pollTimeout();
     // Armed lazily: a timer that fires early finds nothing due and re-arms.
     if (at !== undefined && at < this.deadline) {

@@ -24,7 +24,8 @@
 //!    keepalive, the connect timeout, the backoff's wait, retransmission and the wait for a
 //!    closing transport.
 //!
-//! A host may put off step 2 to gather a burst into one frame: bytes wait, in order.
+//! A host may put off step 2 to gather a burst into one frame, or to let the application
+//! answer the events first; bytes wait, in order. Steps 3 and 4 then follow it again.
 //! Every [`command`](ClientMachine::command) either returns an error at once or ends in
 //! exactly one [`MachineEvent::Completed`] with its token.
 
