@@ -66,8 +66,8 @@ export class Connection {
   }
 
   /** Feeds an input that arrived in a task of its own (bytes, a timer, the end of a burst),
-   *  and handles the outputs at once unless a drain is already queued: a message costs no
-   *  microtask. Not for what can happen within a drain, such as a link's close. */
+   *  and drains at once unless a drain is already queued: no microtask to reach the events.
+   *  Not for what can happen within a drain, such as a link's close. */
   _arrived(feed) {
     feed();
     if (!this.scheduled) this._drain();
@@ -85,9 +85,10 @@ export class Connection {
     if (this.busy || this.flushing) this._arm();
     else {
       this.flushing = true;
+      // Nothing else sends meanwhile (drains wait for this), so no burst can have begun.
       queueMicrotask(() => {
         this.flushing = false;
-        if (!this.busy) this._transmit();
+        this._transmit();
         this._events();
         this._arm();
       });
