@@ -172,6 +172,51 @@ test('frames that arrive together are answered together: 500 PUBACKs leave in a 
   }
 });
 
+test("an acknowledgement waits for the application's answer: a message's PUBACK and the PUBLISH made in a promise continuation leave in one frame", { timeout: 60_000 }, async () => {
+  const ROUNDS = 20;
+  const context = await h.browser.newContext();
+  const asker = await mqtt.connectAsync(`mqtt://127.0.0.1:${h.mosquitto.tcp}`, { clientId: 'extras-answer-ask' });
+  try {
+    const { page, errors } = await openPage(context);
+    await page.evaluate(async ({ url }) => {
+      // The first bytes of every frame the page sends.
+      window.__sent = [];
+      const send = WebSocket.prototype.send;
+      WebSocket.prototype.send = function loggedSend(data) {
+        window.__sent.push(Array.from(new Uint8Array(data.buffer ?? data, data.byteOffset ?? 0, data.byteLength)));
+        return send.call(this, data);
+      };
+      const { connectAsync } = await import('/tabmq/index.js');
+      const client = await connectAsync(url, { clientId: 'extras-answer' });
+      await client.subscribeAsync('extras/question', { qos: 1 });
+      client.on('message', (_topic, payload) => {
+        Promise.resolve().then(() => client.publish('extras/answer', payload, { qos: 1 }));
+      });
+      window.__sent = [];
+    }, { url: `ws://127.0.0.1:${h.mosquitto.ws}` });
+    const answers = [];
+    await asker.subscribeAsync('extras/answer', { qos: 1 });
+    asker.on('message', (_topic, payload) => answers.push(payload.toString()));
+    for (let i = 0; i < ROUNDS; i += 1) {
+      const before = answers.length;
+      await asker.publishAsync('extras/question', `q${i}`, { qos: 1 });
+      const deadline = Date.now() + 5_000;
+      while (answers.length === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const sent = await page.evaluate(() => window.__sent);
+    assert.equal(answers.length, ROUNDS);
+    // A PUBACK (0x40, length 2) that leaves alone is the frame this change removed.
+    const alone = sent.filter((f) => f.length === 4 && f[0] === 0x40);
+    const joined = sent.filter((f) => f[0] === 0x40 && f[1] === 2 && (f[4] & 0xf0) === 0x30);
+    assert.deepEqual(alone, [], 'no PUBACK leaves in a frame of its own');
+    assert.equal(joined.length, ROUNDS, `PUBACK and PUBLISH joined in ${joined.length} of ${ROUNDS} frames`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await asker.endAsync();
+    await context.close();
+  }
+});
+
 /** Connects with a 1 s keepalive, then stops the page's own timers, as a throttled
  *  background tab would; after 7 s, the PINGREQs sent and whether the connection closed.
  *  With `noWorker`, the timer worker cannot start, so the timers are the page's. */

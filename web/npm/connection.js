@@ -2,18 +2,15 @@
 // the connect timeout, keepalive, resubscribing, the offline queue, what is stored before a
 // packet may leave, which command completes when) is made in Rust, by the core's
 // ClientMachine in wasm. This file opens and closes transports when told, moves bytes,
-// arms one timer, stores the session, and turns the machine's events into MQTT.js's.
+// arms one timer, stores the session, and settles commands' promises.
 //
 // After every input, in the machine's order: store what `pollPersist` gives, handle
-// `pollEvent`, then, put off to a microtask (or to a burst's end), send and act on
-// `pollTransmit`/`pollAction` until both are empty and handle `pollEvent` again; and arm the
-// timer at `pollTimeout`.
+// `pollEvent`, send and act on `pollTransmit`/`pollAction` until both are empty (bytes put
+// off to a microtask, for the application's answers to join them, or to a burst's end),
+// handle `pollEvent` again, and arm the timer at `pollTimeout`.
 
 import { cancel, later, nextTask } from './schedule.js';
-import { openTransport } from './transports.js';
-
-/** An `Error` with a `code`, and `extra` fields such as `reasonCode`. */
-export const codedError = (code, message, extra) => Object.assign(new Error(message), { code }, extra);
+import { joined, openTransport } from './transports.js';
 
 // One clock for every input, the Rust client's too: monotonic within the page, so a changed
 // system clock moves no timer, and on the Unix epoch's scale, so the expiry times a stored
@@ -22,27 +19,11 @@ const origin = performance.timeOrigin;
 const now = () => origin + performance.now();
 
 export class Connection {
-  /** `Client` is the wasm's class (of the build for the protocol version). `emit(type,
-   *  ...args)` gets MQTT.js's events. `openTab(tab)` resolves to a port of the in-tab broker
-   *  that `tab` ({name, shared, persist}) names. */
-  static async open(Client, url, options, emit, openTab) {
-    let store = null;
-    if (options.persist === 'indexeddb') {
-      try {
-        // Loaded only here: a page without `persist` never fetches it.
-        const { openSessionStore } = await import('./session-store.js');
-        store = await openSessionStore(options.clientId);
-      } catch (e) {
-        emit('error', codedError('NO_SESSION_STORE', `no IndexedDB: ${e?.message ?? e}`));
-      }
-    }
-    const client = new Client(url, { ...options, persist: store ? 'indexeddb' : undefined }, store?.saved, Math.random() * 2 ** 53);
-    if (client.sessionSetAside) console.warn(`tabmq: ignoring the saved session of ${options.clientId}: ${client.sessionSetAside}`);
-    return new Connection(client, options, emit, openTab, store);
-  }
-
-  constructor(client, options, emit, openTab, store) {
-    Object.assign(this, { client, emit, openTab, store, v5: options.protocolVersion === 5 });
+  /** `client` is a wasm `Client`; `emit(event)` gets its events but completions (see
+   *  `pollEvent` in client_for_js.rs); `openTab(tab)` resolves to a port of the in-tab broker
+   *  `tab` ({name, shared, persist}) names; `store` ({save(bytes)}) keeps the session. */
+  constructor(client, emit, openTab, store) {
+    Object.assign(this, { client, emit, openTab, store });
     this.links = new Map(); // transport -> { send, close, cut }
     this.waiters = new Map(); // token -> { resolve, reject }
     this.nextToken = 1;
@@ -79,20 +60,22 @@ export class Connection {
     const write = this.store && c.pollPersist();
     if (write) this.store.save(write.bytes).then(() => this._input(() => c.handlePersisted(write.seq, now())));
     this._events();
-    // Sent after the application's answers to these events (promise continuations too), so
-    // an acknowledgement and the PUBLISH it prompts share a frame: a PUBACK sent ahead alone
-    // made Mosquitto 2.0.11 hold its next packet ~100 ms in 1-3% of QoS 1 round trips.
-    if (this.busy || this.flushing) this._arm();
-    else {
-      this.flushing = true;
-      // Nothing else sends meanwhile (drains wait for this), so no burst can have begun.
-      queueMicrotask(() => {
-        this.flushing = false;
-        this._transmit();
-        this._events();
-        this._arm();
-      });
-    }
+    if (this.busy || this.flushing) return this._arm();
+    // What is ready waits for the application's answers to these events (promise
+    // continuations too), so an acknowledgement and the PUBLISH it prompts share a frame: a
+    // PUBACK sent alone made Mosquitto 2.0.11 hold its next packet ~100 ms in 1-3% of QoS 1
+    // round trips. With nothing ready nothing waits: an answer drains on its own.
+    const held = c.pollTransmit();
+    const flush = () => {
+      this.flushing = false;
+      this._transmit(held);
+      this._events();
+      this._arm();
+    };
+    if (!held) return flush();
+    // Nothing else sends meanwhile (drains wait for this), so no burst can have begun.
+    this.flushing = true;
+    queueMicrotask(flush);
   }
 
   _events() {
@@ -113,19 +96,23 @@ export class Connection {
     }
   }
 
-  /** Sends and acts. The first frame of a quiet spell leaves at once; under load, what the
-   *  next tasks (more arriving frames) produce waits for them: one frame per burst. */
-  _transmit() {
+  /** Sends and acts, `held` first. The first frame of a quiet spell leaves at once; under
+   *  load, what the next tasks (more arriving frames) produce waits for them: one frame per
+   *  burst. */
+  _transmit(held) {
     let sent = false;
     for (;;) {
-      const out = this.client.pollTransmit();
+      let out = this.client.pollTransmit();
+      if (held) {
+        // Held while the application answered: it leaves first, in one frame with the answer.
+        if (out?.transport === held.transport) out.bytes = joined(held.bytes, out.bytes);
+        else if (out) this._send(held);
+        else out = held;
+        held = undefined;
+      }
       if (out) {
         sent = true;
-        try {
-          this.links.get(out.transport)?.send(out.bytes);
-        } catch {
-          // The link is going; its close event tells the machine.
-        }
+        this._send(out);
         continue;
       }
       const action = this.client.pollAction();
@@ -140,6 +127,14 @@ export class Connection {
     if (sent) {
       this.busy = true;
       nextTask(() => this._arrived(() => (this.busy = false)));
+    }
+  }
+
+  _send({ transport, bytes }) {
+    try {
+      this.links.get(transport)?.send(bytes);
+    } catch {
+      // The link is going; its close event tells the machine.
     }
   }
 
@@ -158,35 +153,20 @@ export class Connection {
     });
   }
 
+  /** Completions settle their commands' promises; the rest go to the API (index.js). */
   _event(e) {
-    switch (e.type) {
-      case 'connected':
-        return this.emit('connect', { cmd: 'connack', sessionPresent: e.sessionPresent, [this.v5 ? 'reasonCode' : 'returnCode']: 0 });
-      case 'message':
-        return this.emit('message', e.packet.topic, e.packet.payload, e.packet);
-      case 'completed': {
-        const waiter = this.waiters.get(e.token);
-        this.waiters.delete(e.token);
-        if (e.error) waiter?.reject(e.error);
-        else waiter?.resolve(e.granted ?? e.reasonCode);
-        return undefined;
-      }
-      case 'closed': {
-        if (e.byBroker) this.emit('disconnect', { cmd: 'disconnect', reasonCode: e.reasonCode });
-        const coded = e.reasonCode !== undefined;
-        if (e.error) this.emit('error', codedError(e.error, coded ? `${e.reason} with code ${e.reasonCode}` : e.reason, coded ? { reasonCode: e.reasonCode } : {}));
-        return this.emit('close');
-      }
-      case 'transportfailed':
-        this.emit('error', codedError('CONNECT_FAILED', 'the WebSocket could not be opened'));
-        return this.emit('close');
-      case 'end':
-        cancel(this.timer);
-        this.deadline = Infinity;
-        return this.emit('end');
-      default:
-        return this.emit(e.type, e.packet);
+    if (e.type === 'completed') {
+      const waiter = this.waiters.get(e.token);
+      this.waiters.delete(e.token);
+      if (e.error) waiter?.reject(e.error);
+      else waiter?.resolve(e.granted ?? e.reasonCode);
+      return;
     }
+    if (e.type === 'end') {
+      cancel(this.timer);
+      this.deadline = Infinity;
+    }
+    this.emit(e);
   }
 
   /** Runs a command; with `wait`, a promise of its outcome. Throws what the machine

@@ -6,8 +6,11 @@
 //
 // The one difference from MQTT.js: payloads are Uint8Array, not Buffer.
 
-import { Connection, codedError as error } from './connection.js';
+import { Connection } from './connection.js';
 import { TabSocket, forgetTabBroker, openBrokerPort, tabBroker } from './tab-socket.js';
+
+/** An `Error` with a `code`, and `extra` fields such as `reasonCode`. */
+const error = (code, message, extra) => Object.assign(new Error(message), { code }, extra);
 
 // Written out in full so that bundlers (Vite, webpack 5) find and bundle the workers.
 function makeBrokerWorker(shared, name) {
@@ -65,8 +68,20 @@ async function brokerControl(tab) {
  *  the rest (MQTT.js's); each attempt at a `tab://` broker gets a port of its own. */
 async function openConnection(url, options, onEvent) {
   const Client = await load(builds[options.protocolVersion === 5 ? 5 : 4]);
+  let store = null;
+  if (options.persist === 'indexeddb') {
+    try {
+      // Loaded only here: a page without `persist` never fetches it.
+      const { openSessionStore } = await import('./session-store.js');
+      store = await openSessionStore(options.clientId);
+    } catch (e) {
+      onEvent({ type: 'error', error: error('NO_SESSION_STORE', `no IndexedDB: ${e?.message ?? e}`) });
+    }
+  }
+  const client = new Client(url, { ...options, persist: store ? 'indexeddb' : undefined }, store?.saved, Math.random() * 2 ** 53);
+  if (client.sessionSetAside) console.warn(`tabmq: ignoring the saved session of ${options.clientId}: ${client.sessionSetAside}`);
   const openTab = async (tab) => openBrokerPort(await brokerControl(tab), 'connect');
-  return Connection.open(Client, url, options, onEvent, openTab);
+  return new Connection(client, onEvent, openTab, store);
 }
 
 const REASONS = {
@@ -218,7 +233,7 @@ export class MqttClient extends Emitter {
     this.disconnected = false;
     this._raw = null;
     this._waiting = [];
-    openConnection(this.options.href, { ...this.options, trace: this._traced() }, (type, ...args) => this._event(type, ...args))
+    openConnection(this.options.href, { ...this.options, trace: this._traced() }, (e) => this._machineEvent(e))
       .then(
         (raw) => {
           this._raw = raw;
@@ -248,6 +263,31 @@ export class MqttClient extends Emitter {
   _with(f) {
     if (this._raw) f(this._raw);
     else this._waiting.push(f);
+  }
+
+  /** One of the machine's events (pollEvent in client_for_js.rs) as MQTT.js's. */
+  _machineEvent(e) {
+    switch (e.type) {
+      case 'message':
+        return this.emit('message', e.packet.topic, e.packet.payload, e.packet);
+      case 'connected': {
+        const code = this.options.protocolVersion === 5 ? 'reasonCode' : 'returnCode';
+        return this._event('connect', { cmd: 'connack', sessionPresent: e.sessionPresent, [code]: 0 });
+      }
+      case 'closed': {
+        if (e.byBroker) this.emit('disconnect', { cmd: 'disconnect', reasonCode: e.reasonCode });
+        const coded = e.reasonCode !== undefined;
+        if (e.error) this.emit('error', error(e.error, coded ? `${e.reason} with code ${e.reasonCode}` : e.reason, coded ? { reasonCode: e.reasonCode } : {}));
+        return this._event('close');
+      }
+      case 'transportfailed':
+        this.emit('error', error('CONNECT_FAILED', 'the WebSocket could not be opened'));
+        return this._event('close');
+      case 'error':
+        return this.emit('error', e.error);
+      default: // reconnect, offline, end; packetsend and packetreceive with their packet
+        return e.packet ? this._event(e.type, e.packet) : this._event(e.type);
+    }
   }
 
   _event(type, ...args) {

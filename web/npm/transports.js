@@ -35,3 +35,11 @@ export function openTransport(url, tab, openTab, { opened, bytes, closed }) {
   ws.onmessage = (e) => bytes(e.data);
   ws.onclose = closed;
 }
+
+/** `a` then `b`, in one buffer: one frame. */
+export function joined(a, b) {
+  const both = new Uint8Array(a.length + b.length);
+  both.set(a);
+  both.set(b, a.length);
+  return both;
+}
