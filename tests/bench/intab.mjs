@@ -14,6 +14,9 @@ const OUT = process.env.TABMQ_BENCH_OUT;
 const NPM_DIR = process.env.TABMQ_NPM_DIR;
 const M5 = process.env.TABMQ_MQTT5_WASM;
 const M5_VERSION = process.env.TABMQ_MQTT5_WASM_VERSION ?? '';
+// An older build of the package (`TABMQ_BENCH_BASELINE=DIR[:LABEL]`), run as a third library
+// in the same rounds, as in client.mjs; its rows go to stdout only.
+const [BASELINE_DIR, BASELINE_LABEL = 'baseline'] = (process.env.TABMQ_BENCH_BASELINE ?? '').split(':');
 // Five rounds of runs of a tenth of a second to a few seconds: with three rounds of 1,200 to
 // 3,000 messages (tens of milliseconds each), two runs of the same build a few minutes apart
 // differed by up to 1.8×.
@@ -21,7 +24,11 @@ const ROUNDS = 5;
 const WINDOW = 64;
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
-const server = await serveStatic(here('./page'), { '/tabmq/': NPM_DIR, '/mqtt5-wasm/': M5 }, { isolated: true });
+const mounts = { '/tabmq/': NPM_DIR, '/mqtt5-wasm/': M5 };
+if (BASELINE_DIR) mounts['/baseline/'] = BASELINE_DIR;
+const server = await serveStatic(here('./page'), mounts, { isolated: true });
+const baselineRows = [];
+const ceilings = [];
 const browser = await launchChromium();
 const rows = [];
 let m5Failure = null;
@@ -34,20 +41,21 @@ try {
   page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
   await page.goto(`${server.url}index.html`);
   if (!(await page.evaluate(() => self.crossOriginIsolated))) throw new Error('the bench page is not cross-origin isolated');
-  await page.evaluate(async () => {
+  await page.evaluate(async (baseline) => {
     const m5 = await import('/mqtt5-wasm/mqtt5_wasm.js');
     await m5.default();
     window.m5 = m5;
     window.tabmq = (await import('/tabmq/index.js')).default;
+    if (baseline) window.baseline = (await import('/baseline/index.js')).default;
     window.cases = await import('/intab-cases.js');
-  });
+  }, Boolean(BASELINE_DIR));
   let serial = 0;
   const run = (lib, args) => {
     serial += 1;
     return page.evaluate(({ lib, args, serial, window: w }) => {
-      const broker = lib === 'tabmq'
-        ? window.cases.tabmqBroker(window.tabmq, `bench${serial}`, w)
-        : window.cases.mqtt5WasmBroker(window.m5);
+      const broker = lib === 'm5'
+        ? window.cases.mqtt5WasmBroker(window.m5)
+        : window.cases.tabmqBroker(window[lib], `bench${serial}`, w);
       return window.cases.fan(broker, { ...args, id: `${lib}${serial}`, window: w }).finally(() => broker.close());
     }, { lib, args, serial, window: WINDOW });
   };
@@ -63,22 +71,25 @@ try {
     ['fan-in, 10 publishers to 1 subscriber', 10, 1],
     ['fan-out, 1 publisher to 10 subscribers', 1, 10],
   ];
-  const ceilings = [];
-  for (let round = 0; round < ROUNDS; round += 1) {
-    ceilings.push((await page.evaluate(() => window.cases.echo({ count: 20000, window: 64 }))).rate);
-  }
-  const ceiling = median(ceilings);
+  const echo = async () => (await page.evaluate(() => window.cases.echo({ count: 20000, window: 64 }))).rate;
   for (const qos of [0, 1, 2]) {
     for (const [shape, publishers, subscribers] of shapes) {
       const count = Math.round([12000, 8000, 4800][qos] / publishers);
-      const seen = { tabmq: [], m5: [] };
-      const libs = m5Failure ? ['tabmq'] : ['tabmq', 'm5'];
+      // The ceiling is measured in each round beside the libraries, not once for the run:
+      // on this shared machine it moved from 48,000 to 82,000 msgs/s between two runs
+      // minutes apart, and a ratio to a ceiling taken at another time moved with it.
+      const seen = { tabmq: [], m5: [], baseline: [], ceiling: [] };
+      const libs = [...(m5Failure ? ['tabmq'] : ['tabmq', 'm5']), ...(BASELINE_DIR ? ['baseline'] : [])];
       for (let round = 0; round < ROUNDS; round += 1) {
         for (const lib of round % 2 === 0 ? libs : [...libs].reverse()) {
           seen[lib].push((await run(lib, { publishers, subscribers, qos, count })).rate);
         }
+        seen.ceiling.push(await echo());
       }
       const ours = median(seen.tabmq);
+      const ceiling = median(seen.ceiling);
+      ceilings.push(ceiling);
+      if (BASELINE_DIR) baselineRows.push(`${shape}, QoS ${qos}: tabmq ${ours} ${BASELINE_LABEL} ${median(seen.baseline)} msgs/s`);
       if (!m5Failure) {
         rows.push(row(`in-tab broker: ${shape}, QoS ${qos}`, 'msgs/s', ours, `mqtt5-wasm ${M5_VERSION} Broker on the page`, median(seen.m5), true, 2));
       }
@@ -93,6 +104,11 @@ try {
   await server.close();
 }
 const notes = {
-  'in-tab broker': `${m5Failure ? `No comparison with mqtt5-wasm: ${m5Failure}. ` : ''}tabmq's clients are the npm package's, through MQTT.js's API: they run on the page's thread and reach the broker's Worker over MessagePorts. mqtt5-wasm's broker and clients all run on the page's thread, over its client ports. Publishers keep ${WINDOW} messages between publish and delivery to every subscriber. The ceiling echoes one 32-byte message per postMessage between the page and a worker.`,
+  'in-tab broker': `${m5Failure ? `No comparison with mqtt5-wasm: ${m5Failure}. ` : ''}tabmq's clients are the npm package's, through MQTT.js's API: they run on the page's thread and reach the broker's Worker over MessagePorts. mqtt5-wasm's broker and clients all run on the page's thread, over its client ports. Publishers keep ${WINDOW} messages between publish and delivery to every subscriber. The ceiling echoes one 32-byte message per postMessage between the page and a worker, measured in every round of each case beside the libraries (the ratio is to that case's median ceiling).`,
 };
-console.log(report(OUT, ['in-tab broker'], rows, notes));
+if (BASELINE_DIR) {
+  console.log(`tabmq against ${BASELINE_LABEL} (medians of ${ROUNDS} rounds; MessagePort ceilings ${ceilings.map(Math.round).join(', ')} msgs/s)`);
+  for (const line of baselineRows) console.log(line);
+} else {
+  console.log(report(OUT, ['in-tab broker'], rows, notes));
+}
