@@ -217,6 +217,44 @@ test("an acknowledgement waits for the application's answer: a message's PUBACK 
   }
 });
 
+test("an ended client stops listening to the browser's online/offline, and reconnect() listens again", { timeout: 60_000 }, async () => {
+  const context = await h.browser.newContext();
+  try {
+    const { page, errors } = await openPage(context);
+    const counts = await page.evaluate(async ({ url }) => {
+      // The page's online/offline listeners, as [type, listener] pairs added and not removed.
+      const live = new Map([['online', new Set()], ['offline', new Set()]]);
+      const { addEventListener: add, removeEventListener: remove } = window;
+      window.addEventListener = function counted(type, f, o) {
+        live.get(type)?.add(f);
+        return add.call(this, type, f, o);
+      };
+      window.removeEventListener = function counted(type, f, o) {
+        live.get(type)?.delete(f);
+        return remove.call(this, type, f, o);
+      };
+      const count = () => live.get('online').size + live.get('offline').size;
+      const { connectAsync } = await import('/tabmq/index.js');
+      const client = await connectAsync(url, { clientId: 'extras-online', reconnectPeriod: 0 });
+      const seen = [count()];
+      await client.endAsync();
+      seen.push(count());
+      const again = new Promise((resolve) => client.once('connect', resolve));
+      client.reconnect();
+      await again;
+      seen.push(count());
+      await client.endAsync();
+      seen.push(count());
+      return seen;
+    }, { url: `ws://127.0.0.1:${h.mosquitto.ws}` });
+    // Connected, ended, connected again, ended again.
+    assert.deepEqual(counts, [2, 0, 2, 0]);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
 /** Connects with a 1 s keepalive, then stops the page's own timers, as a throttled
  *  background tab would; after 7 s, the PINGREQs sent and whether the connection closed.
  *  With `noWorker`, the timer worker cannot start, so the timers are the page's. */

@@ -9,14 +9,8 @@
 // off to a microtask, for the application's answers to join them, or to a burst's end),
 // handle `pollEvent` again, and arm the timer at `pollTimeout`.
 
-import { cancel, later, nextTask } from './schedule.js';
+import { cancel, later, nextTask, now } from './schedule.js';
 import { joined, openTransport } from './transports.js';
-
-// One clock for every input, the Rust client's too: monotonic within the page, so a changed
-// system clock moves no timer, and on the Unix epoch's scale, so the expiry times a stored
-// session holds mean the same after a reload.
-const origin = performance.timeOrigin;
-const now = () => origin + performance.now();
 
 export class Connection {
   /** `client` is a wasm `Client`; `emit(event)` gets its events but completions (see
@@ -31,8 +25,7 @@ export class Connection {
     this.timer = null;
     this.deadline = Infinity;
     this._onLine = () => this._input(() => client.setOnline(globalThis.navigator?.onLine !== false, now()));
-    globalThis.addEventListener?.('online', this._onLine);
-    globalThis.addEventListener?.('offline', this._onLine);
+    this._hearOnline(true);
     if (globalThis.navigator?.onLine === false) client.setOnline(false, now());
     this._input(() => client.connect(now()));
   }
@@ -130,6 +123,12 @@ export class Connection {
     }
   }
 
+  /** Listens to the browser's online/offline while the client lives: an ended client's
+   *  listeners would keep it from being collected. */
+  _hearOnline(on) {
+    for (const type of ['online', 'offline']) globalThis[on ? 'addEventListener' : 'removeEventListener']?.(type, this._onLine);
+  }
+
   _send({ transport, bytes }) {
     try {
       this.links.get(transport)?.send(bytes);
@@ -165,6 +164,7 @@ export class Connection {
     if (e.type === 'end') {
       cancel(this.timer);
       this.deadline = Infinity;
+      this._hearOnline(false);
     }
     this.emit(e);
   }
@@ -203,6 +203,7 @@ export class Connection {
 
   /** Connects again now: after `end()`, or to skip the backoff's wait. */
   reconnect() {
+    this._hearOnline(true);
     this._input(() => this.client.connect(now()));
   }
 }

@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 /// Milliseconds as every tabmq client in a browser reads them (the npm package's
-/// `connection.js` too): `performance.timeOrigin + performance.now()`. Monotonic within a
+/// `schedule.js` too): `performance.timeOrigin + performance.now()`. Monotonic within a
 /// page, so a changed system clock moves no timer, and on the Unix epoch's scale, so the
 /// expiry times a stored session holds still mean the same after a reload.
 pub fn now() -> Instant {
