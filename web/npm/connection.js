@@ -59,16 +59,17 @@ export class Connection {
     // PUBACK sent alone made Mosquitto 2.0.11 hold its next packet ~100 ms in 1-3% of QoS 1
     // round trips. With nothing ready nothing waits: an answer drains on its own.
     const held = c.pollTransmit();
-    const flush = () => {
-      this.flushing = false;
-      this._transmit(held);
-      this._events();
-      this._arm();
-    };
-    if (!held) return flush();
+    if (!held) return this._flush();
     // Nothing else sends meanwhile (drains wait for this), so no burst can have begun.
     this.flushing = true;
-    queueMicrotask(flush);
+    queueMicrotask(() => this._flush(held));
+  }
+
+  _flush(held) {
+    this.flushing = false;
+    this._transmit(held);
+    this._events();
+    this._arm();
   }
 
   _events() {

@@ -1,8 +1,8 @@
 // When a page's connections run their code, and the clock they read: `nextTask` for a
-// burst's end, `later` for keepalive, connect timeouts and reconnect backoff, and `now`. A background tab's own timers can be
-// held back for a minute, long enough for a broker to drop a connection whose PINGREQ
-// comes late; a worker's timers are not, so `later` keeps its timers in one (and falls
-// back to the page's own if the worker cannot start).
+// burst's end, `later` for keepalive, connect timeouts and reconnect backoff, and `now`. A
+// background tab's own timers can be held back for a minute, long enough for a broker to
+// drop a connection whose PINGREQ comes late; a worker's timers are not, so `later` keeps
+// its timers in one (and falls back to the page's own if the worker cannot start).
 
 // One clock for every input, the Rust client's too: monotonic within the page, so a changed
 // system clock moves no timer, and on the Unix epoch's scale, so the expiry times a stored
