@@ -172,7 +172,7 @@ test('frames that arrive together are answered together: 500 PUBACKs leave in a 
   }
 });
 
-test("an acknowledgement waits for the application's answer: a message's PUBACK and the PUBLISH made in a promise continuation leave in one frame", { timeout: 60_000 }, async () => {
+test("an acknowledgement waits for the application's answer: a message's PUBACK and the PUBLISH an async handler makes a few awaits later leave in one frame", { timeout: 60_000 }, async () => {
   const ROUNDS = 20;
   const context = await h.browser.newContext();
   const asker = await mqtt.connectAsync(`mqtt://127.0.0.1:${h.mosquitto.tcp}`, { clientId: 'extras-answer-ask' });
@@ -189,8 +189,12 @@ test("an acknowledgement waits for the application's answer: a message's PUBACK 
       const { connectAsync } = await import('/tabmq/index.js');
       const client = await connectAsync(url, { clientId: 'extras-answer' });
       await client.subscribeAsync('extras/question', { qos: 1 });
-      client.on('message', (_topic, payload) => {
-        Promise.resolve().then(() => client.publish('extras/answer', payload, { qos: 1 }));
+      // An answer a few awaits deep, as an async handler makes it.
+      client.on('message', async (_topic, payload) => {
+        const text = await Promise.resolve(payload.toString());
+        await null;
+        await null;
+        client.publish('extras/answer', text, { qos: 1 });
       });
       window.__sent = [];
     }, { url: `ws://127.0.0.1:${h.mosquitto.ws}` });
