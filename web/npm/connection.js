@@ -5,12 +5,15 @@
 // arms one timer, stores the session, and settles commands' promises.
 //
 // After every input, in the machine's order: store what `pollPersist` gives, handle
-// `pollEvent`, send and act on `pollTransmit`/`pollAction` until both are empty (bytes put
-// off to the next task, for the application's answers to join them, or to a burst's end),
-// handle `pollEvent` again, and arm the timer at `pollTimeout`.
+// `pollEvent`, send and act on `pollTransmit`/`pollAction` until both are empty (bytes
+// held a few microtask turns, for the application's answers to join them, or to a burst's
+// end), handle `pollEvent` again, and arm the timer at `pollTimeout`.
 
-import { cancel, later, nextTask, now } from './schedule.js';
+import { afterTurns, cancel, later, nextTask, now } from './schedule.js';
 import { joined, openTransport } from './transports.js';
+
+// Turns held bytes wait: an answer a few awaits deep (an await takes one to three turns).
+const HOLD_TURNS = 8;
 
 export class Connection {
   /** `client` is a wasm `Client`; `emit(event)` gets its events but completions (see
@@ -54,17 +57,15 @@ export class Connection {
     if (write) this.store.save(write.bytes).then(() => this._input(() => c.handlePersisted(write.seq, now())));
     this._events();
     if (this.busy || this.flushing) return this._arm();
-    // What is ready waits for the application's answers to these events, however many
-    // awaits deep (a task runs after every microtask), so an acknowledgement and the
-    // PUBLISH it prompts share a frame. Sent a moment apart, the two frames can reach
-    // Mosquitto 2.0.11 between its read of one and its next loop, which then holds its
-    // answer ~100 ms (see the bench notes). With nothing ready nothing waits: an answer
-    // drains on its own.
+    // What is ready waits for the application's answers, so an acknowledgement and the
+    // PUBLISH it prompts share a frame (two frames a moment apart meet Mosquitto 2.0.11's
+    // ~100 ms stall, see the bench notes): microtask turns, as a task's wait slowed in-tab
+    // floods by up to a third. With nothing ready nothing waits.
     const held = c.pollTransmit();
     if (!held) return this._flush();
     // Nothing else sends meanwhile (drains wait for this), so no burst can have begun.
     this.flushing = true;
-    nextTask(() => this._flush(held));
+    afterTurns(HOLD_TURNS, () => this._flush(held));
   }
 
   _flush(held) {

@@ -26,6 +26,12 @@ export function nextTask(f) {
   channel.port2.postMessage(0);
 }
 
+/** Calls `f` once `turns` more turns of the microtask queue have passed: after the
+ *  microtasks already queued, and what they queue a few awaits deep. */
+export function afterTurns(turns, f) {
+  queueMicrotask(() => (turns > 0 ? afterTurns(turns - 1, f) : f()));
+}
+
 let worker = null; // null: not started yet; false: none, the page's own timers instead
 let lastId = 0;
 const due = new Map(); // id -> { f, at, native }
