@@ -12,7 +12,8 @@
 import { afterTurns, cancel, later, nextTask, now } from './schedule.js';
 import { joined, openTransport } from './transports.js';
 
-// Turns held bytes wait: an answer a few awaits deep (an await takes one to three turns).
+// Turns held bytes wait: an answer a few awaits deep (an await takes one to three turns);
+// the Rust client's Coalescer (crates/client/src/coalesce.rs) waits as long.
 const HOLD_TURNS = 8;
 
 export class Connection {

@@ -1,6 +1,9 @@
 //! One write per event-loop turn: every packet the client makes in the same turn leaves in
 //! one WebSocket frame or one postMessage. In Chromium the frame and message rates are the
-//! ceiling, not the codec, so batching is what makes QoS 0 bursts fast.
+//! ceiling, not the codec, so batching is what makes QoS 0 bursts fast. The write waits a few
+//! microtask turns, so that an application's answer made a few awaits after a message joins
+//! the message's acknowledgement: two frames a moment apart meet Mosquitto 2.0.11's ~100 ms
+//! stall (see bench/results.md's client notes).
 
 use js_sys::{Function, Reflect};
 use std::cell::RefCell;
@@ -17,7 +20,11 @@ struct Outbox {
     closed: bool,
 }
 
-/// Gathers a turn's bytes and writes them once, in a microtask.
+/// Microtask turns gathered bytes wait, as long as the npm client's (`HOLD_TURNS` in
+/// web/npm/connection.js): an await takes one to three turns.
+const HOLD_TURNS: u32 = 8;
+
+/// Gathers a turn's bytes and writes them once, HOLD_TURNS microtask turns later.
 #[derive(Clone)]
 pub(crate) struct Coalescer {
     outbox: Rc<RefCell<Outbox>>,
@@ -52,8 +59,18 @@ impl Coalescer {
         }
         out.scheduled = true;
         drop(out);
+        self.flush_after(HOLD_TURNS)
+    }
+
+    /// Flushes once `turns` more microtask turns have passed (at once if one cannot be
+    /// queued: the bytes must not wait for a turn that never comes).
+    fn flush_after(&self, turns: u32) -> Result<(), JsValue> {
         let me = self.clone();
-        queue_microtask(move || me.flush())
+        queue_microtask(move || {
+            if turns == 0 || me.flush_after(turns - 1).is_err() {
+                me.flush();
+            }
+        })
     }
 
     /// Writes what is gathered now.
