@@ -15,6 +15,7 @@ const NPM_DIR = process.env.TABMQ_NPM_DIR;
 // in the same rounds: whether a change made the client slower, measured on one page against
 // one broker, with none of the machine's drift between two runs. Its rows go to stdout only.
 const [BASELINE_DIR, BASELINE_LABEL = 'baseline'] = (process.env.TABMQ_BENCH_BASELINE ?? '').split(':');
+const LIBS = BASELINE_DIR ? ['mqtt', 'tabmq', 'baseline'] : ['mqtt', 'tabmq'];
 // Five rounds: medians steady enough on a shared 2-core machine, in about 7 minutes.
 const ROUNDS = 5;
 const WINDOW = 64;
@@ -66,9 +67,8 @@ try {
   const both = async (kind, args, pick) => {
     const seen = { mqtt: [], tabmq: [], baseline: [] };
     const last = {};
-    const libs = BASELINE_DIR ? ['mqtt', 'tabmq', 'baseline'] : ['mqtt', 'tabmq'];
     for (let round = 0; round < ROUNDS; round += 1) {
-      const order = round % 2 === 0 ? libs : [...libs].reverse();
+      const order = round % 2 === 0 ? LIBS : [...LIBS].reverse();
       for (const lib of order) {
         serial += 1;
         const busyBefore = await busyTime();
@@ -105,17 +105,16 @@ try {
   /** Runs `kind` once per round with every library in turn within the run (see `inTurn` in
    *  client-cases.js); for each name `pick` gives, the medians of the rounds. */
   const together = async (kind, args, picks) => {
-    const libs = BASELINE_DIR ? ['mqtt', 'tabmq', 'baseline'] : ['mqtt', 'tabmq'];
     const seen = {};
     const runs = [];
     for (let round = 0; round < ROUNDS; round += 1) {
       serial += 1;
       const result = await page.evaluate(
         ({ kind, libs, url, args }) => window.cases[kind](Object.fromEntries(libs.map((lib) => [lib, window.libs[lib]])), url, args),
-        { kind, libs, url: urlFor(args), args: { ...args, id: `in-turn-${serial}` } },
+        { kind, libs: LIBS, url: urlFor(args), args: { ...args, id: `in-turn-${serial}` } },
       );
       runs.push(result);
-      for (const lib of libs) {
+      for (const lib of LIBS) {
         for (const [name, pick] of Object.entries(picks)) ((seen[name] ??= {})[lib] ??= []).push(pick(result[lib]));
       }
     }
