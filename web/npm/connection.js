@@ -6,15 +6,11 @@
 //
 // After every input, in the machine's order: store what `pollPersist` gives, handle
 // `pollEvent`, send and act on `pollTransmit`/`pollAction` until both are empty (bytes
-// held a few microtask turns, for the application's answers to join them, or to a burst's
-// end), handle `pollEvent` again, and arm the timer at `pollTimeout`.
+// held the microtask turns the machine asks for, for the application's answers to join
+// them, or to a burst's end), handle `pollEvent` again, and arm the timer at `pollTimeout`.
 
 import { afterTurns, cancel, later, nextTask, now } from './schedule.js';
 import { joined, openTransport } from './transports.js';
-
-// Turns held bytes wait: an answer a few awaits deep (an await takes one to three turns);
-// the Rust client's Coalescer (crates/client/src/coalesce.rs) waits as long.
-const HOLD_TURNS = 8;
 
 export class Connection {
   /** `client` is a wasm `Client`; `emit(event)` gets its events but completions (see
@@ -58,15 +54,14 @@ export class Connection {
     if (write) this.store.save(write.bytes).then(() => this._input(() => c.handlePersisted(write.seq, now())));
     this._events();
     if (this.busy || this.flushing) return this._arm();
-    // What is ready waits for the application's answers, so an acknowledgement and the
-    // PUBLISH it prompts share a frame (two frames a moment apart meet Mosquitto 2.0.11's
-    // ~100 ms stall, see the bench notes): microtask turns, as a task's wait slowed in-tab
-    // floods by up to a third. With nothing ready nothing waits.
+    // Bytes made while the application may be answering what it was handed wait the turns
+    // the machine says (holdTurns), so an acknowledgement and the answer share a frame:
+    // microtask turns, as a task's wait slowed in-tab floods by up to a third.
     const held = c.pollTransmit();
-    if (!held) return this._flush();
+    if (!held?.holdTurns) return this._flush(held);
     // Nothing else sends meanwhile (drains wait for this), so no burst can have begun.
     this.flushing = true;
-    afterTurns(HOLD_TURNS, () => this._flush(held));
+    afterTurns(held.holdTurns, () => this._flush(held));
   }
 
   _flush(held) {

@@ -221,7 +221,12 @@ impl World {
             if let Some(write) = host.machine.poll_persist() {
                 host.writing = Some(write);
             }
-            if let Some((t, bytes)) = host.machine.poll_transmit() {
+            if let Some(Transmit {
+                transport: t,
+                bytes,
+                ..
+            }) = host.machine.poll_transmit()
+            {
                 match host.link {
                     Some((lt, conn)) if lt == t && self.broker_up => {
                         self.broker.handle_bytes(conn, &bytes, now)

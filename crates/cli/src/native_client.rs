@@ -9,7 +9,7 @@ use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant as StdInstant};
 use tabmq_core::{
     Action, Backoff, BrokerUrl, ClientMachine, ClientOptions, ClientSession, CloseReason,
-    ConnectionPolicy, End, Instant, MachineEvent, TransportId,
+    ConnectionPolicy, End, Instant, MachineEvent, Transmit, TransportId,
 };
 
 /// Where to connect and how to behave when the connection drops.
@@ -137,7 +137,12 @@ impl NativeClient {
     /// Writes what the machine has and does what it says.
     fn flush(&mut self) {
         for _ in 0..100_000 {
-            if let Some((t, bytes)) = self.machine.poll_transmit() {
+            if let Some(Transmit {
+                transport: t,
+                bytes,
+                ..
+            }) = self.machine.poll_transmit()
+            {
                 let failed = match self.stream.as_mut() {
                     Some((st, stream)) if *st == t => stream.write_all(&bytes).is_err(),
                     _ => false,

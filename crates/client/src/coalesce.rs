@@ -1,9 +1,9 @@
 //! One write per event-loop turn: every packet the client makes in the same turn leaves in
 //! one WebSocket frame or one postMessage. In Chromium the frame and message rates are the
-//! ceiling, not the codec, so batching is what makes QoS 0 bursts fast. The write waits a few
-//! microtask turns, so that an application's answer made a few awaits after a message joins
-//! the message's acknowledgement: two frames a moment apart meet Mosquitto 2.0.11's ~100 ms
-//! stall (see bench/results.md's client notes).
+//! ceiling, not the codec, so batching is what makes QoS 0 bursts fast. Bytes the machine
+//! says to hold ([`tabmq_core::Transmit::hold_turns`]: made while the application may be
+//! answering a message or a completion) wait that many microtask turns more, so that the
+//! answer made a few awaits later joins them in one frame.
 
 use js_sys::{Function, Reflect};
 use std::cell::RefCell;
@@ -20,11 +20,8 @@ struct Outbox {
     closed: bool,
 }
 
-/// Microtask turns gathered bytes wait, as long as the npm client's (`HOLD_TURNS` in
-/// web/npm/connection.js): an await takes one to three turns.
-const HOLD_TURNS: u32 = 8;
-
-/// Gathers a turn's bytes and writes them once, HOLD_TURNS microtask turns later.
+/// Gathers a turn's bytes and writes them once, when the current task's synchronous work
+/// is done, or the turns the first of them asks for later.
 #[derive(Clone)]
 pub(crate) struct Coalescer {
     outbox: Rc<RefCell<Outbox>>,
@@ -50,8 +47,9 @@ impl Coalescer {
         self.outbox.borrow().closed
     }
 
-    /// Adds `bytes` to this turn's write.
-    pub fn push(&self, bytes: &[u8]) -> Result<(), JsValue> {
+    /// Adds `bytes` to this turn's write, which waits `hold_turns` more microtask turns if
+    /// it is not already queued.
+    pub fn push(&self, bytes: &[u8], hold_turns: u32) -> Result<(), JsValue> {
         let mut out = self.outbox.borrow_mut();
         out.bytes.extend_from_slice(bytes);
         if out.scheduled {
@@ -59,7 +57,7 @@ impl Coalescer {
         }
         out.scheduled = true;
         drop(out);
-        self.flush_after(HOLD_TURNS)
+        self.flush_after(hold_turns)
     }
 
     /// Flushes once `turns` more microtask turns have passed (at once if one cannot be

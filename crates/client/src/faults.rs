@@ -141,9 +141,9 @@ fn later(millis: u32, f: impl FnOnce() + 'static) {
 }
 
 impl Transport for FaultyTransport {
-    fn send(&self, bytes: Bytes) -> Result<(), TransportError> {
+    fn send(&self, bytes: Bytes, hold_turns: u32) -> Result<(), TransportError> {
         if self.faults.borrow().is_empty() {
-            return self.inner.send(bytes);
+            return self.inner.send(bytes, hold_turns);
         }
         let mut out = Vec::with_capacity(bytes.len());
         let delay = self.faults.borrow().delay_ms;
@@ -163,12 +163,12 @@ impl Transport for FaultyTransport {
             return Ok(());
         }
         if delay == 0 {
-            return self.inner.send(Bytes::from(out));
+            return self.inner.send(Bytes::from(out), hold_turns);
         }
         // Same delay for all, so order is kept.
         let inner = self.inner.clone();
         later(delay, move || {
-            let _ = inner.send(Bytes::from(out));
+            let _ = inner.send(Bytes::from(out), 0);
         });
         Ok(())
     }

@@ -39,12 +39,12 @@ impl MessagePortTransport {
 }
 
 impl Transport for MessagePortTransport {
-    fn send(&self, bytes: Bytes) -> Result<(), TransportError> {
+    fn send(&self, bytes: Bytes, hold_turns: u32) -> Result<(), TransportError> {
         if self.closed.get() || self.out.is_closed() {
             return Err(TransportError::Closed);
         }
         self.out
-            .push(&bytes)
+            .push(&bytes, hold_turns)
             .map_err(|e| TransportError::Platform(crate::browser::describe(&e)))
     }
 

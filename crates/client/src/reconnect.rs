@@ -167,10 +167,10 @@ fn drain(shell: &Shared) {
                 );
             }
         }
-        if let Some((t, bytes)) = s.machine.poll_transmit() {
-            if let Some(transport) = s.transports.get(&t) {
+        if let Some(out) = s.machine.poll_transmit() {
+            if let Some(transport) = s.transports.get(&out.transport) {
                 // A refused write means the link is going; its close reports it.
-                let _ = transport.send(bytes);
+                let _ = transport.send(out.bytes, out.hold_turns);
             }
             continue;
         }

@@ -29,8 +29,10 @@ impl std::error::Error for TransportError {}
 /// transport; this trait is only the outgoing half, so that it stays object-safe and
 /// trivially implementable in tests.
 pub trait Transport {
-    /// Sends one buffer: it may hold several packets, and should leave as one frame.
-    fn send(&self, bytes: Bytes) -> Result<(), TransportError>;
+    /// Sends one buffer: it may hold several packets, and should leave as one frame. It may
+    /// wait `hold_turns` microtask turns first ([`tabmq_core::Transmit::hold_turns`]),
+    /// gathering what is sent meanwhile into the same frame.
+    fn send(&self, bytes: Bytes, hold_turns: u32) -> Result<(), TransportError>;
     /// Closes the transport; later sends fail.
     fn close(&self);
 }

@@ -30,12 +30,12 @@ pub(crate) fn new_transport(ws: WebSocket) -> WebSocketTransport {
 }
 
 impl Transport for WebSocketTransport {
-    fn send(&self, bytes: Bytes) -> Result<(), TransportError> {
+    fn send(&self, bytes: Bytes, hold_turns: u32) -> Result<(), TransportError> {
         if self.out.is_closed() || self.ws.ready_state() > WebSocket::OPEN {
             return Err(TransportError::Closed);
         }
         self.out
-            .push(&bytes)
+            .push(&bytes, hold_turns)
             .map_err(|e| TransportError::Platform(crate::browser::describe(&e)))
     }
 

@@ -111,8 +111,8 @@ impl BrokerUrl {
     /// and port. Every browser client reads its URL here.
     pub fn parse_in_browser(url: &str) -> Result<BrokerUrl, BrokerUrlError> {
         let websocket = match (url.strip_prefix("mqtt://"), url.strip_prefix("mqtts://")) {
-            (Some(rest), _) => ["ws://", rest].concat(),
-            (_, Some(rest)) => ["wss://", rest].concat(),
+            (Some(rest), _) => crate::concat(&["ws://", rest]),
+            (_, Some(rest)) => crate::concat(&["wss://", rest]),
             _ => return BrokerUrl::parse(url),
         };
         BrokerUrl::parse(&websocket)
@@ -164,7 +164,7 @@ impl TabUrl {
     pub fn worker_name(&self) -> String {
         // Without `format!`: the npm client's wasm leaves `core::fmt` out.
         let suffix = if self.persist { ":persist" } else { "" };
-        ["tabmq:", &self.name, suffix].concat()
+        crate::concat(&["tabmq:", &self.name, suffix])
     }
 }
 

@@ -52,8 +52,10 @@ fn filter_of(sub: &JsValue) -> Result<SubscribeFilter, JsValue> {
 /// reason code when it gave one.
 fn close_event(reason: &CloseReason) -> Object {
     let text = match reason {
-        CloseReason::ProtocolError(e) => [reason.summary(), ": ", &decode_error_text(e)].concat(),
-        CloseReason::UnexpectedPacket(what) => [reason.summary(), ": ", what].concat(),
+        CloseReason::ProtocolError(e) => {
+            tabmq_core::concat(&[reason.summary(), ": ", &decode_error_text(e)])
+        }
+        CloseReason::UnexpectedPacket(what) => tabmq_core::concat(&[reason.summary(), ": ", what]),
         _ => reason.summary().to_owned(),
     };
     let o = Object::new();
@@ -75,16 +77,15 @@ fn close_event(reason: &CloseReason) -> Object {
 
 fn url_error(e: &BrokerUrlError) -> JsValue {
     let message = match e {
-        BrokerUrlError::UnsupportedScheme(url) => [
+        BrokerUrlError::UnsupportedScheme(url) => tabmq_core::concat(&[
             url,
             ": use ws://, wss:// or tab://NAME[?shared][&persist=indexeddb]",
-        ]
-        .concat(),
+        ]),
         BrokerUrlError::MissingName(url) => {
-            [url, ": the broker needs a name, as in tab://lab"].concat()
+            tabmq_core::concat(&[url, ": the broker needs a name, as in tab://lab"])
         }
         BrokerUrlError::UnknownParameter { url, parameter } => {
-            [url, ": unknown parameter \"", parameter, "\""].concat()
+            tabmq_core::concat(&[url, ": unknown parameter \"", parameter, "\""])
         }
         _ => "not a broker URL".to_owned(),
     };
@@ -346,15 +347,17 @@ impl Client {
         o.into()
     }
 
-    /// `{transport, bytes}`: every ready packet for one transport, as one buffer.
+    /// `{transport, bytes, holdTurns}`: every ready packet for one transport, as one buffer,
+    /// and the microtask turns to hold it for the application's answer (`Transmit::hold_turns`).
     #[wasm_bindgen(js_name = pollTransmit)]
     pub fn poll_transmit(&mut self) -> JsValue {
-        let Some((transport, bytes)) = self.machine.poll_transmit() else {
+        let Some(out) = self.machine.poll_transmit() else {
             return JsValue::UNDEFINED;
         };
         let o = Object::new();
-        set(&o, "transport", transport.0 as f64);
-        set(&o, "bytes", js_sys::Uint8Array::from(&bytes[..]));
+        set(&o, "transport", out.transport.0 as f64);
+        set(&o, "bytes", js_sys::Uint8Array::from(&out.bytes[..]));
+        set(&o, "holdTurns", out.hold_turns);
         o.into()
     }
 

@@ -20,7 +20,7 @@ pub fn invalid(message: &str) -> JsValue {
 /// `[statement] reason`, as `Violation` displays, built without `core::fmt` (whose
 /// machinery the client wasm otherwise leaves out).
 pub fn violation_text(prefix: &str, v: &Violation) -> String {
-    [prefix, "[", v.statement, "] ", v.reason].concat()
+    tabmq_core::concat(&[prefix, "[", v.statement, "] ", v.reason])
 }
 
 /// What a decode error says, without `core::fmt`.
@@ -51,7 +51,7 @@ pub fn client_error(e: &ClientError) -> JsValue {
         }
         ClientError::Encode(EncodeError::FieldTooLong { field, .. }) => (
             "INVALID_PACKET",
-            [field, " is longer than the 65535 bytes that fit"].concat(),
+            tabmq_core::concat(&[field, " is longer than the 65535 bytes that fit"]),
         ),
         ClientError::Encode(_) => (
             "INVALID_PACKET",

@@ -20,7 +20,7 @@ fn number(o: &JsValue, key: &str) -> Result<Option<f64>, JsValue> {
             Some(n) if n.is_finite() && n >= 0.0 => Ok(Some(n)),
             _ => Err(js_error(
                 "INVALID_OPTION",
-                &["options.", key, " must be a non-negative number"].concat(),
+                &tabmq_core::concat(&["options.", key, " must be a non-negative number"]),
             )),
         },
     }

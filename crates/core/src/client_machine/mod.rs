@@ -25,13 +25,15 @@
 //!    closing transport.
 //!
 //! A host may put off step 2 to gather a burst into one frame, or to let the application
-//! answer the events first; bytes wait, in order. Steps 3 and 4 then follow it again.
+//! answer the events first; bytes wait, in order. Steps 3 and 4 then follow it again. How
+//! long to hold them is the machine's call: [`Transmit::hold_turns`].
 //! Every [`command`](ClientMachine::command) either returns an error at once or ends in
 //! exactly one [`MachineEvent::Completed`] with its token.
 
 use crate::prelude::*;
 mod commands;
 mod links;
+mod transmit;
 
 use crate::backoff::Backoff;
 use crate::broker_url::BrokerUrl;
@@ -40,14 +42,14 @@ use crate::client_events::{ClientEvent, ClientOptions, CloseReason, ConnectionSt
 use crate::id_map::IdMap;
 use crate::packet::{PacketId, Publish, SubscribeFilter};
 use crate::properties::Properties;
-use crate::reason::ReasonCode;
 use crate::session::ClientSession;
 use crate::time::Instant;
 use alloc::collections::VecDeque;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use core::time::Duration;
 
 pub use commands::{Command, CommandFailure, Done, End, Outcome};
+pub use transmit::{Transmit, ANSWER_TURNS};
 
 /// One transport the machine asked for; inputs about an older one are ignored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -180,6 +182,9 @@ pub struct ClientMachine {
     by_id: IdMap<Token>,
     /// QoS 0 publishes in the engine's next bytes.
     written_next: Vec<Token>,
+    /// A message or a completion was handed out since bytes last left: the application
+    /// may be answering it.
+    handed_out: bool,
     /// QoS 0 publishes queued while disconnected.
     queued_qos0: Vec<Token>,
     out: VecDeque<Out>,
@@ -222,6 +227,7 @@ impl ClientMachine {
             pending: VecDeque::new(),
             by_id: IdMap::default(),
             written_next: Vec::new(),
+            handed_out: false,
             queued_qos0: Vec::new(),
             out: VecDeque::new(),
             events: VecDeque::new(),
@@ -383,52 +389,6 @@ impl ClientMachine {
         self.persist_pending.take()
     }
 
-    /// Bytes for a transport: every ready packet for the same transport, as one buffer.
-    /// The engine's latest packets wait in it until asked for, so a host that polls once
-    /// per turn (or per burst) sends one buffer, copied nowhere on the way.
-    pub fn poll_transmit(&mut self) -> Option<(TransportId, Bytes)> {
-        let mut taken: Option<(TransportId, Bytes)> = None;
-        while let Some(Out::Bytes {
-            transport, after, ..
-        }) = self.out.front()
-        {
-            if *after > self.persisted || taken.as_ref().is_some_and(|(t, _)| t != transport) {
-                break;
-            }
-            let Some(Out::Bytes {
-                transport,
-                bytes,
-                written,
-                ..
-            }) = self.out.pop_front()
-            else {
-                break;
-            };
-            for token in written {
-                self.complete(token, Ok(Done::Published(ReasonCode::SUCCESS)));
-            }
-            taken = Some(append(taken, transport, bytes));
-        }
-        // What the engine made since: the current link's, once the session it follows
-        // from is stored.
-        let current = match self.link {
-            Link::Up(t) | Link::Closing(t, _) => Some(t),
-            _ => None,
-        };
-        let ready = self.out.is_empty() && self.persist_seq <= self.persisted;
-        if let (true, Some(t)) = (ready, current) {
-            if taken.as_ref().is_none_or(|(tt, _)| *tt == t) {
-                if let Some(bytes) = self.engine.poll_transmit() {
-                    for token in core::mem::take(&mut self.written_next) {
-                        self.complete(token, Ok(Done::Published(ReasonCode::SUCCESS)));
-                    }
-                    taken = Some(append(taken, t, bytes));
-                }
-            }
-        }
-        taken
-    }
-
     /// What to do to a transport; after the bytes before it have been transmitted.
     pub fn poll_action(&mut self) -> Option<Action> {
         match self.out.front() {
@@ -512,7 +472,10 @@ impl ClientMachine {
                 ClientEvent::Connected { session_present } => {
                     self.on_connected(session_present, now)
                 }
-                ClientEvent::Message(p) => self.events.push_back(MachineEvent::Message(p)),
+                ClientEvent::Message(p) => {
+                    self.handed_out = true;
+                    self.events.push_back(MachineEvent::Message(p))
+                }
                 ClientEvent::Published {
                     packet_id,
                     reason_code,
@@ -602,6 +565,7 @@ impl ClientMachine {
     }
 
     fn complete(&mut self, token: Token, outcome: Outcome) {
+        self.handed_out = true;
         self.events
             .push_back(MachineEvent::Completed { token, outcome });
     }
@@ -614,23 +578,6 @@ impl ClientMachine {
         tokens.append(&mut self.queued_qos0);
         for token in tokens {
             self.complete(token, Err(failure.clone()));
-        }
-    }
-}
-
-/// `bytes` after what was `taken` for the same transport.
-fn append(
-    taken: Option<(TransportId, Bytes)>,
-    transport: TransportId,
-    bytes: Bytes,
-) -> (TransportId, Bytes) {
-    match taken {
-        None => (transport, bytes),
-        Some((t, first)) => {
-            let mut all = BytesMut::with_capacity(first.len() + bytes.len());
-            all.extend_from_slice(&first);
-            all.extend_from_slice(&bytes);
-            (t, all.freeze())
         }
     }
 }
