@@ -66,11 +66,34 @@ export function forgetTabBroker(url) {
   brokers.delete(`${shared ? 'shared' : 'own'}:tabmq:${name}${persist ? ':persist' : ''}`);
 }
 
+// A closing tab says nothing on its ports, so a shared broker in another tab cannot tell
+// that its connections are gone. The browser releases a Web Lock when the page holding it
+// goes, however it goes: this page holds one for its life and names it in each `connect`;
+// the broker waits for that lock and cuts the page's connections when it gets it. The Rust
+// client's half is crates/client/src/page_lock.rs: the same key, `pageLock`.
+let pageLock;
+function holdPageLock() {
+  pageLock ??= new Promise((resolve) => {
+    const name = `tabmq-page-${Math.random().toString(16).slice(2)}${Math.random().toString(16).slice(2)}`;
+    try {
+      // Held until the page goes: the promise the callback returns never settles.
+      navigator.locks.request(name, () => {
+        resolve(name);
+        return new Promise(() => {});
+      }).catch(() => resolve(null));
+    } catch {
+      resolve(null); // no Web Locks: the broker falls back on keepalive
+    }
+  });
+  return pageLock;
+}
+
 /** A new MQTT connection to `control`'s broker, as a port (`kind` 'control' instead gives a
  *  connector, on which each `{type: 'connect'}` with a port opens a connection). */
-export function openBrokerPort(control, kind = 'connect') {
+export async function openBrokerPort(control, kind = 'connect') {
   const channel = new MessageChannel();
-  control.postMessage({ type: kind }, [channel.port2]);
+  const lock = kind === 'connect' ? await holdPageLock() : null;
+  control.postMessage(lock ? { type: kind, pageLock: lock } : { type: kind }, [channel.port2]);
   return channel.port1;
 }
 

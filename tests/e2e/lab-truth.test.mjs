@@ -178,27 +178,42 @@ for (const [name, query] of Object.entries(brokers)) {
   }
 }
 
-test('a shared tab that closes leaves the shared broker at once: its sessions go within seconds, not a keepalive later', async () => {
-  const context = await env.browser.newContext();
-  try {
-    const shared = `?broker=${encodeURIComponent('tab://lab?shared')}`;
-    const a = await openLabInContext(context, shared);
-    const b = await openLabInContext(context, shared);
-    const panelsA = new LabPanels(a);
-    const idA = await (await panelsA.connection('publisher')).getByLabel('Client ID').inputValue();
-    const inspector = new LabPanels(b).inspector;
-    const rowA = inspector.locator(`[data-testid="session"][data-client="${idA}"]`);
-    await rowA.getByText('online', { exact: true }).waitFor();
-    const closed = Date.now();
-    await a.close();
-    // The publisher's session is clean: gone with its connection. Keepalive is 30 s, so
-    // 1.5 × 30 s would pass before the broker noticed on its own.
-    await rowA.waitFor({ state: 'detached', timeout: 8_000 });
-    console.log(`# the closed tab's session left the inspector after ${Date.now() - closed} ms`);
-  } finally {
-    await context.close();
-  }
-});
+// A closing tab says nothing on its ports; the broker learns it is gone from the Web Lock
+// the page held (crates/client/src/page_lock.rs), which the browser releases however the
+// page goes: a crashed renderer runs no pagehide at all.
+for (const [how, end] of [
+  ['closes', (page) => page.close()],
+  ['crashes', async (page) => {
+    const crashed = new Promise((resolve) => page.once('crash', resolve));
+    // Page.crash never answers: the renderer is gone.
+    (await page.context().newCDPSession(page)).send('Page.crash').catch(() => {});
+    await crashed;
+  }],
+]) {
+  test(`a shared tab that ${how} leaves the shared broker at once: its sessions go within seconds, not a keepalive later`, async () => {
+    const context = await env.browser.newContext();
+    try {
+      const shared = `?broker=${encodeURIComponent('tab://lab?shared')}`;
+      // The watching tab comes first: Chromium runs a SharedWorker in the process of the
+      // tab that started it, so a crash of that tab takes the broker with it.
+      const b = await openLabInContext(context, shared);
+      const a = await openLabInContext(context, shared);
+      const panelsA = new LabPanels(a);
+      const idA = await (await panelsA.connection('publisher')).getByLabel('Client ID').inputValue();
+      const inspector = new LabPanels(b).inspector;
+      const rowA = inspector.locator(`[data-testid="session"][data-client="${idA}"]`);
+      await rowA.getByText('online', { exact: true }).waitFor();
+      const ended = Date.now();
+      await end(a);
+      // The publisher's session is clean: gone with its connection. Keepalive is 30 s, so
+      // 1.5 × 30 s would pass before the broker noticed on its own.
+      await rowA.waitFor({ state: 'detached', timeout: 8_000 });
+      console.log(`# the ${how === 'closes' ? 'closed' : 'crashed'} tab's session left the inspector after ${Date.now() - ended} ms`);
+    } finally {
+      await context.close();
+    }
+  });
+}
 
 async function openLabInContext(context, query) {
   const page = await context.newPage();

@@ -129,6 +129,53 @@ test('tab://NAME?shared: two tabs reach one broker, which startBroker inspects',
   }
 });
 
+test('a tab that crashes leaves the shared broker at once: its clients\' wills go out within seconds, not a keepalive later', { timeout: 60_000 }, async () => {
+  const context = await h.browser.newContext();
+  try {
+    const watcher = await openPage(context);
+    await watcher.page.evaluate(async () => {
+      const { connectAsync } = await import('/tabmq/index.js');
+      const client = await connectAsync('tab://gone?shared', { clientId: 'gone-watcher' });
+      window.__wills = [];
+      client.on('message', (topic, payload) => window.__wills.push([topic, new TextDecoder().decode(payload)]));
+      await client.subscribeAsync('gone/#', { qos: 1 });
+      window.__broker = await (await import('/tabmq/index.js')).startBroker({ name: 'gone', shared: true });
+    });
+    const doomed = await openPage(context);
+    await doomed.page.addScriptTag({ path: new URL('../node_modules/mqtt/dist/mqtt.min.js', import.meta.url).pathname });
+    await doomed.page.evaluate(async () => {
+      const { connectAsync } = await import('/tabmq/index.js');
+      const { tabSocket } = await import('/tabmq/tab-socket.js');
+      const will = (who) => ({ topic: `gone/${who}`, payload: `${who} left`, qos: 1 });
+      await connectAsync('tab://gone?shared', { clientId: 'gone-tabmq', keepalive: 60, will: will('tabmq') });
+      // MQTT.js, which tabmq did not write, over the package's tabSocket.
+      const other = window.mqtt.connect('ws://tab', {
+        clientId: 'gone-mqttjs', keepalive: 60, reconnectPeriod: 0, will: will('mqttjs'),
+        createWebsocket: () => tabSocket('tab://gone?shared'),
+      });
+      await new Promise((resolve, reject) => { other.once('connect', resolve); other.once('error', reject); });
+    });
+    const sessions = () => watcher.page.evaluate(async () => (await window.__broker.inspect()).sessions.map((s) => s.clientId).sort());
+    assert.deepEqual(await sessions(), ['gone-mqttjs', 'gone-tabmq', 'gone-watcher']);
+    // A crashed renderer runs no pagehide and says nothing on its ports; only the browser
+    // knows it is gone, by the Web Lock it held.
+    const cdp = await context.newCDPSession(doomed.page);
+    const crashed = Date.now();
+    // Page.crash never answers: its renderer is gone. Playwright reports the crash.
+    const crash = new Promise((resolve) => doomed.page.once('crash', resolve));
+    cdp.send('Page.crash').catch(() => {});
+    await crash;
+    // Keepalive is 60 s: 1.5 × 60 s would pass before the broker noticed on its own.
+    await watcher.page.waitForFunction(() => window.__wills.length >= 2, null, { timeout: 10_000 });
+    console.log(`# the crashed tab's wills arrived after ${Date.now() - crashed} ms`);
+    assert.deepEqual((await watcher.page.evaluate(() => window.__wills)).sort(), [['gone/mqttjs', 'mqttjs left'], ['gone/tabmq', 'tabmq left']]);
+    assert.deepEqual(await sessions(), ['gone-watcher']);
+    assert.deepEqual(watcher.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
 test('frames that arrive together are answered together: 500 PUBACKs leave in a few frames, and the messages in order', { timeout: 60_000 }, async () => {
   const COUNT = 500;
   const context = await h.browser.newContext();

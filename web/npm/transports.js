@@ -8,17 +8,15 @@ export function openTransport(url, tab, openTab, { opened, bytes, closed }) {
   if (tab) {
     openTab(tab).then((port) => {
       port.onmessage = (e) => (e.data instanceof ArrayBuffer ? bytes(e.data) : e.data === 'close' && closed());
-      // "close" tells the broker the connection dropped (so the will goes out). A closing
-      // tab says nothing on its ports, so pagehide cuts: a shared broker drops it now.
+      // "close" tells the broker the connection dropped (so the will goes out). A tab that
+      // closes or crashes says nothing: the broker learns it from the page's Web Lock
+      // (openBrokerPort in tab-socket.js).
       const end = (word) => () => {
-        globalThis.removeEventListener?.('pagehide', cut);
         if (word) port.postMessage(word);
         port.close();
         closed();
       };
-      const cut = end('close');
-      globalThis.addEventListener?.('pagehide', cut);
-      opened({ send: (b) => port.postMessage(b.buffer, [b.buffer]), close: end(null), cut });
+      opened({ send: (b) => port.postMessage(b.buffer, [b.buffer]), close: end(null), cut: end('close') });
     }, closed);
     return;
   }

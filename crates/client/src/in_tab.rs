@@ -1,6 +1,7 @@
 //! The broker in a tab: starting its Worker and opening a port per client.
 
 use crate::browser::describe;
+use crate::page_lock::post_connect;
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -194,16 +195,11 @@ impl InTabBroker {
     /// A new port with its own connection to the broker.
     pub fn open_port(&self) -> Result<MessagePort, InTabError> {
         let channel = MessageChannel::new().map_err(|e| InTabError::Port(describe(&e)))?;
-        let request = Object::new();
-        Reflect::set(&request, &"type".into(), &"connect".into())
-            .map_err(|e| InTabError::Port(describe(&e)))?;
-        let far_end = channel.port2();
-        let transfer = Array::of1(&far_end);
-        match &self.control {
-            Control::Dedicated(worker) => worker.post_message_with_transfer(&request, &transfer),
-            Control::Shared(port) => port.post_message_with_transferable(&request, &transfer),
-        }
-        .map_err(|e| InTabError::Port(describe(&e)))?;
+        let control = self.control.clone();
+        post_connect(channel.port2(), move |request, transfer| match &control {
+            Control::Dedicated(worker) => worker.post_message_with_transfer(request, transfer),
+            Control::Shared(port) => port.post_message_with_transferable(request, transfer),
+        });
         Ok(channel.port1())
     }
 

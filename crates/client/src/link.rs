@@ -4,10 +4,10 @@
 //! moves bytes and reports what happened to it; it decides nothing.
 
 use crate::browser::bytes_of;
+use crate::page_lock::post_connect;
 use crate::port::{MessagePortTransport, CLOSE_MESSAGE};
 use crate::transport::Transport;
 use crate::websocket::{new_transport, SUBPROTOCOL};
-use js_sys::{Array, Object, Reflect};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::{
@@ -36,8 +36,6 @@ enum Kind {
     Port {
         port: MessagePort,
         down: Rc<dyn Fn()>,
-        /// Cuts the link when the page goes away (see [`Link::in_tab`]).
-        on_pagehide: Option<Closure<dyn FnMut(Event)>>,
     },
 }
 
@@ -57,17 +55,7 @@ impl Drop for Link {
                 ws.set_onmessage(None);
                 ws.set_onclose(None);
             }
-            Kind::Port {
-                port, on_pagehide, ..
-            } => {
-                port.set_onmessage(None);
-                if let (Some(window), Some(f)) = (web_sys::window(), on_pagehide) {
-                    let _ = window.remove_event_listener_with_callback(
-                        "pagehide",
-                        f.as_ref().unchecked_ref(),
-                    );
-                }
-            }
+            Kind::Port { port, .. } => port.set_onmessage(None),
         }
     }
 }
@@ -106,9 +94,10 @@ impl Link {
     /// reads CONNECT when it gets the port).
     pub fn in_tab(connector: &MessagePort, hooks: Hooks) -> Result<Link, JsValue> {
         let channel = MessageChannel::new()?;
-        let request = Object::new();
-        Reflect::set(&request, &"type".into(), &"connect".into())?;
-        connector.post_message_with_transferable(&request, &Array::of1(&channel.port2()))?;
+        let connector = connector.clone();
+        post_connect(channel.port2(), move |request, transfer| {
+            connector.post_message_with_transferable(request, transfer)
+        });
         let port = channel.port1();
         let (bytes, down) = (hooks.bytes.clone(), hooks.down.clone());
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
@@ -124,25 +113,10 @@ impl Link {
         let transport = MessagePortTransport::new(port.clone());
         // Reported a moment later, as a socket's open event would be.
         let _ = crate::coalesce::queue_microtask(move || opened(Box::new(transport)));
-        // A closing tab says nothing on its ports (Chromium fires no close event on the
-        // other end), so a shared broker in another tab would keep this connection until
-        // its keepalive ran out. The page's `pagehide` cuts it instead, as a dropped
-        // network would: the broker ends the connection now and sends the will.
-        let on_pagehide = web_sys::window().map(|window| {
-            let (port, down) = (port.clone(), hooks.down.clone());
-            let f = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-                let _ = port.post_message(&CLOSE_MESSAGE.into());
-                port.close();
-                down();
-            });
-            let _ = window.add_event_listener_with_callback("pagehide", f.as_ref().unchecked_ref());
-            f
-        });
         Ok(Link {
             kind: Kind::Port {
                 port,
                 down: hooks.down,
-                on_pagehide,
             },
             _on_message: on_message,
         })

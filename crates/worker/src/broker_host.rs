@@ -4,11 +4,12 @@
 
 use js_sys::Reflect;
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use tabmq_broker::{Broker, BrokerConfig, ConnId};
 use tabmq_client::for_worker::{
-    bytes_of_message, to_array_buffer, IdbStore, CLOSE_MESSAGE, READY_MESSAGE,
+    bytes_of_message, to_array_buffer, when_page_gone, IdbStore, CLOSE_MESSAGE, LOCK_KEY,
+    READY_MESSAGE,
 };
 use tabmq_client::now;
 use tabmq_core::Bytes;
@@ -17,6 +18,8 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, MessagePort};
 
 struct Port {
     port: MessagePort,
+    /// The lock its page holds for its life, if it named one (see `watch_page`).
+    page: Option<String>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
 }
 
@@ -40,6 +43,8 @@ struct Host {
     dirty: bool,
     /// The one timer, armed at the broker's `poll_timeout`.
     timer: Option<Timer>,
+    /// The pages whose lock this broker waits for.
+    watched_pages: HashSet<String>,
 }
 
 /// An armed `setTimeout`: its id, its deadline, and its callback (alive until it runs).
@@ -174,7 +179,38 @@ fn flush(host: &Shared) {
     }
 }
 
-fn accept(host: &Shared, port: MessagePort) {
+/// Waits for the page that holds the lock `page` to go, then cuts what is left of its
+/// connections, as a dropped network would: a closing tab says nothing on its ports, and
+/// without this a shared broker would keep its sessions until their keepalive ran out.
+fn watch_page(host: &Shared, page: &str) {
+    if !host.borrow_mut().watched_pages.insert(page.to_owned()) {
+        return;
+    }
+    let (weak, name) = (Rc::downgrade(host), page.to_owned());
+    when_page_gone(page, move || {
+        let Some(host) = weak.upgrade() else { return };
+        {
+            let mut h = host.borrow_mut();
+            h.watched_pages.remove(&name);
+            let gone: Vec<ConnId> = h
+                .ports
+                .iter()
+                .filter(|(_, p)| p.page.as_deref() == Some(name.as_str()))
+                .map(|(conn, _)| *conn)
+                .collect();
+            for conn in gone {
+                h.ports.remove(&conn);
+                h.broker.close(conn, now());
+            }
+        }
+        flush(&host);
+    });
+}
+
+fn accept(host: &Shared, port: MessagePort, page: Option<String>) {
+    if let Some(page) = &page {
+        watch_page(host, page);
+    }
     let conn = host.borrow_mut().broker.accept(now());
     let weak = Rc::downgrade(host);
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
@@ -193,6 +229,7 @@ fn accept(host: &Shared, port: MessagePort) {
         conn,
         Port {
             port,
+            page,
             _on_message: on_message,
         },
     );
@@ -230,9 +267,12 @@ fn control_handler(host: &Shared) -> Closure<dyn FnMut(MessageEvent)> {
             flush(&host);
             return;
         }
+        let page = Reflect::get(&data, &LOCK_KEY.into())
+            .ok()
+            .and_then(|p| p.as_string());
         for i in 0..ports.length() {
             if let Ok(port) = ports.get(i).dyn_into::<MessagePort>() {
-                accept(&host, port);
+                accept(&host, port, page.clone());
             }
         }
     })
