@@ -9,93 +9,25 @@
 // tabmq's client in this page) shares; `tab://NAME` starts a broker in a Worker of this
 // page, which this module's sockets share with each other.
 
-const brokers = new Map();
-
-// The same rules as the Rust client's (tabmq-core's BrokerUrl, which the npm client
-// uses): an unknown parameter is refused, not ignored, so `?shraed` is not a private broker.
-// This module stays free of wasm, so that MQTT.js users can take it alone.
-function parse(url) {
-  if (typeof url === 'object') return url;
-  const match = /^tab:\/\/([^/?]+)\/?(?:\?(.*))?$/.exec(url);
-  if (!match) {
-    throw Object.assign(new Error(`${url}: the broker needs a name, as in tab://lab`), { code: 'INVALID_URL' });
-  }
-  let shared = false;
-  let persist = false;
-  for (const param of (match[2] ?? '').split('&').filter(Boolean)) {
-    if (param === 'shared' || param === 'shared=1' || param === 'shared=true') shared = true;
-    else if (param === 'persist=indexeddb') persist = true;
-    else throw Object.assign(new Error(`${url}: unknown parameter "${param}"`), { code: 'INVALID_URL' });
-  }
-  return { name: match[1], shared, persist };
-}
-
 /** A module worker for the broker: `shared` picks a SharedWorker. */
 export const brokerWorkerAt = (workerUrl) => (shared, name) => (shared
   ? new SharedWorker(workerUrl, { type: 'module', name })
   : new Worker(workerUrl, { type: 'module', name }));
 
-/** The broker `url` (or its parts, `{name, shared, persist}`) names, started once per page (or joined, if shared), as its control
- *  target: the dedicated Worker, or this tab's port to the SharedWorker. `makeWorker(shared,
- *  name)` starts its worker; the worker's name tells it the broker's name. */
-export function tabBroker(url, makeWorker) {
-  const { name, shared, persist } = parse(url);
-  const workerName = `tabmq:${name}${persist ? ':persist' : ''}`;
-  const key = `${shared ? 'shared' : 'own'}:${workerName}`;
-  if (!brokers.has(key)) {
-    const started = new Promise((resolve, reject) => {
-      const worker = makeWorker(shared, workerName);
-      const control = shared ? worker.port : worker;
-      control.onmessage = (event) => {
-        control.onmessage = null;
-        if (event.data === 'ready') resolve(control);
-        else reject(Object.assign(new Error(`the broker worker said ${String(event.data)}`), { code: 'TABMQ_NOT_READY' }));
-      };
-      worker.onerror = (event) => reject(Object.assign(new Error(`the broker worker failed: ${event.message ?? event}`), { code: 'TABMQ_WORKER_FAILED' }));
-    });
-    // A failed start is not kept: the next call tries again.
-    started.catch(() => brokers.delete(key));
-    brokers.set(key, started);
-  }
-  return brokers.get(key);
-}
+// The rest is loaded only when a page reaches for a `tab://` broker (tab-broker.js).
+const broker = () => import('./tab-broker.js');
 
-/** Forgets the broker `url` names, so that the next use starts it again. */
-export function forgetTabBroker(url) {
-  const { name, shared, persist } = parse(url);
-  brokers.delete(`${shared ? 'shared' : 'own'}:tabmq:${name}${persist ? ':persist' : ''}`);
-}
-
-// A closing tab says nothing on its ports, so a shared broker in another tab cannot tell
-// that its connections are gone. The browser releases a Web Lock when the page holding it
-// goes, however it goes: this page holds one for its life and names it in each `connect`;
-// the broker waits for that lock and cuts the page's connections when it gets it. The Rust
-// client's half is crates/client/src/page_lock.rs: the same key, `pageLock`.
-let pageLock;
-function holdPageLock() {
-  pageLock ??= new Promise((resolve) => {
-    const name = `tabmq-page-${Math.random().toString(16).slice(2)}${Math.random().toString(16).slice(2)}`;
-    try {
-      // Held until the page goes: the promise the callback returns never settles.
-      navigator.locks.request(name, () => {
-        resolve(name);
-        return new Promise(() => {});
-      }).catch(() => resolve(null));
-    } catch {
-      resolve(null); // no Web Locks: the broker falls back on keepalive
-    }
-  });
-  return pageLock;
-}
+/** The broker `url` (or its parts, `{name, shared, persist}`) names, started once per page
+ *  (or joined, if shared), as its control target: the dedicated Worker, or this tab's port
+ *  to the SharedWorker. `makeWorker(shared, name)` starts its worker. */
+export const tabBroker = async (url, makeWorker) => (await broker()).tabBroker(url, makeWorker);
 
 /** A new MQTT connection to `control`'s broker, as a port (`kind` 'control' instead gives a
- *  connector, on which each `{type: 'connect'}` with a port opens a connection). */
-export async function openBrokerPort(control, kind = 'connect') {
-  const channel = new MessageChannel();
-  const lock = kind === 'connect' ? await holdPageLock() : null;
-  control.postMessage(lock ? { type: kind, pageLock: lock } : { type: kind }, [channel.port2]);
-  return channel.port1;
-}
+ *  connector). */
+export const openBrokerPort = async (control, kind) => (await broker()).openBrokerPort(control, kind);
+
+/** Forgets the broker `url` names, so that the next use starts it again. */
+export const forgetTabBroker = async (url) => (await broker()).forgetTabBroker(url);
 
 function toArrayBuffer(data) {
   if (data instanceof ArrayBuffer) return data.slice(0);

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { LabPanels } from './support/lab-page.mjs';
+import { LabPage, LabPanels } from './support/lab-page.mjs';
 import { openLab, useLab } from './support/fixture.mjs';
 
 const env = useLab({ mosquitto: true });
@@ -214,6 +214,34 @@ for (const [how, end] of [
     }
   });
 }
+
+test('when the tab whose renderer ran the shared broker crashes, the other tab\'s clients learn it at once and reconnect to a broker started again', async () => {
+  const context = await env.browser.newContext();
+  try {
+    const shared = `?broker=${encodeURIComponent('tab://lab?shared')}`;
+    // The first tab starts the SharedWorker, which Chromium runs in that tab's process.
+    const first = await openLabInContext(context, shared);
+    const second = await openLabInContext(context, shared);
+    const crashed = new Promise((resolve) => first.once('crash', resolve));
+    (await context.newCDPSession(first)).send('Page.crash').catch(() => {});
+    await crashed;
+    const ended = Date.now();
+    // Its ports say nothing; the broker's life lock does. Keepalive (30 s) would take a
+    // minute. Both cards count a reconnect, and are connected again.
+    for (const who of ['publisher', 'subscriber']) {
+      await second.getByTestId(who).getByTestId('last-drop').getByText(/^Reconnects: 1 /).waitFor({ timeout: 10_000 });
+      await second.locator(`[data-testid="status-${who}"][data-state="connected"]`).waitFor({ timeout: 10_000 });
+    }
+    console.log(`# the other tab's clients were connected again ${Date.now() - ended} ms after the crash`);
+    // The broker started again carries messages: the subscriber subscribed again.
+    const lab = new LabPage(second);
+    const payload = `after-${randomUUID()}`;
+    await lab.publish('sensor/after', payload);
+    await lab.message(payload).waitFor({ timeout: 10_000 });
+  } finally {
+    await context.close();
+  }
+});
 
 async function openLabInContext(context, query) {
   const page = await context.newPage();

@@ -176,6 +176,47 @@ test('a tab that crashes leaves the shared broker at once: its clients\' wills g
   }
 });
 
+test('when the tab whose renderer ran the shared broker crashes, the npm client and MQTT.js over tabSocket learn it at once and reconnect to a broker started again', { timeout: 60_000 }, async () => {
+  const context = await h.browser.newContext();
+  try {
+    // The first tab starts the SharedWorker, which Chromium runs in that tab's process.
+    const host = await openPage(context);
+    await host.page.evaluate(async () => (await import('/tabmq/index.js')).startBroker({ name: 'restart', shared: true }));
+    const user = await openPage(context);
+    await user.page.addScriptTag({ path: new URL('../node_modules/mqtt/dist/mqtt.min.js', import.meta.url).pathname });
+    await user.page.evaluate(async () => {
+      const { connectAsync } = await import('/tabmq/index.js');
+      const { tabSocket } = await import('/tabmq/tab-socket.js');
+      window.__log = [];
+      const ours = await connectAsync('tab://restart?shared', { clientId: 'restart-tabmq', keepalive: 60, reconnectPeriod: 100 });
+      for (const type of ['close', 'connect']) ours.on(type, () => window.__log.push(`tabmq ${type}`));
+      ours.on('message', (topic, payload) => window.__log.push(`tabmq got ${new TextDecoder().decode(payload)}`));
+      await ours.subscribeAsync('restart/#', { qos: 1 });
+      const other = window.mqtt.connect('ws://tab', {
+        clientId: 'restart-mqttjs', keepalive: 60, reconnectPeriod: 100,
+        createWebsocket: () => tabSocket('tab://restart?shared'),
+      });
+      await new Promise((resolve, reject) => { other.once('connect', resolve); other.once('error', reject); });
+      for (const type of ['close', 'connect']) other.on(type, () => window.__log.push(`mqttjs ${type}`));
+      window.__other = other;
+    });
+    const crashed = new Promise((resolve) => host.page.once('crash', resolve));
+    (await context.newCDPSession(host.page)).send('Page.crash').catch(() => {});
+    await crashed;
+    const ended = Date.now();
+    // Keepalive is 60 s: 1.5 × 60 s would pass before either noticed on its own.
+    const expected = ['tabmq close', 'tabmq connect', 'mqttjs close', 'mqttjs connect'];
+    await user.page.waitForFunction((expected) => expected.every((e) => window.__log.includes(e)), expected, { timeout: 10_000 });
+    console.log(`# both clients were connected again ${Date.now() - ended} ms after the crash`);
+    // The broker started again carries messages: tabmq's client subscribed again.
+    await user.page.evaluate(() => window.__other.publishAsync('restart/after', 'after the crash', { qos: 1 }));
+    await user.page.waitForFunction(() => window.__log.includes('tabmq got after the crash'), null, { timeout: 10_000 });
+    assert.deepEqual(user.errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
 test('frames that arrive together are answered together: 500 PUBACKs leave in a few frames, and the messages in order', { timeout: 60_000 }, async () => {
   const COUNT = 500;
   const context = await h.browser.newContext();

@@ -269,11 +269,11 @@ pub fn build(env: &Env) -> Result<Built, String> {
     }
     std::fs::create_dir_all(sources.join("wasm")).map_err(|e| e.to_string())?;
     copy_dir(&env.root.join("web").join("npm"), &sources)?;
-    std::fs::copy(
-        env.root.join("web").join("tab-socket.js"),
-        sources.join("tab-socket.js"),
-    )
-    .map_err(|e| format!("tab-socket.js: {e}"))?;
+    // tab-socket.js loads tab-broker.js when a page first reaches for a `tab://` broker.
+    for file in ["tab-socket.js", "tab-broker.js"] {
+        std::fs::copy(env.root.join("web").join(file), sources.join(file))
+            .map_err(|e| format!("{file}: {e}"))?;
+    }
     for name in WASM_BUILDS {
         let glue = sources.join("wasm").join(format!("{name}.js"));
         std::fs::rename(dir.join("wasm").join(format!("{name}.js")), &glue)

@@ -72,10 +72,11 @@ pub async fn connect(
 ) -> Result<ResilientClient, ConnectError> {
     let connector = match BrokerUrl::parse(url) {
         Ok(BrokerUrl::InTab(_)) => {
-            let broker = InTabBroker::for_url(url, worker_script)
+            // One that starts the broker again if its worker dies.
+            let connector = InTabBroker::connector_for_url(url, worker_script)
                 .await
                 .map_err(ConnectError::InTab)?;
-            Some(broker.open_connector().map_err(ConnectError::InTab)?)
+            Some(connector)
         }
         Ok(_) => None,
         Err(e) => return Err(ConnectError::Start(StartError::Url(e))),

@@ -1,10 +1,11 @@
 //! The broker in a tab: starting its Worker and opening a port per client.
 
 use crate::browser::describe;
-use crate::page_lock::post_connect;
+use crate::page_lock::{post_connect, when_broker_gone};
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 pub use tabmq_core::TabUrl;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -49,10 +50,45 @@ enum Control {
     Shared(MessagePort),
 }
 
+impl Control {
+    fn same(&self, other: &Control) -> bool {
+        let (a, b): (&JsValue, &JsValue) = match (self, other) {
+            (Control::Dedicated(a), Control::Dedicated(b)) => (a, b),
+            (Control::Shared(a), Control::Shared(b)) => (a, b),
+            _ => return false,
+        };
+        js_sys::Object::is(a, b)
+    }
+
+    /// Hears the control's messages after "ready": the broker's life lock, whose release
+    /// says its worker is gone; this page then forgets it, and the next use starts it
+    /// again.
+    fn watch(&self) -> Rc<Closure<dyn FnMut(MessageEvent)>> {
+        let control = self.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let control = control.clone();
+            when_broker_gone(&event.data(), move || {
+                BROKERS.with(|b| {
+                    b.borrow_mut()
+                        .retain(|_, broker| !broker.control.same(&control))
+                });
+            });
+        });
+        let f = Some(on_message.as_ref().unchecked_ref());
+        match self {
+            Control::Dedicated(worker) => worker.set_onmessage(f),
+            Control::Shared(port) => port.set_onmessage(f),
+        }
+        Rc::new(on_message)
+    }
+}
+
 /// A running broker in a Worker of this tab, or in a SharedWorker of the origin.
 #[derive(Clone)]
 pub struct InTabBroker {
     control: Control,
+    /// Alive as long as the broker is used (see [`Control::watch`]).
+    _watch: Rc<Closure<dyn FnMut(MessageEvent)>>,
 }
 
 /// `tab://NAME[?shared][&persist=indexeddb]`, read by the core, as every client reads it.
@@ -123,10 +159,11 @@ impl InTabBroker {
             w.set_onerror(on_error);
         })
         .await?;
-        worker.set_onmessage(None);
         worker.set_onerror(None);
+        let control = Control::Dedicated(worker);
         Ok(InTabBroker {
-            control: Control::Dedicated(worker),
+            _watch: control.watch(),
+            control,
         })
     }
 
@@ -145,10 +182,11 @@ impl InTabBroker {
             w.set_onerror(on_error);
         })
         .await?;
-        port.set_onmessage(None);
         worker.set_onerror(None);
+        let control = Control::Shared(port);
         Ok(InTabBroker {
-            control: Control::Shared(port),
+            _watch: control.watch(),
+            control,
         })
     }
 
@@ -195,10 +233,9 @@ impl InTabBroker {
     /// A new port with its own connection to the broker.
     pub fn open_port(&self) -> Result<MessagePort, InTabError> {
         let channel = MessageChannel::new().map_err(|e| InTabError::Port(describe(&e)))?;
-        let control = self.control.clone();
-        post_connect(channel.port2(), move |request, transfer| match &control {
-            Control::Dedicated(worker) => worker.post_message_with_transfer(request, transfer),
-            Control::Shared(port) => port.post_message_with_transferable(request, transfer),
+        let broker = self.clone();
+        post_connect(channel.port2(), move |request, transfer| {
+            broker.post(request, transfer)
         });
         Ok(channel.port1())
     }
@@ -210,13 +247,45 @@ impl InTabBroker {
         let request = Object::new();
         Reflect::set(&request, &"type".into(), &"control".into())
             .map_err(|e| InTabError::Port(describe(&e)))?;
-        let transfer = Array::of1(&channel.port2());
-        match &self.control {
-            Control::Dedicated(worker) => worker.post_message_with_transfer(&request, &transfer),
-            Control::Shared(port) => port.post_message_with_transferable(&request, &transfer),
-        }
-        .map_err(|e| InTabError::Port(describe(&e)))?;
+        self.post(&request, &Array::of1(&channel.port2()))
+            .map_err(|e| InTabError::Port(describe(&e)))?;
         Ok(channel.port1())
+    }
+
+    /// A connector to the broker `url` names that outlives its worker: each
+    /// `{type: "connect"}` posted on it goes to the broker [`InTabBroker::for_url`] gives at
+    /// that moment, so when the worker died (and this page forgot it), the client's next
+    /// attempt starts it again. For a client on this page's thread; one in another worker
+    /// takes [`InTabBroker::open_connector`].
+    pub async fn connector_for_url(url: &str, script_url: &str) -> Result<MessagePort, InTabError> {
+        InTabBroker::for_url(url, script_url).await?;
+        let channel = MessageChannel::new().map_err(|e| InTabError::Port(describe(&e)))?;
+        let (url, script_url) = (url.to_owned(), script_url.to_owned());
+        let forward = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let (url, script_url) = (url.clone(), script_url.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let sent = match InTabBroker::for_url(&url, &script_url).await {
+                    Ok(broker) => broker.post(&event.data(), &event.ports()),
+                    Err(e) => Err(JsValue::from(e.to_string())),
+                };
+                // The client's connect timeout then tries again.
+                if let Err(e) = sent {
+                    web_sys::console::error_2(&"tabmq: cannot reach the in-tab broker".into(), &e);
+                }
+            });
+        });
+        let near = channel.port2();
+        near.set_onmessage(Some(forward.as_ref().unchecked_ref()));
+        // It lives as long as the client's port: the client holds that for its life.
+        forward.forget();
+        Ok(channel.port1())
+    }
+
+    fn post(&self, message: &JsValue, transfer: &Array) -> Result<(), JsValue> {
+        match &self.control {
+            Control::Dedicated(worker) => worker.post_message_with_transfer(message, transfer),
+            Control::Shared(port) => port.post_message_with_transferable(message, transfer),
+        }
     }
 
     /// Asks the broker worker something (`{type: "inspect"}`, `{type: "deleteRetained",
@@ -231,11 +300,8 @@ impl InTabBroker {
             });
             reply.set_onmessage(Some(on_message.unchecked_ref()));
         });
-        match &self.control {
-            Control::Dedicated(worker) => worker.post_message_with_transfer(message, &transfer),
-            Control::Shared(port) => port.post_message_with_transferable(message, &transfer),
-        }
-        .map_err(|e| InTabError::Port(describe(&e)))?;
+        self.post(message, &transfer)
+            .map_err(|e| InTabError::Port(describe(&e)))?;
         let answer = JsFuture::from(answer)
             .await
             .map_err(|e| InTabError::Port(describe(&e)))?;

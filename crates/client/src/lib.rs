@@ -46,6 +46,6 @@ pub mod for_worker {
     pub use crate::browser::{bytes_of as bytes_of_message, to_array_buffer};
     pub use crate::idb::IdbStore;
     pub use crate::in_tab::READY_MESSAGE;
-    pub use crate::page_lock::{when_page_gone, LOCK_KEY};
+    pub use crate::page_lock::{announce_life_lock, when_page_gone, LOCK_KEY};
     pub use crate::port::CLOSE_MESSAGE;
 }

@@ -4,7 +4,7 @@
 //! moves bytes and reports what happened to it; it decides nothing.
 
 use crate::browser::bytes_of;
-use crate::page_lock::post_connect;
+use crate::page_lock::{post_connect, when_broker_gone};
 use crate::port::{MessagePortTransport, CLOSE_MESSAGE};
 use crate::transport::Transport;
 use crate::websocket::{new_transport, SUBPROTOCOL};
@@ -106,6 +106,11 @@ impl Link {
                 bytes(&data);
             } else if data.as_string().as_deref() == Some(CLOSE_MESSAGE) {
                 down();
+            } else {
+                // The broker's worker can die with its port silent (a crash of the tab
+                // whose renderer ran it): its life lock says when.
+                let down = down.clone();
+                when_broker_gone(&data, move || down());
             }
         });
         port.set_onmessage(Some(on_message.as_ref().unchecked_ref()));

@@ -25,6 +25,12 @@ extern "C" {
     fn request(this: &LockManager, name: &str, callback: &Function) -> Result<Promise, JsValue>;
 }
 
+/// What a broker worker posts, followed by the name of the lock it holds for its life, on
+/// each tab's control port and on each connection's port: the tab's side asks for that
+/// lock, and is granted it when the broker's worker is gone (a crash of the renderer that
+/// ran it), which its ports do not say.
+pub const BROKER_LOCK_PREFIX: &str = "broker-lock:";
+
 /// The key of a `{type: "connect"}` message that names the page's lock.
 pub const LOCK_KEY: &str = "pageLock";
 
@@ -135,6 +141,29 @@ fn random_hex() -> String {
     let high = (js_sys::Math::random() * 4_294_967_296.0) as u32;
     let low = (js_sys::Math::random() * 4_294_967_296.0) as u32;
     format!("{high:08x}{low:08x}")
+}
+
+/// Posts on `target` the name of the lock this global holds for its life, once it holds
+/// it (the broker's worker; see [`BROKER_LOCK_PREFIX`]).
+pub fn announce_life_lock(target: impl FnOnce(&JsValue) + 'static) {
+    with_page_lock(move |lock| {
+        if let Some(lock) = lock {
+            target(&format!("{BROKER_LOCK_PREFIX}{lock}").into());
+        }
+    });
+}
+
+/// Calls `gone` when the broker that posted `message` (a [`BROKER_LOCK_PREFIX`] word) is
+/// gone; false if `message` is no such word.
+pub(crate) fn when_broker_gone(message: &JsValue, gone: impl FnOnce() + 'static) -> bool {
+    let Some(name) = message
+        .as_string()
+        .and_then(|m| m.strip_prefix(BROKER_LOCK_PREFIX).map(str::to_owned))
+    else {
+        return false;
+    };
+    when_page_gone(&name, gone);
+    true
 }
 
 /// The broker's half: calls `gone` once the page holding `name` is gone (at once if no

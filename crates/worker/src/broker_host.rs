@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use tabmq_broker::{Broker, BrokerConfig, ConnId};
 use tabmq_client::for_worker::{
-    bytes_of_message, to_array_buffer, when_page_gone, IdbStore, CLOSE_MESSAGE, LOCK_KEY,
-    READY_MESSAGE,
+    announce_life_lock, bytes_of_message, to_array_buffer, when_page_gone, IdbStore, CLOSE_MESSAGE,
+    LOCK_KEY, READY_MESSAGE,
 };
 use tabmq_client::now;
 use tabmq_core::Bytes;
@@ -225,6 +225,10 @@ fn accept(host: &Shared, port: MessagePort, page: Option<String>) {
         flush(&host);
     });
     port.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    let announce = port.clone();
+    announce_life_lock(move |word| {
+        let _ = announce.post_message(word);
+    });
     host.borrow_mut().ports.insert(
         conn,
         Port {
@@ -285,6 +289,9 @@ fn serve_tab(host: &Shared, control: MessagePort) {
     // The tab's control port lives as long as the worker.
     handler.forget();
     let _ = control.post_message(&READY_MESSAGE.into());
+    announce_life_lock(move |word| {
+        let _ = control.post_message(word);
+    });
 }
 
 /// Loads the saved state, then says ready to whoever waits.
@@ -324,6 +331,9 @@ async fn load_then_ready(host: Shared, database: Option<String>, shared: bool) {
     } else {
         let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
         let _ = scope.post_message(&READY_MESSAGE.into());
+        announce_life_lock(move |word| {
+            let _ = scope.post_message(word);
+        });
     }
 }
 
