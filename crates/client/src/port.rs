@@ -1,8 +1,10 @@
 //! MQTT over a MessagePort: the in-tab broker's transport.
 //!
 //! Each client has a port of its own. Real MQTT bytes cross it as transferable
-//! ArrayBuffers; the only other message is the string `"close"`, which the worker sends
-//! when the broker closes the connection (ports have no close event of their own).
+//! ArrayBuffers; the only other messages are the string `"close"`, which the worker sends
+//! when the broker closes the connection (ports have no close event of their own), and,
+//! to a client whose `connect` named its page's lock, the broker's own life lock
+//! (`page_lock::BROKER_LOCK_PREFIX`).
 
 use crate::browser::to_array_buffer;
 use crate::coalesce::{Coalescer, Sink};

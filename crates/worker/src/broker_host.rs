@@ -225,10 +225,14 @@ fn accept(host: &Shared, port: MessagePort, page: Option<String>) {
         flush(&host);
     });
     port.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    let announce = port.clone();
-    announce_life_lock(move |word| {
-        let _ = announce.post_message(word);
-    });
+    // Only to a client that named its page's lock, and so speaks of locks: to others the
+    // port carries MQTT bytes and "close", nothing else.
+    if page.is_some() {
+        let announce = port.clone();
+        announce_life_lock(move |word| {
+            let _ = announce.post_message(word);
+        });
+    }
     host.borrow_mut().ports.insert(
         conn,
         Port {
