@@ -1,4 +1,4 @@
-//! How a shared broker learns that a page is gone.
+//! How a shared broker and the tabs it serves learn that the other is gone.
 //!
 //! A closing tab says nothing on its ports (Chromium fires no close event at the far
 //! end), and its `pagehide` handler does not always live long enough to post a word. A
@@ -6,7 +6,10 @@
 //! holds it goes, however it goes. So each page holds one lock for its whole life and
 //! names it in every `{type: "connect"}`; the broker asks for the same lock, is granted it
 //! only once the page is gone, and then cuts what is left of that page's connections, as a
-//! dropped network would (the will goes out). `web/tab-socket.js` does the page's half for
+//! dropped network would (the will goes out). The other way round, the broker's worker
+//! holds a lock for its life and names it to the tabs ([`BROKER_LOCK_PREFIX`]): a worker
+//! can die with the tab whose renderer ran it, its ports silent, and the tabs' clients
+//! then cut their links and start it again. `web/tab-broker.js` does the page's half for
 //! JavaScript clients; the names and the protocol are the same.
 //!
 //! Where a browser has no Web Locks (an opaque origin, an old engine), connections carry no
