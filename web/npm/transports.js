@@ -10,7 +10,7 @@ export function openTransport(url, tab, openTab, { opened, bytes, closed }) {
       port.onmessage = (e) => (e.data instanceof ArrayBuffer ? bytes(e.data) : e.data === 'close' && closed());
       // "close" tells the broker the connection dropped (so the will goes out). A tab that
       // closes or crashes says nothing: the broker learns it from the page's Web Lock
-      // (openBrokerPort in tab-socket.js).
+      // (openBrokerPort in tab-broker.js), and the page from the broker's.
       const end = (word) => () => {
         if (word) port.postMessage(word);
         port.close();

@@ -141,9 +141,10 @@ pub(crate) fn post_connect(
 }
 
 fn random_hex() -> String {
-    let high = (js_sys::Math::random() * 4_294_967_296.0) as u32;
-    let low = (js_sys::Math::random() * 4_294_967_296.0) as u32;
-    format!("{high:08x}{low:08x}")
+    format!(
+        "{:x}",
+        (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64
+    )
 }
 
 /// Posts on `target` the name of the lock this global holds for its life, once it holds
@@ -156,24 +157,21 @@ pub fn announce_life_lock(target: impl FnOnce(&JsValue) + 'static) {
     });
 }
 
-/// Calls `gone` when the broker that posted `message` (a [`BROKER_LOCK_PREFIX`] word) is
-/// gone; false if `message` is no such word.
-pub(crate) fn when_broker_gone(message: &JsValue, gone: impl FnOnce() + 'static) -> bool {
-    let Some(name) = message
-        .as_string()
-        .and_then(|m| m.strip_prefix(BROKER_LOCK_PREFIX).map(str::to_owned))
-    else {
-        return false;
-    };
-    when_page_gone(&name, gone);
-    true
+/// Calls `gone` when the broker that posted `message` is gone, if `message` is a
+/// [`BROKER_LOCK_PREFIX`] word.
+pub(crate) fn when_broker_gone(message: &JsValue, gone: impl FnOnce() + 'static) {
+    if let Some(name) = message.as_string() {
+        if let Some(name) = name.strip_prefix(BROKER_LOCK_PREFIX) {
+            when_page_gone(name, gone);
+        }
+    }
 }
 
 /// The broker's half: calls `gone` once the page holding `name` is gone (at once if no
-/// page holds it). Returns false where there are no Web Locks.
-pub fn when_page_gone(name: &str, gone: impl FnOnce() + 'static) -> bool {
+/// page holds it); never where there are no Web Locks.
+pub fn when_page_gone(name: &str, gone: impl FnOnce() + 'static) {
     let granted = Closure::once_into_js(move |_lock: JsValue| gone());
-    lock_manager()
-        .and_then(|locks| locks.request(name, granted.unchecked_ref()).ok())
-        .is_some()
+    if let Some(locks) = lock_manager() {
+        let _ = locks.request(name, granted.unchecked_ref());
+    }
 }
