@@ -12,6 +12,10 @@
 import { afterTurns, cancel, later, nextTask, now } from './schedule.js';
 import { joined, openTransport } from './transports.js';
 
+// Tasks in which a connection took an input of its own: a command made in the task its
+// connection last sent in (an awaited QoS 0 publish) need not wait for the burst's end.
+let task = 0;
+
 export class Connection {
   /** `client` is a wasm `Client`; `emit(event)` gets its events but completions (see
    *  `pollEvent` in client_for_js.rs); `openTab(tab)` resolves to a port of the in-tab broker
@@ -22,6 +26,7 @@ export class Connection {
     this.waiters = new Map(); // token -> { resolve, reject }
     this.nextToken = 1;
     this.scheduled = this.busy = this.flushing = false;
+    this.sentIn = -1; // the task of the last send
     this.timer = null;
     this.deadline = Infinity;
     this._onLine = () => this._input(() => client.setOnline(globalThis.navigator?.onLine !== false, now()));
@@ -34,15 +39,15 @@ export class Connection {
    *  burst, once the burst's next task is. */
   _input(feed) {
     feed();
-    if (this.scheduled || this.busy) return;
+    if (this.scheduled || this._waitsForBurst()) return;
     this.scheduled = true;
     queueMicrotask(() => this._drain());
   }
 
-  /** Feeds an input that arrived in a task of its own (bytes, a timer, the end of a burst),
-   *  and drains at once unless a drain is already queued: no microtask to reach the events.
-   *  Not for what can happen within a drain, such as a link's close. */
+  /** Feeds an input that arrived in a task of its own (bytes, a timer, a burst's end) and
+   *  drains at once unless one is queued. Not for what can happen within a drain (a close). */
   _arrived(feed) {
+    task += 1;
     feed();
     if (!this.scheduled) this._drain();
   }
@@ -53,16 +58,17 @@ export class Connection {
     const write = this.store && c.pollPersist();
     if (write) this.store.save(write.bytes).then(() => this._input(() => c.handlePersisted(write.seq, now())));
     this._events();
-    if (this.busy || this.flushing) return this._arm();
-    // Bytes made while the application may be answering what it was handed wait the turns
-    // the machine says (holdTurns), so an acknowledgement and the answer share a frame:
-    // microtask turns, as a task's wait slowed in-tab floods by up to a third.
+    if (this.flushing || this._waitsForBurst()) return this._arm();
+    // Bytes made while the application may be answering wait the microtask turns the
+    // machine says, so an acknowledgement and the answer share a frame.
     const held = c.pollTransmit();
     if (!held?.holdTurns) return this._flush(held);
-    // Nothing else sends meanwhile (drains wait for this), so no burst can have begun.
-    this.flushing = true;
+    this.flushing = true; // drains wait for this, so no burst can begin meanwhile
     afterTurns(held.holdTurns, () => this._flush(held));
   }
+
+  /** Whether bytes wait for the burst's end: something left in an earlier task. */
+  _waitsForBurst() { return this.busy && this.sentIn !== task; }
 
   _flush(held) {
     this.flushing = false;
@@ -89,9 +95,8 @@ export class Connection {
     }
   }
 
-  /** Sends and acts, `held` first. The first frame of a quiet spell leaves at once; under
-   *  load, what the next tasks (more arriving frames) produce waits for them: one frame per
-   *  burst. */
+  /** Sends and acts, `held` first. A quiet spell's first frame leaves at once; what later
+   *  tasks of a burst produce waits for the burst's end: one frame per burst. */
   _transmit(held) {
     let sent = false;
     for (;;) {
@@ -117,14 +122,13 @@ export class Connection {
         link?.[action.type]();
       }
     }
-    if (sent) {
-      this.busy = true;
-      nextTask(() => this._arrived(() => (this.busy = false)));
-    }
+    if (!sent) return;
+    this.sentIn = task;
+    if (!this.busy) nextTask(() => this._arrived(() => (this.busy = false)));
+    this.busy = true;
   }
 
-  /** Listens to the browser's online/offline while the client lives: an ended client's
-   *  listeners would keep it from being collected. */
+  /** Hears online/offline while the client lives (listeners would keep an ended one). */
   _hearOnline(on) {
     for (const type of ['online', 'offline']) globalThis[on ? 'addEventListener' : 'removeEventListener']?.(type, this._onLine);
   }
