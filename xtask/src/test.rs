@@ -143,6 +143,13 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         let brokers = crate::brokers::start_ws_brokers(&env)?;
         let mut cargo = env.command("cargo");
         cargo.env("TABMQ_TEST_WS_URLS", &brokers.ws_urls);
+        // Chromium, stopped by chromedriver, leaves its singleton directory
+        // (org.chromium.Chromium.*) in the temp directory: about 40 a run went to /tmp.
+        // They go to a directory of ours, emptied before and after.
+        let tmp = env.root.join("target").join("xtask").join("wasm-test-tmp");
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        cargo.env("TMPDIR", &tmp);
         cargo
             .args(["test", "--target", "wasm32-unknown-unknown"])
             .env(
@@ -155,7 +162,9 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
         for krate in WASM_TEST_CRATES {
             cargo.args(["-p", krate]);
         }
-        cmd::run(&mut cargo)
+        let ran = cmd::run(&mut cargo);
+        let _ = std::fs::remove_dir_all(&tmp);
+        ran
     });
     step(
         &mut results,
