@@ -138,13 +138,19 @@ fn codec(env: &crate::setup::Env) -> Result<(), String> {
         "codec",
     ]))?;
     let native = newest_bench_binary(&env.root.join("target/release/deps"))?;
+    // The decoder against mqttbytes and memcpy, in Criterion; codec.mjs reads its medians.
+    cmd::run(
+        env.command("cargo")
+            .args(["bench", "-p", "tabmq-codec-bench", "--bench", "decode"]),
+    )?;
     let mut node = env.command("node");
     node.current_dir(env.root.join("tests"))
         .arg("bench/codec.mjs")
         .env("TABMQ_BENCH_PKG", pkg.join("tabmq_js.js"))
         .env("TABMQ_BENCH_OUT", env.root.join("bench"))
         .env("TABMQ_BENCH_WORK", &env.tools)
-        .env("TABMQ_NATIVE_BENCH", native);
+        .env("TABMQ_NATIVE_BENCH", native)
+        .env("TABMQ_CRITERION_DIR", env.root.join("target/criterion"));
     cmd::run(&mut node)
 }
 

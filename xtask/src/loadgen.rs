@@ -235,7 +235,7 @@ fn publisher(
             payload[..8].copy_from_slice(&stamp.to_le_bytes());
             let publish = Publish {
                 qos: load.qos,
-                topic: format!("bench/{tag}/{index}"),
+                topic: format!("bench/{tag}/{index}").into(),
                 packet_id: (load.qos != QoS::AtMostOnce).then(|| id(sent)),
                 payload: payload.clone().into(),
                 ..Publish::default()

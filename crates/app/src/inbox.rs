@@ -45,7 +45,7 @@ pub fn deliver(inbox: SubscriberInbox, publish: Publish) {
         .unwrap_or(false);
     let message = Received {
         seq: 0,
-        topic: publish.topic,
+        topic: publish.topic.into(),
         payload,
         qos: publish.qos,
         retain: publish.retain,

@@ -10,8 +10,8 @@ use crate::tree::SubscriptionTree;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 use tabmq_core::{
-    decode, Bytes, BytesMut, DecodeError, Disconnect, Instant, LastWill, Packet, Properties,
-    ProtocolVersion, Publish, ReasonCode, SessionDecodeError,
+    decode, ByteString, Bytes, BytesMut, DecodeError, Disconnect, Instant, LastWill, Packet,
+    Properties, ProtocolVersion, Publish, ReasonCode, SessionDecodeError,
 };
 
 /// One network connection (a TCP socket, a WebSocket, a MessagePort), as the broker knows it.
@@ -55,7 +55,7 @@ pub(crate) struct Conn {
     /// The client's MQTT 5 Maximum Packet Size: larger messages are not sent to it.
     pub max_packet_out: Option<usize>,
     /// MQTT 5 inbound topic aliases; they live and die with the connection [MQTT-3.3.2-7].
-    pub aliases: HashMap<u16, String>,
+    pub aliases: HashMap<u16, ByteString>,
     /// Whether CONNECT's Session Expiry Interval was zero, which DISCONNECT may not change.
     pub connected_without_expiry: bool,
 }

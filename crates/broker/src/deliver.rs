@@ -13,7 +13,8 @@ use crate::topic_rules::split_shared;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tabmq_core::{
-    encoded_len, Bytes, Instant, LastWill, Packet, ProtocolVersion, Publish, QoS, ReasonCode,
+    encoded_len, ByteString, Bytes, Instant, LastWill, Packet, ProtocolVersion, Publish, QoS,
+    ReasonCode,
 };
 
 impl Broker {
@@ -27,7 +28,7 @@ impl Broker {
             dup: false,
             qos: will.qos,
             retain: will.retain,
-            topic: will.topic,
+            topic: will.topic.into(),
             packet_id: None,
             payload: will.payload,
             properties,
@@ -41,7 +42,7 @@ impl Broker {
             dup: false,
             qos: QoS::AtMostOnce,
             retain: true,
-            topic,
+            topic: topic.into(),
             packet_id: None,
             payload: Bytes::from(value),
             properties: Default::default(),
@@ -350,18 +351,18 @@ impl Broker {
         };
         if let Some(mount) = &self.config.listener(c.listener).mount_point {
             if let Some(rest) = publish.topic.strip_prefix(mount.as_str()) {
-                publish.topic = rest.to_owned();
+                publish.topic = publish.topic.slice_ref(rest);
             }
         }
         if c.version == ProtocolVersion::V5 && c.alias_out_max > 0 {
-            match c.aliases_out.get(&publish.topic) {
+            match c.aliases_out.get(&*publish.topic) {
                 Some(&alias) => {
                     publish.properties.topic_alias = Some(alias);
-                    publish.topic = String::new();
+                    publish.topic = ByteString::new();
                 }
                 None if c.aliases_out.len() < usize::from(c.alias_out_max) => {
                     let alias = c.aliases_out.len() as u16 + 1;
-                    c.aliases_out.insert(publish.topic.clone(), alias);
+                    c.aliases_out.insert(publish.topic.to_string(), alias);
                     publish.properties.topic_alias = Some(alias);
                 }
                 None => {}

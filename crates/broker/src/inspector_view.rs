@@ -81,7 +81,7 @@ impl Broker {
             .iter()
             .filter(|m| m.expires_at.is_none_or(|at| at > now))
             .map(|m| RetainedView {
-                topic: m.publish.topic.clone(),
+                topic: m.publish.topic.to_string(),
                 qos: m.publish.qos,
                 payload: m.publish.payload.clone(),
             })

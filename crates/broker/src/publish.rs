@@ -59,7 +59,7 @@ impl Broker {
             return self.end(conn, Ending::ByBroker(ReasonCode::PROTOCOL_ERROR), now);
         }
         if let Some(mount) = &self.config.listener(listener).mount_point {
-            publish.topic = format!("{mount}{}", publish.topic);
+            publish.topic = format!("{mount}{}", publish.topic).into();
         }
         let too_large = self
             .config

@@ -42,7 +42,7 @@ impl Kept {
             dup: false,
             qos: self.qos,
             retain: true,
-            topic: topic.to_owned(),
+            topic: topic.into(),
             packet_id: None,
             payload: self.payload.clone(),
             properties: self.properties.clone(),
@@ -94,7 +94,7 @@ impl RetainedStore {
             expires_at,
             source: source.map(Box::new),
         };
-        let topic = publish.topic;
+        let topic = String::from(publish.topic);
         let old = self.messages.get(&topic).map_or(0, |m| size(&topic, m));
         let count_after = self.messages.len() + usize::from(old == 0);
         let bytes_after = self.bytes - old + size(&topic, &kept);

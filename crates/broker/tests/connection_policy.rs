@@ -205,7 +205,7 @@ impl World {
         let n = self.next_message;
         self.next_message += 1;
         let publish = Publish {
-            topic: format!("sim/{}", n % 3),
+            topic: format!("sim/{}", n % 3).into(),
             qos,
             payload: Bytes::copy_from_slice(&n.to_be_bytes()),
             ..Publish::default()

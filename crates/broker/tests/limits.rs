@@ -395,7 +395,7 @@ fn sys_topics_carry_mosquittos_statistics_and_hash_does_not_see_them() {
         .iter()
         .map(|p| {
             (
-                p.topic.clone(),
+                p.topic.to_string(),
                 String::from_utf8_lossy(&p.payload).into_owned(),
             )
         })

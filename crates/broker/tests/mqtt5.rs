@@ -45,7 +45,7 @@ fn a_v5_message_with_properties_reaches_a_v311_subscriber_without_them() {
     sim.subscribe(new, "t/#", QoS::ExactlyOnce);
     for qos in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce] {
         let publish = Publish {
-            topic: format!("t/{}", qos.as_u8()),
+            topic: format!("t/{}", qos.as_u8()).into(),
             payload: Bytes::from_static(b"with properties"),
             qos,
             properties: Properties::with(|p| {

@@ -593,7 +593,7 @@ fn a_restored_broker_keeps_retained_messages_of_every_qos() {
     let got = raw2.take(s);
     let mut kept: Vec<(String, QoS, bool)> = publishes(&got)
         .iter()
-        .map(|m| (m.topic.clone(), m.qos, m.retain))
+        .map(|m| (m.topic.to_string(), m.qos, m.retain))
         .collect();
     kept.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(

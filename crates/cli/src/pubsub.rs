@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use std::io::{BufRead, Write};
 use std::time::Duration;
 use tabmq_core::{
-    Bytes, ClientMachine, ClientOptions, Command, CommandFailure, Done, Instant, MachineEvent,
-    Properties, ProtocolVersion, Publish, QoS, SubscribeFilter, Token,
+    ByteString, Bytes, ClientMachine, ClientOptions, Command, CommandFailure, Done, Instant,
+    MachineEvent, Properties, ProtocolVersion, Publish, QoS, SubscribeFilter, Token,
 };
 
 /// The flags both commands share, as mosquitto spells them.
@@ -203,7 +203,7 @@ pub fn publish(args: &[String]) -> Result<(), Failure> {
     };
     let client = common.client("tabmq-pub")?;
     let mut state = Publisher {
-        topic: topic.clone(),
+        topic: topic.as_str().into(),
         qos: common.qos,
         retain,
         payloads,
@@ -215,7 +215,7 @@ pub fn publish(args: &[String]) -> Result<(), Failure> {
 }
 
 struct Publisher {
-    topic: String,
+    topic: ByteString,
     qos: QoS,
     retain: bool,
     payloads: Vec<Vec<u8>>,

@@ -109,7 +109,7 @@ fn capture_all_flows(version: ProtocolVersion) {
     assert!(got_puback);
     let p = delivered.expect("the QoS 1 message came back");
     assert_eq!(
-        (p.topic.as_str(), &p.payload[..], p.qos),
+        (&*p.topic, &p.payload[..], p.qos),
         ("capture/one", &b"q1"[..], QoS::AtLeastOnce)
     );
     w.send(Packet::PubAck(Ack::new(p.packet_id.unwrap())));
@@ -142,7 +142,7 @@ fn capture_all_flows(version: ProtocolVersion) {
     assert!(got_pubcomp);
     let p = inbound.expect("the QoS 2 message came back");
     assert_eq!(
-        (p.topic.as_str(), &p.payload[..], p.qos),
+        (&*p.topic, &p.payload[..], p.qos),
         ("capture/two", &b"q2"[..], QoS::ExactlyOnce)
     );
     let their_id = p.packet_id.unwrap();

@@ -177,7 +177,7 @@ impl Run {
         let done: std::pin::Pin<Box<dyn std::future::Future<Output = bool>>> = match op.as_str() {
             "publish" => {
                 let publish = Publish {
-                    topic: target,
+                    topic: target.into(),
                     payload: Bytes::from(text(step, "payload").into_bytes()),
                     qos: qos(step),
                     ..Publish::default()

@@ -59,7 +59,7 @@ fn subscribe_sent(e: &MachineEvent) -> bool {
 
 fn publish(topic: String, payload: &[u8]) -> Publish {
     Publish {
-        topic,
+        topic: topic.into(),
         qos: QoS::AtLeastOnce,
         payload: payload.to_vec().into(),
         ..Publish::default()

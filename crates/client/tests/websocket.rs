@@ -39,7 +39,7 @@ async fn client(url: &str, id: &str, protocol: ProtocolVersion) -> (ResilientCli
 
 fn publish(topic: String, payload: &str, qos: QoS) -> Publish {
     Publish {
-        topic,
+        topic: topic.into(),
         payload: payload.as_bytes().to_vec().into(),
         qos,
         ..Publish::default()

@@ -9,7 +9,7 @@ use crate::error::{violation, DecodeError};
 use crate::packet::*;
 use crate::prelude::*;
 use crate::properties::{Properties, PropertyContext as Ctx};
-use crate::property_decode::{take_binary, take_string};
+use crate::property_decode::{take_binary, take_shared_string, take_string};
 use crate::reason::{reason_code_allowed, ReasonCode, ReasonContext};
 use crate::topic::{validate_shared_filter, validate_topic_filter, validate_topic_name};
 use crate::varint::read_varint;
@@ -400,7 +400,7 @@ impl Reader {
         if dup && qos == QoS::AtMostOnce {
             return Err(violation("MQTT-3.3.1-2", "DUP set on a QoS 0 PUBLISH"));
         }
-        let topic = self.string()?;
+        let topic = take_shared_string(&mut self.body)?;
         let packet_id = match qos {
             QoS::AtMostOnce => None,
             _ => Some(self.packet_id()?),

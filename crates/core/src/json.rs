@@ -174,7 +174,7 @@ pub fn publish_to_json(p: &Publish) -> Value {
     m.insert("qos".into(), json!(p.qos.as_u8()));
     m.insert("dup".into(), json!(p.dup));
     m.insert("retain".into(), json!(p.retain));
-    m.insert("topic".into(), json!(p.topic));
+    m.insert("topic".into(), json!(&*p.topic));
     m.insert("payload".into(), hex(&p.payload));
     if let Some(props) = properties_json(&p.properties) {
         m.insert("properties".into(), props);
@@ -529,7 +529,7 @@ pub fn packet_from_json(
                 dup: f.flag("dup")?.unwrap_or(false),
                 qos,
                 retain: f.flag("retain")?.unwrap_or(false),
-                topic: f.text("topic")?.unwrap_or_default(),
+                topic: f.text("topic")?.unwrap_or_default().into(),
                 packet_id: if qos == QoS::AtMostOnce {
                     None
                 } else {

@@ -64,8 +64,9 @@ pub use error::{DecodeError, EncodeError, Violation};
 #[cfg(feature = "json")]
 pub use json::{from_hex, packet_from_json, packet_to_json, publish_to_json, to_hex, JsonError};
 pub use packet::{
-    Ack, Auth, ConnAck, Connect, Disconnect, LastWill, Packet, PacketId, ProtocolVersion, Publish,
-    QoS, RetainHandling, SubAck, Subscribe, SubscribeFilter, UnsubAck, Unsubscribe, MQTT5,
+    Ack, Auth, ByteString, ConnAck, Connect, Disconnect, LastWill, Packet, PacketId,
+    ProtocolVersion, Publish, QoS, RetainHandling, SubAck, Subscribe, SubscribeFilter, UnsubAck,
+    Unsubscribe, MQTT5,
 };
 pub use packet_id::{PacketIdAllocator, PacketIdsExhausted};
 pub use properties::{

@@ -9,6 +9,7 @@ use crate::prelude::*;
 use crate::properties::Properties;
 use crate::reason::ReasonCode;
 use bytes::Bytes;
+pub use bytestring::ByteString;
 use core::num::NonZeroU16;
 use serde::{Deserialize, Serialize};
 
@@ -134,8 +135,10 @@ pub struct Publish {
     pub dup: bool,
     pub qos: QoS,
     pub retain: bool,
-    /// May be empty in MQTT 5 when a topic alias stands for it.
-    pub topic: String,
+    /// May be empty in MQTT 5 when a topic alias stands for it. A decoded topic is a slice of
+    /// the frame, as the payload is: a PUBLISH costs no allocation to read, and a broker's
+    /// copies of it for its subscribers share one buffer.
+    pub topic: ByteString,
     /// Present exactly when `qos` is above 0.
     pub packet_id: Option<PacketId>,
     pub payload: Bytes,

@@ -4,7 +4,7 @@
 use crate::error::{EncodeError, Violation, DUPLICATE};
 use crate::packet::{QoS, MQTT5};
 use crate::prelude::*;
-use crate::property_values::{put_prefixed, Field, SINGLE_VALUED};
+use crate::property_values::{put_prefixed, SINGLE_VALUED};
 pub use crate::property_values::{PropertyValues, ReceivedOrder};
 use crate::topic::validate_topic_name;
 use crate::varint::{put_varint, varint_len, MAX_VARINT};
@@ -197,8 +197,11 @@ impl Properties {
                 Err(invalid("this build has no MQTT 5 properties"))
             };
         }
+        if self.0.is_none() {
+            return Ok(());
+        }
         let mut result = Ok(());
-        self.for_each(|id, _| {
+        self.for_each(|id, _, _| {
             if result.is_ok() && !property_allowed(id, ctx) {
                 result = Err(invalid(NOT_ALLOWED));
             }
@@ -229,19 +232,23 @@ impl Properties {
         Ok(())
     }
 
-    /// Calls `f` with each property's identifier and its encoded value length (without
-    /// the identifier byte).
-    fn for_each(&self, mut f: impl FnMut(u8, usize)) {
+    /// Calls `f` with each property's identifier, its encoded value length (without the
+    /// identifier byte), and the longest string or binary in it, which must fit a two-byte
+    /// length (0 for numbers).
+    fn for_each(&self, mut f: impl FnMut(u8, usize, usize)) {
         for id in SINGLE_VALUED {
-            if let Some(len) = self.field(id).and_then(Field::value_len) {
-                f(id, len);
+            let Some(field) = self.field(id) else {
+                continue;
+            };
+            if let Some(len) = field.value_len() {
+                f(id, len, field.prefixed_len().unwrap_or(0));
             }
         }
         for &sub in &self.subscription_identifiers {
-            f(0x0b, varint_len(sub as usize));
+            f(0x0b, varint_len(sub as usize), 0);
         }
         for (k, v) in &self.user_properties {
-            f(0x26, 4 + k.len() + v.len());
+            f(0x26, 4 + k.len() + v.len(), k.len().max(v.len()));
         }
     }
 
@@ -250,21 +257,19 @@ impl Properties {
         if !MQTT5 {
             return Ok(0);
         }
+        if self.0.is_none() {
+            return Ok(0);
+        }
         let mut len = 0;
         let mut too_long = None;
-        self.for_each(|_, value_len| len += 1 + value_len);
-        for id in SINGLE_VALUED {
-            if let Some(len) = self.field(id).and_then(Field::prefixed_len) {
-                if len > usize::from(u16::MAX) {
-                    too_long = Some(len);
-                }
+        // One pass: a value with a two-byte length prefix (a string, binary data, or a
+        // user property's key or value) is at most 2 + 65,535 bytes long.
+        self.for_each(|_, value_len, prefixed| {
+            len += 1 + value_len;
+            if prefixed > usize::from(u16::MAX) {
+                too_long = Some(prefixed);
             }
-        }
-        for (k, v) in &self.user_properties {
-            if k.len().max(v.len()) > usize::from(u16::MAX) {
-                too_long = Some(k.len().max(v.len()));
-            }
-        }
+        });
         match too_long {
             Some(len) => Err(EncodeError::FieldTooLong {
                 field: "property",
@@ -293,13 +298,15 @@ impl Properties {
     pub(crate) fn encode_in_order(&self, out: &mut BytesMut, first: &[u8], last: &[u8]) {
         let body = self.body_len().unwrap_or(0);
         put_varint(out, body);
-        if !MQTT5 {
+        if !MQTT5 || body == 0 {
             return;
         }
-        let mut done: Vec<u8> = Vec::new();
+        let start = out.len();
+        // Identifiers are below 64: the ones written so far are bits of one word.
+        let mut done = Written(0);
         for &id in first {
             self.put_property(out, id);
-            done.push(id);
+            done.add(id);
         }
         // Properties as they arrived, one occurrence at a time for those that repeat.
         let (mut users, mut subs) = (0, 0);
@@ -323,10 +330,14 @@ impl Properties {
                 }
                 _ if !done.contains(&id) => {
                     self.put_property(out, id);
-                    done.push(id);
+                    done.add(id);
                 }
                 _ => {}
             }
+        }
+        // A list decoded and sent on unchanged is whole by now: no need to look for more.
+        if out.len() - start == body {
+            return;
         }
         // What was set since, in identifier order.
         for &id in ALL_IDS.iter() {
@@ -354,6 +365,7 @@ impl Properties {
     }
 
     /// Appends property `id` (every instance of it, for those that repeat), if present.
+    #[inline]
     fn put_property(&self, out: &mut BytesMut, id: u8) {
         match id {
             0x0b => {
@@ -373,5 +385,18 @@ impl Properties {
                 }
             }
         }
+    }
+}
+
+/// A set of property identifiers (all below 64).
+struct Written(u64);
+
+impl Written {
+    fn add(&mut self, id: u8) {
+        self.0 |= 1 << (id & 63);
+    }
+
+    fn contains(&self, id: &u8) -> bool {
+        self.0 & (1 << (id & 63)) != 0
     }
 }

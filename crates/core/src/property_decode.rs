@@ -9,6 +9,7 @@ use crate::property_values::FieldMut;
 use crate::topic::validate_topic_name;
 use crate::varint::take_varint;
 use bytes::{Buf, Bytes};
+use bytestring::ByteString;
 
 fn malformed(reason: &'static str) -> DecodeError {
     violation("§2.2.2.2", reason)
@@ -55,15 +56,20 @@ pub(crate) fn take_binary(body: &mut Bytes) -> Result<Bytes, DecodeError> {
 }
 
 pub(crate) fn take_string(body: &mut Bytes) -> Result<String, DecodeError> {
+    take_shared_string(body).map(String::from)
+}
+
+/// A UTF-8 string field as a slice of the frame, with no copy.
+pub(crate) fn take_shared_string(body: &mut Bytes) -> Result<ByteString, DecodeError> {
     let raw = take_binary(body)?;
     // Rust's UTF-8 check also refuses the surrogates U+D800..U+DFFF; cited by the 3.1.1
     // numbers, which a 5.0 packet's error renames.
-    let text = core::str::from_utf8(&raw)
+    let text = ByteString::try_from(raw)
         .map_err(|_| violation("MQTT-1.5.3-1", "string is not well-formed UTF-8"))?;
-    if text.contains('\0') {
+    if text.as_bytes().contains(&0) {
         return Err(violation("MQTT-1.5.3-2", "string contains U+0000"));
     }
-    Ok(text.to_owned())
+    Ok(text)
 }
 
 fn take_flag(body: &mut Bytes) -> Result<bool, DecodeError> {

@@ -11,7 +11,12 @@ pub fn validate_topic_name(topic: &str) -> Result<(), Violation> {
     if topic.is_empty() {
         return Err(rule("MQTT-4.7.3-1", "topic name is empty"));
     }
-    if topic.contains(['+', '#']) {
+    // One pass with no early exit, which the compiler vectorises: every PUBLISH a broker
+    // reads goes through here, and `contains(['+', '#'])` walks it a char at a time.
+    let wildcard = topic
+        .bytes()
+        .fold(false, |seen, b| seen | (b == b'+') | (b == b'#'));
+    if wildcard {
         return Err(rule("MQTT-3.3.2-2", "topic name contains a wildcard"));
     }
     Ok(())

@@ -272,7 +272,7 @@ fn packet(version: ProtocolVersion) -> BoxedStrategy<Packet> {
                 dup: dup && with_id,
                 qos,
                 retain,
-                topic,
+                topic: topic.into(),
                 packet_id: with_id.then_some(id),
                 payload,
                 properties,

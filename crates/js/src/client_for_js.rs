@@ -275,7 +275,7 @@ impl Client {
                 .ok_or_else(|| invalid("the message must be a string or a Uint8Array"))?
         };
         let publish = Publish {
-            topic,
+            topic: topic.into(),
             payload: Bytes::from(payload),
             qos: QoS::from_u8(qos).ok_or_else(|| invalid("qos must be 0, 1 or 2"))?,
             retain,
@@ -452,7 +452,7 @@ impl Client {
     /// A delivered message as MQTT.js emits it.
     fn message(&self, p: &Publish) -> JsValue {
         message_event(
-            &JsValue::from_str(p.topic.as_str()),
+            &JsValue::from_str(&p.topic),
             &p.payload,
             p.qos.as_u8(),
             p.retain,

@@ -301,7 +301,7 @@ pub fn packet_to_js(packet: &Packet, version: ProtocolVersion) -> JsValue {
 
 /// A PUBLISH's fields on `o`; its `cmd`.
 fn publish_fields(o: &Object, p: &tabmq_core::Publish, _version: ProtocolVersion) -> &'static str {
-    set(o, "topic", p.topic.as_str());
+    set(o, "topic", &*p.topic);
     set(o, "payload", bytes(&p.payload));
     set(o, "qos", p.qos.as_u8());
     set(o, "retain", p.retain);

@@ -35,7 +35,7 @@ pub fn publish(topic: &str, payload: Vec<u8>, qos: QoS, n: usize, retain: bool) 
     Packet::Publish(Publish {
         qos,
         retain,
-        topic: topic.to_owned(),
+        topic: topic.into(),
         packet_id: (qos != QoS::AtMostOnce).then(|| id(n)),
         payload: payload.into(),
         properties: Properties::default(),

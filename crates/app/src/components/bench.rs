@@ -55,7 +55,7 @@ async fn run(url: String, n: u32, rows: RwSignal<Vec<Row>>) -> Result<(), String
             // Each waits for its acknowledgement: PUBACK, PUBCOMP, or (QoS 0) its write.
             client
                 .publish_async(Publish {
-                    topic: format!("lab/bench/q{}", qos.as_u8()),
+                    topic: format!("lab/bench/q{}", qos.as_u8()).into(),
                     payload: Bytes::from(format!("message {i}").into_bytes()),
                     qos,
                     ..Publish::default()

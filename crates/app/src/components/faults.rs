@@ -93,7 +93,7 @@ async fn prepare(lab: Lab, sub: ClientSlot, topic: &str) -> Result<Vec<(String, 
 fn publish(publisher: ClientSlot, topic: &str, payload: &str, qos: QoS) -> Result<(), String> {
     publisher.with_client(|c| {
         c.publish(Publish {
-            topic: topic.to_owned(),
+            topic: topic.into(),
             payload: Bytes::from(payload.to_owned().into_bytes()),
             qos,
             ..Publish::default()

@@ -34,7 +34,7 @@ fn show_payload(payload: &[u8], view: &str) -> String {
 /// The message as the PUBLISH that brought it (its properties included).
 fn as_publish(m: &Received) -> Publish {
     Publish {
-        topic: m.topic.clone(),
+        topic: m.topic.as_str().into(),
         payload: m.payload.clone().into(),
         qos: m.qos,
         retain: m.retain,

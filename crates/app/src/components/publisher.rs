@@ -184,7 +184,7 @@ pub fn PublisherCard(
                     format!("{text} #{i}").into_bytes()
                 };
                 let message = Publish {
-                    topic: topic.get_untracked(),
+                    topic: topic.get_untracked().into(),
                     payload: Bytes::from(payload),
                     qos: qos.get_untracked(),
                     retain: retain.get_untracked(),

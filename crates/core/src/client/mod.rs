@@ -218,7 +218,7 @@ impl ClientEngine {
                 dup: false,
                 qos,
                 retain,
-                topic: topic.to_owned(),
+                topic: topic.into(),
                 packet_id: None,
                 payload,
                 properties: Properties::default(),
