@@ -10,6 +10,7 @@
 
 mod bench;
 mod bench_broker;
+mod bench_contenders;
 mod brokers;
 mod cmd;
 mod hostile;

@@ -1,7 +1,7 @@
 //! Who may connect, and who may publish and subscribe where: an authentication hook and a
 //! per-topic ACL in the format of Mosquitto's `acl_file`, so users bring theirs.
 
-use std::collections::HashMap;
+use crate::fast_hash::HashMap;
 use std::fmt;
 use tabmq_core::topic_matches;
 

@@ -3,11 +3,12 @@
 //! their own modules.
 
 use crate::config::BrokerConfig;
+use crate::fast_hash::HashMap;
 use crate::retained::RetainedStore;
 use crate::session::Session;
 use crate::sys::Stats;
 use crate::tree::SubscriptionTree;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 use tabmq_core::{
     decode, ByteString, Bytes, BytesMut, DecodeError, Disconnect, Instant, LastWill, Packet,
@@ -174,7 +175,7 @@ impl Broker {
                 mqtt31: false,
                 bridge: false,
                 alias_out_max: 0,
-                aliases_out: HashMap::new(),
+                aliases_out: HashMap::default(),
                 version: ProtocolVersion::V5,
                 client_id: None,
                 username: None,
@@ -186,7 +187,7 @@ impl Broker {
                 will: None,
                 window: 1,
                 max_packet_out: None,
-                aliases: HashMap::new(),
+                aliases: HashMap::default(),
                 connected_without_expiry: true,
             },
         );

@@ -27,9 +27,9 @@ pub(crate) struct Pressure {
     /// Subscribers (client ids) whose queue a message just filled past half.
     pub congested_now: Vec<String>,
     /// Paused publisher connections, with the subscribers holding each.
-    pub paused: std::collections::HashMap<ConnId, BTreeSet<String>>,
+    pub paused: crate::fast_hash::HashMap<ConnId, BTreeSet<String>>,
     /// Subscribers, with the publisher connections they hold.
-    pub holding: std::collections::HashMap<String, BTreeSet<ConnId>>,
+    pub holding: crate::fast_hash::HashMap<String, BTreeSet<ConnId>>,
     /// Changes not yet taken by the host, the latest per connection.
     pub changes: std::collections::BTreeMap<ConnId, Flow>,
 }

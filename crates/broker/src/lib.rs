@@ -8,6 +8,7 @@ mod broker;
 mod config;
 mod connect;
 mod deliver;
+mod fast_hash;
 mod flow;
 mod inspector_view;
 mod output;

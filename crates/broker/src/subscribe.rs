@@ -132,7 +132,7 @@ impl Broker {
         subs: &[(String, tabmq_core::QoS, Option<u32>)],
         now: Instant,
     ) {
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = crate::fast_hash::HashSet::default();
         let mut matching = Vec::new();
         for (filter, qos, sub_id) in subs {
             for (topic, kept) in self.retained.matching(filter, now) {

@@ -1,7 +1,7 @@
 //! Broker statistics, published as retained `$SYS/broker/...` messages under Mosquitto's
 //! topic names, so dashboards written for Mosquitto read ours.
 
-use std::collections::HashMap;
+use crate::fast_hash::HashMap;
 use tabmq_core::Instant;
 
 /// Counters since the broker started.

@@ -1,7 +1,7 @@
 //! Subscriptions indexed by topic level, so routing a message walks the levels of its
 //! topic instead of testing every subscription.
 
-use std::collections::HashMap;
+use crate::fast_hash::HashMap;
 
 /// Who holds a subscription: the client id and the filter as subscribed (with its
 /// `$share/GROUP/` prefix, if shared), which keys the session's subscription map.

@@ -131,7 +131,7 @@ async fn while_paused(paused: &mut watch::Receiver<bool>) {
 
 /// The read buffer starts small, so thousands of idle or stalled connections cost
 /// little, and grows when reads fill it.
-const READ_START: usize = 2 * 1024;
+const READ_START: usize = 512;
 const READ_MAX: usize = 64 * 1024;
 
 /// Reads a connection may have waiting for the broker task.
