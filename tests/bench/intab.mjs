@@ -93,7 +93,10 @@ try {
       if (!m5Failure) {
         rows.push(row(`in-tab broker: ${shape}, QoS ${qos}`, 'msgs/s', ours, `mqtt5-wasm ${M5_VERSION} Broker on the page`, median(seen.m5), true, 2));
       }
-      const target = qos === 0 && publishers === 10 ? 0.5 : null;
+      // Fan-in is where the broker's Worker answers many ports at once: half the ceiling at
+      // QoS 0, and 0.6 of it at QoS 1 and 2, whose acknowledgements double or quadruple the
+      // messages.
+      const target = publishers === 10 ? (qos === 0 ? 0.5 : 0.6) : null;
       rows.push(row(`in-tab broker: ${shape}, QoS ${qos}, against the MessagePort ceiling`, 'msgs/s', ours, 'bare MessagePort echo, page and worker', ceiling, true, target));
     }
   }

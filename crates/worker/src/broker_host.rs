@@ -45,6 +45,21 @@ struct Host {
     timer: Option<Timer>,
     /// The pages whose lock this broker waits for.
     watched_pages: HashSet<String>,
+    burst: Burst,
+}
+
+/// The burst the last send opened. Until it ends, one task later, what the broker answers
+/// to the ports' messages waits, and leaves with what the messages queued meanwhile bring
+/// about: one postMessage per port per burst, where a send per message made the
+/// subscriber of a 10-to-1 fan-in read ten small ones for every publisher's turn. A port
+/// that writes after a quiet spell is answered at once.
+#[derive(Default)]
+struct Burst {
+    open: bool,
+    /// Output arrived while the burst was open.
+    pending: bool,
+    /// The channel whose message ends the burst, and its handler.
+    end: Option<(web_sys::MessageChannel, Closure<dyn FnMut()>)>,
 }
 
 /// An armed `setTimeout`: its id, its deadline, and its callback (alive until it runs).
@@ -179,6 +194,54 @@ fn flush(host: &Shared) {
     }
 }
 
+/// [`flush`], at most once per burst (see [`Burst`]).
+fn flush_in_bursts(host: &Shared) {
+    {
+        let mut h = host.borrow_mut();
+        if h.burst.open {
+            h.burst.pending = true;
+            return;
+        }
+        h.burst.open = true;
+    }
+    flush(host);
+    end_burst_next_task(host);
+}
+
+/// Posts the message whose task ends the burst: it runs after the port messages queued
+/// before it, in order.
+fn end_burst_next_task(host: &Shared) {
+    let mut h = host.borrow_mut();
+    if h.burst.end.is_none() {
+        let Ok(channel) = web_sys::MessageChannel::new() else {
+            // No channel, no bursts: every message is answered at once.
+            h.burst.open = false;
+            return;
+        };
+        let weak = Rc::downgrade(host);
+        let on_end = Closure::<dyn FnMut()>::new(move || {
+            let Some(host) = weak.upgrade() else { return };
+            let pending = {
+                let mut h = host.borrow_mut();
+                h.burst.open = false;
+                std::mem::take(&mut h.burst.pending)
+            };
+            if pending {
+                flush_in_bursts(&host);
+            }
+        });
+        channel
+            .port1()
+            .set_onmessage(Some(on_end.as_ref().unchecked_ref()));
+        h.burst.end = Some((channel, on_end));
+    }
+    if let Some((channel, _)) = &h.burst.end {
+        if channel.port2().post_message(&JsValue::NULL).is_err() {
+            h.burst.open = false;
+        }
+    }
+}
+
 /// Waits for the page that holds the lock `page` to go, then cuts what is left of its
 /// connections, as a dropped network would: a closing tab says nothing on its ports, and
 /// without this a shared broker would keep its sessions until their keepalive ran out.
@@ -222,7 +285,7 @@ fn accept(host: &Shared, port: MessagePort, page: Option<String>) {
             host.borrow_mut().broker.close(conn, now());
             host.borrow_mut().ports.remove(&conn);
         }
-        flush(&host);
+        flush_in_bursts(&host);
     });
     port.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     // Only to a client that named its page's lock, and so speaks of locks: to others the
