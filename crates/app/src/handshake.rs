@@ -103,7 +103,7 @@ pub fn record(lab: Lab, client: &str, side: Side, sent: bool, packet: &Packet) {
                 // Its flow: the one it is a resend of (DUP, same id), the publisher's flow
                 // of the same message not yet delivered, or one whose publisher sent it
                 // twice (a duplicate the broker forwards as a second message).
-                let same = |f: &Flow| *f.topic == *p.topic && f.payload == p.payload;
+                let same = |f: &Flow| f.topic == *p.topic && f.payload == p.payload;
                 let known = flows.iter_mut().rev().find(|f| {
                     (f.subscriber.as_deref() == Some(client) && p.dup && f.subscriber_id == pid)
                         || (f.subscriber.is_none() && same(f))

@@ -254,16 +254,13 @@ impl Properties {
 
     /// Length of the property list, without its own length prefix.
     pub(crate) fn body_len(&self) -> Result<usize, EncodeError> {
-        if !MQTT5 {
-            return Ok(0);
-        }
-        if self.0.is_none() {
+        if !MQTT5 || self.0.is_none() {
             return Ok(0);
         }
         let mut len = 0;
         let mut too_long = None;
-        // One pass: a value with a two-byte length prefix (a string, binary data, or a
-        // user property's key or value) is at most 2 + 65,535 bytes long.
+        // One pass for both: the length, and that every string or binary value (a user
+        // property's key and value each) fits its two-byte length prefix.
         self.for_each(|_, value_len, prefixed| {
             len += 1 + value_len;
             if prefixed > usize::from(u16::MAX) {

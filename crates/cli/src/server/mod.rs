@@ -126,19 +126,16 @@ async fn listen(
             // Each kind of connection is a task of its own type: one future covering all
             // four (with TLS's and WebSocket's handshakes) took 12 KB per connection, the
             // size of the largest, where a plain MQTT one needs a fraction of that.
-            match (&acceptor, protocol) {
-                (None, Protocol::Mqtt) => drop(tokio::spawn(net::serve_stream(stream, link))),
-                (None, Protocol::WebSockets) => {
-                    drop(tokio::spawn(net::serve_websocket(stream, link)))
+            let task = match (&acceptor, protocol) {
+                (None, Protocol::Mqtt) => tokio::spawn(net::serve_stream(stream, link)),
+                (None, Protocol::WebSockets) => tokio::spawn(net::serve_websocket(stream, link)),
+                (Some(acceptor), _) => {
+                    let acceptor = acceptor.clone();
+                    tokio::spawn(serve_tls(acceptor, stream, link, protocol, identity))
                 }
-                (Some(acceptor), _) => drop(tokio::spawn(Box::pin(serve_tls(
-                    acceptor.clone(),
-                    stream,
-                    link,
-                    protocol,
-                    identity,
-                )))),
-            }
+            };
+            // Detached: the task ends with its connection.
+            drop(task);
         }
     });
     Ok(format!("listening on {bound} ({kind})"))
