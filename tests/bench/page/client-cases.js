@@ -132,3 +132,88 @@ export async function latency(libs, url, { id, qos, count }) {
     }),
   );
 }
+
+// A subscriber fed by a publisher outside the browser: `feedSubscribe` connects and
+// subscribes, the bench then starts the publisher, and `feedResult` waits for the count.
+// The subscriber is a library's client, or `null` for the ceiling: a bare WebSocket that
+// sends a fixed CONNECT and SUBSCRIBE and counts the frames that come back, with no MQTT
+// library to read them.
+let feed = null;
+
+/** The bytes of a packet: its first byte, its remaining length, its body. */
+function packet(first, ...parts) {
+  const body = parts.flatMap((p) => [...p]);
+  const length = [];
+  let n = body.length;
+  do {
+    length.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+    n >>= 7;
+  } while (n > 0);
+  return new Uint8Array([first, ...length, ...body]);
+}
+const str = (s) => {
+  const bytes = new TextEncoder().encode(s);
+  return [bytes.length >> 8, bytes.length & 0xff, ...bytes];
+};
+
+/** The ceiling's subscriber: MQTT 3.1.1 CONNECT (clean session, keepalive 60) and
+ *  SUBSCRIBE as constant bytes, then one count per frame. Resolves once the SUBACK came. */
+function bareSubscriber(url, clientId, topic, qos, arrived) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, 'mqtt');
+    ws.binaryType = 'arraybuffer';
+    let acked = false;
+    ws.onerror = () => reject(new Error(`bare WebSocket to ${url} failed`));
+    ws.onopen = () => {
+      ws.send(packet(0x10, str('MQTT'), [4, 0x02, 0, 60], str(clientId)));
+      ws.send(packet(0x82, [0, 1], str(topic), [qos]));
+    };
+    ws.onmessage = (e) => {
+      if (acked) {
+        arrived();
+        return;
+      }
+      // CONNACK, then SUBACK: the subscription is in place.
+      if (new Uint8Array(e.data)[0] === 0x90) {
+        acked = true;
+        resolve({ endAsync: async () => ws.close() });
+      }
+    };
+  });
+}
+
+/** Subscribes `mqtt` (or the bare WebSocket, for `null`) to `topic` and starts counting
+ *  arrivals; the run ends at `count` arrivals or after `limitMs`. */
+export async function feedSubscribe(mqtt, url, { id, topic, qos, count, limitMs }) {
+  const state = { got: 0, first: 0, last: 0 };
+  let done;
+  state.done = new Promise((resolve) => (done = resolve));
+  const arrived = () => {
+    const now = performance.now();
+    if (state.got === 0) state.first = now;
+    state.last = now;
+    state.got += 1;
+    if (state.got === count) done();
+  };
+  state.client = mqtt
+    ? await connect(mqtt, url, `${id}-s`, 64)
+    : await bareSubscriber(url, `${id}-s`, topic, qos, arrived);
+  if (mqtt) {
+    state.client.on('message', arrived);
+    await state.client.subscribeAsync(topic, { qos });
+  }
+  state.timer = setTimeout(done, limitMs);
+  feed = state;
+}
+
+/** Waits for the run `feedSubscribe` began; messages/s between the first arrival and
+ *  the last, and how many arrived. */
+export async function feedResult() {
+  const state = feed;
+  feed = null;
+  await state.done;
+  clearTimeout(state.timer);
+  await state.client.endAsync(true);
+  const seconds = (state.last - state.first) / 1000;
+  return { got: state.got, rate: state.got > 1 && seconds > 0 ? (state.got - 1) / seconds : 0 };
+}
