@@ -12,17 +12,39 @@ export const now = () => origin + performance.now();
 
 // One channel for every `nextTask`: a posted message runs after the tasks already queued
 // (such as WebSocket messages that have arrived), and unlike setTimeout it is not clamped
-// to 4 ms when chained.
-const tasks = [];
+// to 4 ms when chained. One message serves every call made while it is on its way: each of
+// a page's connections ends its burst with a call, and a post per connection was a third
+// of the page's posts in an in-tab fan-in.
+let waiting = null; // the calls the message on its way will run
 let channel = null;
 
-/** Runs `f` in a task of its own, after the tasks already queued. */
+/** Runs `f` in a task of its own, after the tasks queued before the first call that the
+ *  message now on its way serves (or, with none on its way, before this call). */
 export function nextTask(f) {
+  if (waiting !== null) {
+    waiting.push(f);
+    return;
+  }
   if (channel === null) {
     channel = new MessageChannel();
-    channel.port1.onmessage = () => tasks.shift()();
+    // Under Node, an idle channel would keep the process alive.
+    channel.port1.unref?.();
+    channel.port1.onmessage = () => {
+      const run = waiting;
+      waiting = null;
+      for (const g of run) {
+        // One call's failure is reported, and the others still run.
+        try {
+          g();
+        } catch (e) {
+          queueMicrotask(() => {
+            throw e;
+          });
+        }
+      }
+    };
   }
-  tasks.push(f);
+  waiting = [f];
   channel.port2.postMessage(0);
 }
 
