@@ -4,6 +4,7 @@
 //! restarts. State is saved before anything that follows from it is sent.
 
 mod conf;
+mod conn_link;
 mod log;
 mod net;
 mod passwords;
@@ -22,7 +23,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tabmq_broker::{Broker, ConnId, Flow};
 use tabmq_core::Instant;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 fn now() -> Instant {
     let ms = SystemTime::now()
@@ -61,8 +62,7 @@ fn save(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// A connection, as the broker task holds it.
 struct Handle {
-    out: mpsc::UnboundedSender<Out>,
-    paused: watch::Sender<bool>,
+    link: conn_link::BrokerEnd,
     /// Bytes handed to the connection task and not yet written.
     unwritten: usize,
 }
@@ -378,8 +378,7 @@ fn handle(
             peer,
             listener,
             identity,
-            out,
-            paused,
+            link,
             id,
         } => {
             let conn = broker.accept_on(listener, identity, now());
@@ -392,14 +391,7 @@ fn handle(
                     ),
                 );
             }
-            conns.insert(
-                conn,
-                Handle {
-                    out,
-                    paused,
-                    unwritten: 0,
-                },
-            );
+            conns.insert(conn, Handle { link, unwritten: 0 });
             let _ = id.send(conn);
             false
         }
@@ -428,17 +420,17 @@ fn transmit(broker: &mut Broker, conns: &mut HashMap<ConnId, Handle>) {
     while let Some((conn, bytes)) = broker.poll_transmit() {
         if let Some(handle) = conns.get_mut(&conn) {
             handle.unwritten += bytes.len();
-            let _ = handle.out.send(Out::Bytes(bytes));
+            handle.link.send(Out::Bytes(bytes));
         }
     }
     while let Some((conn, flow)) = broker.poll_flow() {
         if let Some(handle) = conns.get(&conn) {
-            let _ = handle.paused.send(flow == Flow::Pause);
+            handle.link.set_paused(flow == Flow::Pause);
         }
     }
     while let Some(conn) = broker.poll_close() {
         if let Some(handle) = conns.remove(&conn) {
-            let _ = handle.out.send(Out::Close);
+            handle.link.send(Out::Close);
         }
     }
 }

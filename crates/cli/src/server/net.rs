@@ -2,16 +2,19 @@
 //! stream and the broker task. Every buffer the broker hands out for a connection leaves
 //! as one write (one WebSocket frame), so packets made in the same turn travel together.
 //! A connection task reports what it has written, so the broker knows what a slow reader
-//! holds, and stops reading while the broker has paused it.
+//! holds, and stops reading while the broker has paused it (both through
+//! [`conn_link`](super::conn_link)).
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tabmq_broker::ConnId;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
+
+use super::conn_link::{self, BrokerEnd, ConnEnd, ReadCredit};
 
 /// From a connection task to the broker task.
 pub enum Event {
@@ -20,15 +23,12 @@ pub enum Event {
         listener: usize,
         /// The TLS client certificate's identity, as the listener names clients.
         identity: Option<String>,
-        out: mpsc::UnboundedSender<Out>,
-        /// True while the broker wants this connection not read.
-        paused: watch::Sender<bool>,
+        /// What to write, and whether to read.
+        link: BrokerEnd,
         id: oneshot::Sender<ConnId>,
     },
-    /// Bytes read, with the read credit they hold until the broker task is done with
-    /// them: a connection has at most [`READS_IN_FLIGHT`] reads waiting, so a fast
-    /// publisher cannot pile its stream up in the channel, and a pause takes hold at once.
-    Data(ConnId, Vec<u8>, OwnedSemaphorePermit),
+    /// Bytes read, with the read credit they hold until the broker task is done with them.
+    Data(ConnId, Vec<u8>, ReadCredit),
     /// This many bytes the broker handed out were written to the socket.
     Written(ConnId, usize),
     Closed(ConnId),
@@ -48,31 +48,20 @@ pub struct Link {
     pub identity: Option<String>,
 }
 
-struct Opened {
-    id: ConnId,
-    out_rx: mpsc::UnboundedReceiver<Out>,
-    paused: watch::Receiver<bool>,
-}
-
-async fn open(link: &Link) -> Option<Opened> {
-    let (out, out_rx) = mpsc::unbounded_channel();
-    let (paused_tx, paused) = watch::channel(false);
+/// Tells the broker task of a new connection; its id, and the connection's end of the link.
+async fn open(link: &Link) -> Option<(ConnId, ConnEnd)> {
+    let (broker_end, conn_end) = conn_link::link();
     let (id_tx, id_rx) = oneshot::channel();
     link.events
         .send(Event::Open {
             peer: link.peer.clone(),
             listener: link.listener,
             identity: link.identity.clone(),
-            out,
-            paused: paused_tx,
+            link: broker_end,
             id: id_tx,
         })
         .ok()?;
-    Some(Opened {
-        id: id_rx.await.ok()?,
-        out_rx,
-        paused,
-    })
+    Some((id_rx.await.ok()?, conn_end))
 }
 
 /// Most bytes one write gathers: enough to batch a burst of small packets, little enough
@@ -82,10 +71,7 @@ const BATCH_LIMIT: usize = 64 * 1024;
 /// The next bytes to write: one buffer as it came, or (under load) the small buffers of
 /// many broker turns gathered into `batch`, so they leave in one write or one WebSocket
 /// frame. `None` once the connection is to end.
-async fn next_batch(
-    out_rx: &mut mpsc::UnboundedReceiver<Out>,
-    batch: &mut Vec<u8>,
-) -> Option<Bytes> {
+async fn next_batch(out_rx: &ConnEnd, batch: &mut Vec<u8>) -> Option<Bytes> {
     if batch.capacity() > 2 * BATCH_LIMIT {
         // A burst's buffer is not kept for an idle connection.
         *batch = Vec::new();
@@ -97,36 +83,24 @@ async fn next_batch(
     if first.len() >= BATCH_LIMIT {
         return Some(first);
     }
-    let mut ending = false;
     while batch.len() + first.len() < BATCH_LIMIT {
         match out_rx.try_recv() {
-            Ok(Out::Bytes(more)) => {
+            Some(Out::Bytes(more)) => {
                 if batch.is_empty() {
                     batch.extend_from_slice(&first);
                 }
                 batch.extend_from_slice(&more);
             }
-            Ok(Out::Close) => {
-                ending = true;
+            // Nothing is queued after a Close: what came before it is written, and the
+            // next call ends.
+            Some(Out::Close) => {
+                out_rx.close();
                 break;
             }
-            Err(_) => break,
+            None => break,
         }
-    }
-    if ending {
-        // Written first; the next call sees the channel closed or empty and ends.
-        out_rx.close();
     }
     Some(first)
-}
-
-/// Waits while the broker has this connection paused.
-async fn while_paused(paused: &mut watch::Receiver<bool>) {
-    while *paused.borrow_and_update() {
-        if paused.changed().await.is_err() {
-            return;
-        }
-    }
 }
 
 /// The read buffer starts small, so thousands of idle or stalled connections cost
@@ -134,32 +108,21 @@ async fn while_paused(paused: &mut watch::Receiver<bool>) {
 const READ_START: usize = 512;
 const READ_MAX: usize = 64 * 1024;
 
-/// Reads a connection may have waiting for the broker task.
-pub const READS_IN_FLIGHT: usize = 2;
-
-/// One read's credit; waits while the broker task still holds the connection's others.
-async fn credit(reads: &std::sync::Arc<Semaphore>) -> Option<OwnedSemaphorePermit> {
-    reads.clone().acquire_owned().await.ok()
-}
-
 pub async fn serve_stream<S>(stream: S, link: Link)
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
-    let Some(Opened {
-        id,
-        mut out_rx,
-        mut paused,
-    }) = open(&link).await
-    else {
+    let Some((id, conn)) = open(&link).await else {
         return;
     };
+    let conn = std::sync::Arc::new(conn);
     let events = link.events;
     let (mut rd, mut wr) = tokio::io::split(stream);
     let written = events.clone();
+    let out_rx = conn.clone();
     let mut writer = tokio::spawn(async move {
         let mut batch = Vec::new();
-        while let Some(first) = next_batch(&mut out_rx, &mut batch).await {
+        while let Some(first) = next_batch(&out_rx, &mut batch).await {
             let bytes: &[u8] = if batch.is_empty() { &first } else { &batch };
             if wr.write_all(bytes).await.is_err() {
                 break;
@@ -169,12 +132,11 @@ where
         let _ = wr.shutdown().await;
     });
     let mut buf = vec![0u8; READ_START];
-    let reads = std::sync::Arc::new(Semaphore::new(READS_IN_FLIGHT));
     loop {
         tokio::select! {
             read = async {
-                let permit = credit(&reads).await;
-                while_paused(&mut paused).await;
+                let permit = conn.credit().await;
+                conn.while_paused().await;
                 (rd.read(&mut buf).await, permit)
             } => match read {
                 (Ok(0) | Err(_), _) | (_, None) => break,
@@ -223,20 +185,17 @@ where
     let Ok(ws) = tokio_tungstenite::accept_hdr_async(stream, choose_subprotocol).await else {
         return;
     };
-    let Some(Opened {
-        id,
-        mut out_rx,
-        mut paused,
-    }) = open(&link).await
-    else {
+    let Some((id, conn)) = open(&link).await else {
         return;
     };
+    let conn = std::sync::Arc::new(conn);
     let events = link.events;
     let (mut sink, mut stream) = ws.split();
     let written = events.clone();
+    let out_rx = conn.clone();
     let mut writer = tokio::spawn(async move {
         let mut batch = Vec::new();
-        while let Some(first) = next_batch(&mut out_rx, &mut batch).await {
+        while let Some(first) = next_batch(&out_rx, &mut batch).await {
             let frame = if batch.is_empty() {
                 first
             } else {
@@ -250,12 +209,11 @@ where
         }
         let _ = sink.close().await;
     });
-    let reads = std::sync::Arc::new(Semaphore::new(READS_IN_FLIGHT));
     loop {
         tokio::select! {
             message = async {
-                let permit = credit(&reads).await;
-                while_paused(&mut paused).await;
+                let permit = conn.credit().await;
+                conn.while_paused().await;
                 (stream.next().await, permit)
             } => match message {
                 (Some(Ok(Message::Binary(data))), Some(permit)) => {
