@@ -13,7 +13,7 @@ export const now = () => origin + performance.now();
 // One channel for every `nextTask`: a posted message runs after the tasks already queued
 // (such as WebSocket messages that have arrived), and unlike setTimeout it is not clamped
 // to 4 ms when chained. One message serves every call made while it is on its way: each of
-// a page's connections ends its burst with a call, and a post per connection was a third
+// a page's connections ends its burst with a call, and a post per connection was a quarter
 // of the page's posts in an in-tab fan-in.
 let waiting = null; // the calls the message on its way will run
 let channel = null;
@@ -27,8 +27,6 @@ export function nextTask(f) {
   }
   if (channel === null) {
     channel = new MessageChannel();
-    // Under Node, an idle channel would keep the process alive.
-    channel.port1.unref?.();
     channel.port1.onmessage = () => {
       const run = waiting;
       waiting = null;
@@ -43,6 +41,9 @@ export function nextTask(f) {
         }
       }
     };
+    // Under Node, an idle channel would keep the process alive (after onmessage, which
+    // refs the port there).
+    channel.port1.unref?.();
   }
   waiting = [f];
   channel.port2.postMessage(0);

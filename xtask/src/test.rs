@@ -260,7 +260,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     });
     step(
         &mut results,
-        "npm: drop-in, extras, policy, packaging, size",
+        "npm: drop-in, extras, policy, packaging, schedule, size",
         || {
             let Some(built) = &package else {
                 return Err("skipped: the package did not build".into());

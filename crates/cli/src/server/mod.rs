@@ -127,7 +127,7 @@ async fn listen(
             // four (with TLS's and WebSocket's handshakes) took 12 KB per connection, the
             // size of the largest, where a plain MQTT one needs a fraction of that.
             let task = match (&acceptor, protocol) {
-                (None, Protocol::Mqtt) => tokio::spawn(net::serve_stream(stream, link)),
+                (None, Protocol::Mqtt) => tokio::spawn(net::serve_tcp(stream, link)),
                 (None, Protocol::WebSockets) => tokio::spawn(net::serve_websocket(stream, link)),
                 (Some(acceptor), _) => {
                     let acceptor = acceptor.clone();
@@ -163,7 +163,10 @@ async fn serve_tls(
             .and_then(|cert| tls::identity(cert, field));
     }
     match protocol {
-        Protocol::Mqtt => net::serve_stream(stream, link).await,
+        Protocol::Mqtt => {
+            let (rd, wr) = tokio::io::split(stream);
+            net::serve_stream(rd, wr, link).await;
+        }
         Protocol::WebSockets => net::serve_websocket(stream, link).await,
     }
 }

@@ -5,8 +5,10 @@
 //! holds, and stops reading while the broker has paused it (both through
 //! [`conn_link`](super::conn_link)).
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
+use std::future::Future;
+use std::io;
 use tabmq_broker::ConnId;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
@@ -28,7 +30,7 @@ pub enum Event {
         id: oneshot::Sender<ConnId>,
     },
     /// Bytes read, with the read credit they hold until the broker task is done with them.
-    Data(ConnId, Vec<u8>, ReadCredit),
+    Data(ConnId, Bytes, ReadCredit),
     /// This many bytes the broker handed out were written to the socket.
     Written(ConnId, usize),
     Closed(ConnId),
@@ -103,21 +105,70 @@ async fn next_batch(out_rx: &ConnEnd, batch: &mut Vec<u8>) -> Option<Bytes> {
     Some(first)
 }
 
-/// The read buffer starts small, so thousands of idle or stalled connections cost
-/// little, and grows when reads fill it.
+/// Reads start at this size, so thousands of stalled connections cost little; they
+/// double while reads fill them, up to [`READ_MAX`], and halve while reads use a quarter.
 const READ_START: usize = 512;
 const READ_MAX: usize = 64 * 1024;
 
-pub async fn serve_stream<S>(stream: S, link: Link)
+/// The read side of a byte stream: each read in a buffer of its own, handed to the broker
+/// task as it is (no copy).
+pub trait ReadSide: Send + 'static {
+    /// The next bytes, at most `limit`; none at the end of the stream.
+    fn read_next(&mut self, limit: usize) -> impl Future<Output = io::Result<BytesMut>> + Send;
+}
+
+/// Plain TCP waits until the socket is readable before it makes a buffer: an idle
+/// connection holds none.
+impl ReadSide for tokio::net::tcp::OwnedReadHalf {
+    async fn read_next(&mut self, limit: usize) -> io::Result<BytesMut> {
+        loop {
+            self.readable().await?;
+            let mut buf = BytesMut::with_capacity(limit);
+            match self.try_read_buf(&mut buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                read => return read.map(|_| buf),
+            }
+        }
+    }
+}
+
+/// Any other stream (TLS) reads into a buffer it holds while it waits.
+impl<S: AsyncRead + Send + 'static> ReadSide for tokio::io::ReadHalf<S> {
+    async fn read_next(&mut self, limit: usize) -> io::Result<BytesMut> {
+        let mut buf = BytesMut::with_capacity(limit);
+        self.read_buf(&mut buf).await?;
+        Ok(buf)
+    }
+}
+
+/// The next read's limit after a read of `n` bytes under `limit`.
+fn next_limit(limit: usize, n: usize) -> usize {
+    if n == limit {
+        (limit * 2).min(READ_MAX)
+    } else if n < limit / 4 {
+        (limit / 2).max(READ_START)
+    } else {
+        limit
+    }
+}
+
+/// A plain TCP connection.
+pub async fn serve_tcp(stream: tokio::net::TcpStream, link: Link) {
+    let (rd, wr) = stream.into_split();
+    serve_stream(rd, wr, link).await;
+}
+
+/// A byte stream's connection (plain TCP, or TLS after its handshake).
+pub async fn serve_stream<R, W>(mut rd: R, mut wr: W, link: Link)
 where
-    S: AsyncRead + AsyncWrite + Send + 'static,
+    R: ReadSide,
+    W: AsyncWrite + Send + Unpin + 'static,
 {
     let Some((id, conn)) = open(&link).await else {
         return;
     };
     let conn = std::sync::Arc::new(conn);
     let events = link.events;
-    let (mut rd, mut wr) = tokio::io::split(stream);
     let written = events.clone();
     let out_rx = conn.clone();
     let mut writer = tokio::spawn(async move {
@@ -131,23 +182,21 @@ where
         }
         let _ = wr.shutdown().await;
     });
-    let mut buf = vec![0u8; READ_START];
+    let mut limit = READ_START;
     loop {
         tokio::select! {
             read = async {
                 let permit = conn.credit().await;
                 conn.while_paused().await;
-                (rd.read(&mut buf).await, permit)
+                (rd.read_next(limit).await, permit)
             } => match read {
-                (Ok(0) | Err(_), _) | (_, None) => break,
-                (Ok(n), Some(permit)) => {
-                    if events.send(Event::Data(id, buf[..n].to_vec(), permit)).is_err() {
+                (Ok(buf), Some(permit)) if !buf.is_empty() => {
+                    limit = next_limit(limit, buf.len());
+                    if events.send(Event::Data(id, buf.freeze(), permit)).is_err() {
                         break;
                     }
-                    if n == buf.len() && buf.len() < READ_MAX {
-                        buf.resize(buf.len() * 2, 0);
-                    }
                 }
+                _ => break,
             },
             // The broker closed it (its last words are written first).
             _ = &mut writer => break,
@@ -217,7 +266,7 @@ where
                 (stream.next().await, permit)
             } => match message {
                 (Some(Ok(Message::Binary(data))), Some(permit)) => {
-                    if events.send(Event::Data(id, data.to_vec(), permit)).is_err() {
+                    if events.send(Event::Data(id, data, permit)).is_err() {
                         break;
                     }
                 }
@@ -229,4 +278,18 @@ where
         }
     }
     let _ = events.send(Event::Closed(id));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_grow_when_full_and_shrink_when_a_quarter_is_used() {
+        assert_eq!(next_limit(READ_START, READ_START), 2 * READ_START);
+        assert_eq!(next_limit(READ_MAX, READ_MAX), READ_MAX);
+        assert_eq!(next_limit(4096, 100), 2048);
+        assert_eq!(next_limit(READ_START, 10), READ_START);
+        assert_eq!(next_limit(4096, 2000), 4096);
+    }
 }
