@@ -28,6 +28,10 @@ struct Outcome {
     seconds: f64,
 }
 
+/// The longest a `node --test` layer may take: about four times the slowest (end-to-end,
+/// 3.5 min on 2 cores), so that only a hang reaches it.
+const NODE_TEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 fn step(results: &mut Vec<Outcome>, name: &'static str, f: impl FnOnce() -> Result<(), String>) {
     // `TABMQ_TEST_ONLY=wasm cargo xtask test` runs the layers whose names contain "wasm":
     // for working on one layer; CI sets nothing and runs them all.
@@ -193,7 +197,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             .args(["--test", "--test-reporter=spec"])
             .args(files)
             .env("TABMQ_BIN", bin);
-        cmd::run(&mut node)
+        cmd::run_within(&mut node, NODE_TEST_LIMIT)
     });
     step(
         &mut results,
@@ -248,7 +252,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             .env("TABMQ_DIST", &dist)
             .env("TABMQ_ARTIFACTS", env.tools.join("artifacts"))
             .env("TABMQ_CHROMIUM_ARGS", CHROMIUM_ARGS.join(" "));
-        cmd::run(&mut node)
+        cmd::run_within(&mut node, NODE_TEST_LIMIT)
     });
     let mut package = None;
     step(&mut results, "npm package (cargo xtask npm)", || {
@@ -273,7 +277,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
                 .env("TABMQ_NPM_DIR", &built.dir)
                 .env("TABMQ_NPM_TARBALL", &built.tarball)
                 .env("TABMQ_CHROMIUM_ARGS", CHROMIUM_ARGS.join(" "));
-            cmd::run(&mut node)
+            cmd::run_within(&mut node, NODE_TEST_LIMIT)
         },
     );
 
