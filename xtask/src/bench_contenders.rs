@@ -77,13 +77,9 @@ impl Drop for Running {
 impl Running {
     /// Resident memory, in KiB, from /proc.
     pub fn rss_kib(&self) -> Result<f64, String> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .map_err(|e| format!("/proc: {e}"))?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .ok_or_else(|| "no VmRSS".into())
+        crate::procfs::rss_kib(self.child.id())
+            .map(|kib| kib as f64)
+            .ok_or_else(|| "no VmRSS in /proc".into())
     }
 }
 

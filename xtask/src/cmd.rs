@@ -56,7 +56,7 @@ pub fn run_within(cmd: &mut Command, limit: std::time::Duration) -> Result<(), S
             }
             Ok(None) => {
                 // The files' processes and the browsers they launched go too.
-                for pid in descendants(child.id()) {
+                for pid in crate::procfs::descendants(child.id()) {
                     let _ = Command::new("kill")
                         .args(["-KILL", &pid.to_string()])
                         .status();
@@ -73,53 +73,10 @@ pub fn run_within(cmd: &mut Command, limit: std::time::Duration) -> Result<(), S
     }
 }
 
-/// The processes below `root`, from /proc (children before their own).
-fn descendants(root: u32) -> Vec<u32> {
-    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .filter_map(|entry| {
-            let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            // `pid (comm) state ppid ...`: comm may hold spaces, so read after its `)`.
-            let ppid = stat
-                .rsplit_once(')')?
-                .1
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()?;
-            Some((pid, ppid))
-        })
-        .collect();
-    let mut found = vec![root];
-    let mut next = 0;
-    while next < found.len() {
-        let parent = found[next];
-        found.extend(
-            parents
-                .iter()
-                .filter(|(_, p)| *p == parent)
-                .map(|(pid, _)| *pid),
-        );
-        next += 1;
-    }
-    found.remove(0);
-    found
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::{Duration, Instant};
-
-    /// Whether `pid` still runs (a killed process nobody reaped yet is a zombie, "Z").
-    fn runs(pid: u32) -> bool {
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|stat| Some(stat.rsplit_once(')')?.1.split_whitespace().next()? != "Z"))
-            .unwrap_or(false)
-    }
 
     #[test]
     fn a_command_past_its_limit_is_stopped_with_what_it_started() {
@@ -139,7 +96,12 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(10));
         let sleeper: u32 = sleeper.trim().parse().unwrap_or(0);
         assert!(sleeper > 0, "the shell wrote its sleeper's pid");
-        assert!(!runs(sleeper), "the sleeper {sleeper} was stopped too");
+        // SIGKILL lands a moment after it is sent.
+        let stopped = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            !crate::procfs::runs(sleeper)
+        });
+        assert!(stopped, "the sleeper {sleeper} was stopped too");
     }
 
     #[test]
@@ -154,7 +116,7 @@ mod tests {
         // The sleeper is up within a moment.
         let mut below = Vec::new();
         for _ in 0..50 {
-            below = descendants(child.id());
+            below = crate::procfs::descendants(child.id());
             if !below.is_empty() {
                 break;
             }

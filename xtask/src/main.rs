@@ -17,6 +17,7 @@ mod hostile;
 mod loadgen;
 mod mosquitto_suite;
 mod npm;
+mod procfs;
 mod setup;
 mod test;
 

@@ -12,6 +12,7 @@ mod bad_input;
 mod scenarios;
 mod wire;
 
+use crate::procfs::cpu_seconds;
 use crate::setup::Env;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -54,33 +55,9 @@ impl Drop for Broker {
     }
 }
 
-fn proc_field(pid: u32, file: &str, key: &str) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(key))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-}
-
-/// Resident memory of `pid`, KiB.
+/// Resident memory of `pid`, KiB (0 once it is gone).
 fn rss_kib(pid: u32) -> u64 {
-    proc_field(pid, "status", "VmRSS:").unwrap_or(0)
-}
-
-/// CPU time `pid` has used (user + system), seconds.
-fn cpu_seconds(pid: u32) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0.0;
-    };
-    // Fields after the command's closing parenthesis; utime and stime are 14th and 15th.
-    let rest = stat.rsplit(')').next().unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
+    crate::procfs::rss_kib(pid).unwrap_or(0)
 }
 
 fn free_port() -> Result<u16, String> {

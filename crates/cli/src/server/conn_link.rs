@@ -1,5 +1,7 @@
 //! What the broker task and one connection task share: the buffers waiting to be written,
-//! whether the broker wants the connection read, and the connection's read credit.
+//! whether the broker wants the connection read, and the connection's read credit. The
+//! broker closes a connection by dropping its end: what is queued is written, then the
+//! connection ends.
 //!
 //! One small allocation per connection. A tokio `mpsc` channel, a `watch` channel and an
 //! `Arc<Semaphore>` did the same in three, and the channel's first block of 32 slots alone
@@ -8,9 +10,8 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use bytes::Bytes;
 use tokio::sync::{Notify, Semaphore};
-
-use super::net::Out;
 
 /// Reads a connection may have waiting for the broker task.
 pub const READS_IN_FLIGHT: usize = 2;
@@ -29,7 +30,7 @@ struct Shared {
 
 #[derive(Default)]
 struct State {
-    queue: VecDeque<Out>,
+    queue: VecDeque<Bytes>,
     paused: bool,
     /// The broker side was dropped: nothing more will be queued.
     broker_gone: bool,
@@ -61,14 +62,14 @@ pub fn link() -> (BrokerEnd, ConnEnd) {
 pub struct BrokerEnd(Arc<Shared>);
 
 impl BrokerEnd {
-    /// Queues `out` for the connection task; dropped if that task has ended.
-    pub fn send(&self, out: Out) {
+    /// Queues `bytes` for the connection task; dropped if that task has ended.
+    pub fn send(&self, bytes: Bytes) {
         {
             let mut state = self.0.state();
             if state.conn_gone {
                 return;
             }
-            state.queue.push_back(out);
+            state.queue.push_back(bytes);
         }
         self.0.queued.notify_one();
     }
@@ -93,12 +94,12 @@ pub struct ConnEnd(Arc<Shared>);
 
 impl ConnEnd {
     /// The next thing queued; `None` once the broker side is gone and the queue is empty.
-    pub async fn recv(&self) -> Option<Out> {
+    pub async fn recv(&self) -> Option<Bytes> {
         loop {
             {
                 let mut state = self.0.state();
-                if let Some(out) = state.queue.pop_front() {
-                    return Some(out);
+                if let Some(bytes) = state.queue.pop_front() {
+                    return Some(bytes);
                 }
                 if state.broker_gone {
                     return None;
@@ -113,13 +114,8 @@ impl ConnEnd {
     }
 
     /// The next thing queued, if there is one now.
-    pub fn try_recv(&self) -> Option<Out> {
+    pub fn try_recv(&self) -> Option<Bytes> {
         self.0.state().queue.pop_front()
-    }
-
-    /// Ends what is to be written after what is queued: the broker closed the connection.
-    pub fn close(&self) {
-        self.0.state().broker_gone = true;
     }
 
     /// Waits while the broker has this connection paused.
@@ -158,21 +154,17 @@ impl Drop for ReadCredit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
     use std::time::Duration;
 
-    fn bytes(out: Option<Out>) -> Option<Vec<u8>> {
-        match out {
-            Some(Out::Bytes(b)) => Some(b.to_vec()),
-            _ => None,
-        }
+    fn bytes(out: Option<Bytes>) -> Option<Vec<u8>> {
+        out.map(|b| b.to_vec())
     }
 
     #[tokio::test]
     async fn queued_before_the_broker_end_goes_is_received_then_none() {
         let (broker, conn) = link();
-        broker.send(Out::Bytes(Bytes::from_static(b"a")));
-        broker.send(Out::Bytes(Bytes::from_static(b"b")));
+        broker.send(Bytes::from_static(b"a"));
+        broker.send(Bytes::from_static(b"b"));
         drop(broker);
         assert_eq!(bytes(conn.recv().await), Some(b"a".to_vec()));
         assert_eq!(bytes(conn.try_recv()), Some(b"b".to_vec()));
@@ -184,7 +176,7 @@ mod tests {
         let (broker, conn) = link();
         let waiting = tokio::spawn(async move { bytes(conn.recv().await) });
         tokio::time::sleep(Duration::from_millis(10)).await;
-        broker.send(Out::Bytes(Bytes::from_static(b"x")));
+        broker.send(Bytes::from_static(b"x"));
         let got = tokio::time::timeout(Duration::from_secs(5), waiting).await;
         assert_eq!(got.ok().and_then(Result::ok).flatten(), Some(b"x".to_vec()));
     }
@@ -193,7 +185,7 @@ mod tests {
     async fn sends_after_the_connection_end_went_are_dropped() {
         let (broker, conn) = link();
         drop(conn);
-        broker.send(Out::Bytes(Bytes::from_static(b"lost")));
+        broker.send(Bytes::from_static(b"lost"));
         assert!(broker.0.state().queue.is_empty());
     }
 

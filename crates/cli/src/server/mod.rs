@@ -15,7 +15,7 @@ mod tls;
 use crate::Failure;
 use conf::{Listener, Protocol, ServerConfig};
 use log::{Kind, Log};
-use net::{Event, Link, Out};
+use net::{Event, Link};
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -423,7 +423,7 @@ fn transmit(broker: &mut Broker, conns: &mut HashMap<ConnId, Handle>) {
     while let Some((conn, bytes)) = broker.poll_transmit() {
         if let Some(handle) = conns.get_mut(&conn) {
             handle.unwritten += bytes.len();
-            handle.link.send(Out::Bytes(bytes));
+            handle.link.send(bytes);
         }
     }
     while let Some((conn, flow)) = broker.poll_flow() {
@@ -432,9 +432,8 @@ fn transmit(broker: &mut Broker, conns: &mut HashMap<ConnId, Handle>) {
         }
     }
     while let Some(conn) = broker.poll_close() {
-        if let Some(handle) = conns.remove(&conn) {
-            handle.link.send(Out::Close);
-        }
+        // Dropping its link ends the connection once what is queued is written.
+        conns.remove(&conn);
     }
 }
 

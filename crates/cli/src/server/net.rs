@@ -36,12 +36,6 @@ pub enum Event {
     Closed(ConnId),
 }
 
-/// From the broker task to a connection task.
-pub enum Out {
-    Bytes(Bytes),
-    Close,
-}
-
 /// What a connection task needs besides its stream.
 pub struct Link {
     pub events: mpsc::UnboundedSender<Event>,
@@ -79,28 +73,16 @@ async fn next_batch(out_rx: &ConnEnd, batch: &mut Vec<u8>) -> Option<Bytes> {
         *batch = Vec::new();
     }
     batch.clear();
-    let Out::Bytes(first) = out_rx.recv().await? else {
-        return None;
-    };
+    let first = out_rx.recv().await?;
     if first.len() >= BATCH_LIMIT {
         return Some(first);
     }
     while batch.len() + first.len() < BATCH_LIMIT {
-        match out_rx.try_recv() {
-            Some(Out::Bytes(more)) => {
-                if batch.is_empty() {
-                    batch.extend_from_slice(&first);
-                }
-                batch.extend_from_slice(&more);
-            }
-            // Nothing is queued after a Close: what came before it is written, and the
-            // next call ends.
-            Some(Out::Close) => {
-                out_rx.close();
-                break;
-            }
-            None => break,
+        let Some(more) = out_rx.try_recv() else { break };
+        if batch.is_empty() {
+            batch.extend_from_slice(&first);
         }
+        batch.extend_from_slice(&more);
     }
     Some(first)
 }
