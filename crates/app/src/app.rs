@@ -3,13 +3,14 @@ use crate::components::{
     StatusBadge, SubscriberCard,
 };
 use crate::connect::start_lab;
+use crate::page_url::View;
 use crate::state::Lab;
 use leptos::prelude::*;
 
 /// The whole lab: the broker's status, publishers and subscribers, the handshake view,
 /// faults, the broker inspector and the benchmark.
 #[component]
-pub fn App() -> impl IntoView {
+pub fn LabView() -> impl IntoView {
     let lab = Lab::new();
     provide_context(lab);
     wasm_bindgen_futures::spawn_local(start_lab(lab));
@@ -49,7 +50,14 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Mounts the lab on the page's body.
+/// Mounts the view the page's URL names on its body, under the links to each view
+/// (plain HTML in index.html, the same for every view, whose script keeps the page's other
+/// parameters, `?broker=` above all, in each link). The lab is in this module; the
+/// Explorer is another wasm module (`tabmq-views`, built from `web/views.rs`), fetched only
+/// when asked for, so the lab's first load does not carry it.
 pub fn mount() {
-    leptos::mount::mount_to_body(App);
+    match View::current() {
+        View::Lab => leptos::mount::mount_to_body(LabView),
+        other => crate::page_url::load_views_module(other),
+    }
 }

@@ -11,7 +11,12 @@ use tabmq_core::Publish;
 
 /// `HH:MM:SS.mmm`, now.
 pub fn clock_label() -> String {
-    let date = js_sys::Date::new_0();
+    clock_label_at(js_sys::Date::now())
+}
+
+/// `HH:MM:SS.mmm` of `at_ms` (milliseconds since the Unix epoch), in local time.
+pub fn clock_label_at(at_ms: f64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at_ms));
     format!(
         "{:02}:{:02}:{:02}.{:03}",
         date.get_hours(),

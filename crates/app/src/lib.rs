@@ -15,10 +15,12 @@ mod subscribe;
 mod subscription_state;
 mod timers;
 
-pub use app::{mount, App};
+pub use app::{mount, LabView};
 pub use components::{PublisherCard, StatusBadge, SubscriberCard};
 pub use connect::{start_lab, DEFAULT_FILTER, WORKER_URL};
-pub use page_url::DEFAULT_BROKER;
+pub use inbox::clock_label_at;
+pub use page_url::{broker_url, page_param, View, DEFAULT_BROKER};
 pub use settings::ConnectionSettings;
-pub use state::{ClientSlot, Lab, Received, Status, HISTORY_LIMIT};
+pub use state::{reason_words, ClientSlot, Lab, Received, Status, HISTORY_LIMIT};
 pub use subscription_state::{CardSubscription, FilterQos};
+pub use timers::sleep;
