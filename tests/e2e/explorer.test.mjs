@@ -20,6 +20,8 @@ mkdirSync(artifacts, { recursive: true });
 const python = process.env.TABMQ_PYTHON ?? new URL('../../target/xtask/venv/bin/python', import.meta.url).pathname;
 const INTERVAL = 200;
 const READINGS = 12;
+/** Reading `i` of `topic`: the bedroom two degrees (or points) below the kitchen. */
+const reading = (topic, i) => JSON.stringify({ value: 20 + i / 10 - (topic.includes('bedroom') ? 2 : 0), unit: topic.endsWith('temp') ? 'C' : '%' });
 const ROOMS = ['kitchen', 'bedroom'];
 const QUANTITIES = ['temp', 'hum'];
 const readingTopics = ROOMS.flatMap((r) => QUANTITIES.map((q) => `home/${r}/${q}`));
@@ -45,7 +47,7 @@ function mosquittoFeed(m) {
           // One process per topic, a line per message (-l), so 200 ms is 200 ms.
           lines.set(topic, spawn('mosquitto_pub', [...base, '-t', topic, '-q', '1', '-l'], { stdio: ['pipe', 'ignore', 'inherit'] }));
         }
-        lines.get(topic).stdin.write(`${JSON.stringify({ value: 20 + i / 10, unit: topic.endsWith('temp') ? 'C' : '%' })}\n`);
+        lines.get(topic).stdin.write(`${reading(topic, i)}\n`);
       }
     },
     async stopReadings() {
@@ -83,7 +85,7 @@ async function inTabFeed(page) {
     publish: (topic, payload, { retain = false } = {}) => publish(topic, Buffer.from(payload), retain),
     async readings(i) {
       for (const topic of readingTopics) {
-        await publish(topic, Buffer.from(JSON.stringify({ value: 20 + i / 10, unit: topic.endsWith('temp') ? 'C' : '%' })), false);
+        await publish(topic, Buffer.from(reading(topic, i)), false);
       }
     },
     async stopReadings() {},
@@ -120,6 +122,9 @@ for (const broker of ['mosquitto', 'in-tab']) {
       await explorer.waitConnected();
       assert.equal(await page.getByRole('link', { name: 'Explorer' }).getAttribute('aria-current'), 'page');
       feed = broker === 'mosquitto' ? mosquittoFeed(env.mosquitto) : await inTabFeed(page);
+      // A chart of every home/+/temp's $.value, one series per room, from the start.
+      await explorer.addSeries('home/+/temp', '$.value');
+      await explorer.chart.getByTestId('plotted').getByText('home/+/temp $.value', { exact: true }).waitFor();
       // Retained messages in a subtree, one beside it, markup, and Sparkplug B.
       const tag = `t${Date.now().toString(36)}`;
       for (const [topic, value] of [[`${tag}/a`, '1'], [`${tag}/a/b`, '2'], [`${tag}/c/d`, '3'], [`keep-${tag}`, 'stays']]) {
@@ -186,7 +191,7 @@ for (const broker of ['mosquitto', 'in-tab']) {
       assert.equal(await page.evaluate(() => document.activeElement?.dataset.topic), 'home/kitchen');
 
       // The selected topic: JSON first (it parses), then hex; its recent messages.
-      const last = JSON.stringify({ value: 20 + (READINGS - 1) / 10, unit: 'C' });
+      const last = reading('home/kitchen/temp', READINGS - 1);
       assert.equal(await explorer.details.getByTestId('topic-messages').textContent(), String(READINGS));
       assert.equal(await explorer.details.getByLabel('Show as').inputValue(), 'JSON');
       assert.deepEqual(JSON.parse(await explorer.details.getByTestId('payload').textContent()), JSON.parse(last));
@@ -212,6 +217,14 @@ for (const broker of ['mosquitto', 'in-tab']) {
         rows.map((r) => [r.querySelector('[data-testid="metric-name"]').textContent, r.querySelector('[data-testid="metric-value"]').textContent]));
       assert.deepEqual(metrics, [['Temperature', '21.5'], ['Pressure', '-12']]);
 
+      // The chart: a line per room, each with every reading, drawn on the canvas.
+      const expected = ['home/bedroom/temp $.value', 'home/kitchen/temp $.value'];
+      const series = async () => explorer.chart.getByTestId('series').evaluateAll((items) => items.map((i) => [i.dataset.label, Number(i.dataset.points)]));
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid="series"]').length === 2);
+      await page.waitForFunction((n) => [...document.querySelectorAll('[data-testid="series"]')].every((i) => Number(i.dataset.points) === n), READINGS);
+      assert.deepEqual(await series(), expected.map((l) => [l, READINGS]));
+      assert.ok(await explorer.inkedPixels() > 200, 'the lines are drawn on the canvas');
+
       // Retained: marked in the tree; the subtree deleted at once, its neighbour kept.
       await explorer.reveal(`${tag}/a/b`);
       await explorer.reveal(`${tag}/c/d`);
@@ -219,7 +232,7 @@ for (const broker of ['mosquitto', 'in-tab']) {
         await explorer.item(topic).getByTestId('retained').waitFor();
       }
       await page.setViewportSize({ width: 1280, height: 800 });
-      await page.screenshot({ path: path.join(artifacts, `explorer-${broker}-1280.png`) });
+      await page.screenshot({ path: path.join(artifacts, `explorer-${broker}-1280.png`), fullPage: true });
       await page.setViewportSize({ width: 390, height: 844 });
       await page.screenshot({ path: path.join(artifacts, `explorer-${broker}-phone.png`), fullPage: true });
       await page.setViewportSize({ width: 1280, height: 800 });
@@ -231,6 +244,26 @@ for (const broker of ['mosquitto', 'in-tab']) {
       }
       assert.deepEqual(await feed.retainedUnder(`${tag}/#`), []);
       assert.deepEqual(await feed.retainedUnder(`keep-${tag}`), [`keep-${tag} stays`]);
+      assert.deepEqual(errors, []);
+
+      // A reload finds the chart whole: its series kept in localStorage, the points in
+      // IndexedDB, though no reading came since.
+      await feed.close();
+      feed = null;
+      await sleep(800);
+      await page.reload();
+      await explorer.waitConnected();
+      await explorer.chart.getByTestId('history-status').getByText(`History: ${2 * READINGS} points loaded from IndexedDB`, { exact: true }).waitFor();
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid="series"]').length === 2);
+      assert.deepEqual(await series(), expected.map((l) => [l, READINGS]));
+      assert.ok(await explorer.inkedPixels() > 200, 'the restored lines are drawn');
+      await page.screenshot({ path: path.join(artifacts, `explorer-${broker}-chart-after-reload.png`), fullPage: true });
+      // "Clear history" empties it, here and in storage.
+      await explorer.chart.getByRole('button', { name: 'Clear history' }).click();
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid="series"]').length === 0);
+      await sleep(800);
+      await page.reload();
+      await explorer.chart.getByTestId('history-status').getByText('History: 0 points loaded from IndexedDB', { exact: true }).waitFor();
       assert.deepEqual(errors, []);
     } finally {
       await feed?.close();

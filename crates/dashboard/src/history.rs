@@ -169,6 +169,14 @@ impl History {
         self.trim(series, now_ms);
     }
 
+    /// Forgets one series, here and in storage (where it may be left from an earlier
+    /// load even when it is not kept here).
+    pub fn remove(&mut self, series: &str) {
+        self.series.remove(series);
+        self.appends.remove(series);
+        self.drops.insert(series.to_owned(), u64::MAX);
+    }
+
     /// Forgets every point, here and in storage.
     pub fn clear(&mut self) {
         self.series.clear();

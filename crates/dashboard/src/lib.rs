@@ -18,6 +18,7 @@ mod history;
 mod json_path;
 pub mod payload;
 mod rate;
+pub mod series;
 pub mod sparkplug;
 mod topic_tree;
 
@@ -25,4 +26,5 @@ pub use cadence::{Cadence, STALE_AFTER_INTERVALS};
 pub use history::{downsample, History, HistoryLimits, Point, StoreOp};
 pub use json_path::{JsonPath, PathError, Step};
 pub use rate::RateWindow;
+pub use series::{key_topic, SeriesSpec, SpecError};
 pub use topic_tree::{Message, Node, NodeId, TopicStats, TopicTree, TreeLimits};

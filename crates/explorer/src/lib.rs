@@ -4,10 +4,13 @@
 //! crate of its own, built into its own wasm module (`tabmq-views`), so that the lab's page
 //! carries none of it.
 
+mod chart_view;
+mod plot_store;
 mod state;
 mod topic_details;
 mod topic_tree_view;
 
+use chart_view::ChartPanel;
 use leptos::prelude::*;
 pub use state::Explorer;
 use state::{wall_ms, TICK_MS};
@@ -21,6 +24,7 @@ pub fn ExplorerView() -> impl IntoView {
     let explorer = Explorer::new();
     provide_context(explorer);
     wasm_bindgen_futures::spawn_local(explorer.watch());
+    wasm_bindgen_futures::spawn_local(explorer.open_history());
     // The tick: the view is drawn as of `now`, so rates, ages and stale marks move while
     // nothing arrives, and a flood redraws four times a second, not once a message.
     let alive = StoredValue::new(true);
@@ -29,6 +33,7 @@ pub fn ExplorerView() -> impl IntoView {
         while alive.try_get_value() == Some(true) {
             sleep(TICK_MS).await;
             let _ = explorer.now_ms.try_set(wall_ms());
+            explorer.flush_history();
         }
     });
     let watch = move |ev: leptos::ev::SubmitEvent| {
@@ -67,6 +72,7 @@ pub fn ExplorerView() -> impl IntoView {
             </section>
             <TopicDetails />
         </div>
+        <ChartPanel />
     }
 }
 

@@ -5,6 +5,7 @@
 //! untracked, and the view redraws on a [`TICK_MS`] timer from `now` (which also moves
 //! ages and stale marks on while nothing arrives).
 
+use crate::plot_store::{self, KeptPlot, PointStore};
 use leptos::prelude::*;
 use std::collections::HashSet;
 use tabmq_app::{broker_url, page_param, reason_words, Status, WORKER_URL};
@@ -13,7 +14,7 @@ use tabmq_core::{
     Bytes, ClientOptions, MachineEvent, Properties, ProtocolVersion, Publish, QoS, SubscribeFilter,
 };
 use tabmq_dashboard::sparkplug::Births;
-use tabmq_dashboard::{NodeId, TopicTree};
+use tabmq_dashboard::{series, History, HistoryLimits, NodeId, SeriesSpec, TopicTree};
 
 /// How often the view redraws: four times a second shows rates and stale marks as they
 /// change, at a cost that does not grow with the message rate.
@@ -37,6 +38,14 @@ pub struct Explorer {
     pub selected: RwSignal<Option<NodeId>>,
     /// The last retained delete's outcome, for the status line.
     pub notice: RwSignal<Option<String>>,
+    /// The chart's series, its points, and their limits (kept across reloads).
+    pub specs: RwSignal<Vec<SeriesSpec>>,
+    pub history: StoredValue<History, LocalStorage>,
+    pub limits: RwSignal<HistoryLimits>,
+    /// How the history's storage stands: loaded, or why not.
+    pub history_status: RwSignal<String>,
+    store: StoredValue<Option<PointStore>, LocalStorage>,
+    flushing: StoredValue<bool>,
     client: StoredValue<Option<ResilientClient>, LocalStorage>,
     /// Which connection's messages the tree takes: a new watch leaves the old one's.
     generation: StoredValue<u64>,
@@ -49,7 +58,15 @@ pub fn wall_ms() -> u64 {
 
 impl Explorer {
     pub fn new() -> Explorer {
+        let kept = plot_store::load_kept();
+        let limits = kept.limits.unwrap_or_default();
         Explorer {
+            specs: RwSignal::new(kept.specs),
+            history: StoredValue::new_local(History::new(limits)),
+            limits: RwSignal::new(limits),
+            history_status: RwSignal::new("History: opening IndexedDB".to_owned()),
+            store: StoredValue::new_local(None),
+            flushing: StoredValue::new(false),
             tree: StoredValue::new_local(TopicTree::default()),
             births: StoredValue::new_local(Births::default()),
             now_ms: RwSignal::new(wall_ms()),
@@ -90,6 +107,16 @@ impl Explorer {
                     }
                     self.tree.update_value(|t| {
                         t.insert(&p.topic, &p.payload, p.retain, p.qos.as_u8(), at);
+                    });
+                    self.specs.with_untracked(|specs| {
+                        if specs.is_empty() {
+                            return;
+                        }
+                        self.births.with_value(|births| {
+                            self.history.update_value(|h| {
+                                series::record(specs, h, births, &p.topic, &p.payload, at);
+                            })
+                        });
                     });
                 }
                 MachineEvent::Connected { .. } => self.status.set(Status::Connected),
@@ -167,6 +194,116 @@ impl Explorer {
             line.push_str(&format!(" ({})", failures.join("; ")));
         }
         self.notice.set(Some(line));
+        self.now_ms.set(wall_ms());
+    }
+}
+
+impl Explorer {
+    /// Opens the history's storage and puts back what it kept for the series plotted;
+    /// points of series no longer plotted go.
+    pub async fn open_history(self) {
+        let store = match PointStore::open().await {
+            Ok(store) => store,
+            Err(e) => {
+                self.history_status
+                    .set(format!("History: this load only (no IndexedDB: {e:?})"));
+                return;
+            }
+        };
+        match store.load().await {
+            Ok(stored) => {
+                let now = wall_ms();
+                let specs = self.specs.get_untracked();
+                let mut points = 0;
+                self.history.update_value(|h| {
+                    for (key, kept) in stored {
+                        if specs.iter().any(|s| s.owns(&key)) {
+                            points += kept.len();
+                            h.restore(&key, kept, now);
+                        } else {
+                            h.remove(&key);
+                        }
+                    }
+                });
+                self.history_status
+                    .set(format!("History: {points} points loaded from IndexedDB"));
+            }
+            Err(e) => self
+                .history_status
+                .set(format!("History: could not be loaded ({e:?})")),
+        }
+        self.store.set_value(Some(store));
+    }
+
+    /// Stores what the history changed since the last flush, one transaction at a time.
+    pub fn flush_history(self) {
+        let Some(store) = self.store.get_value() else {
+            return;
+        };
+        if self.flushing.get_value() {
+            return;
+        }
+        let ops = self.history.try_update_value(|h| {
+            h.expire(wall_ms());
+            plot_store::store_ops(h)
+        });
+        let Some(Ok(ops)) = ops else { return };
+        if ops.length() == 0 {
+            return;
+        }
+        self.flushing.set_value(true);
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = store.apply(ops).await {
+                self.history_status
+                    .set(format!("History: storing failed ({e:?})"));
+            }
+            self.flushing.set_value(false);
+        });
+    }
+
+    fn keep_plot(self) {
+        plot_store::save_kept(&KeptPlot {
+            specs: self.specs.get_untracked(),
+            limits: Some(self.limits.get_untracked()),
+        });
+    }
+
+    /// Plots `spec` from now on (a spec already plotted is not added twice).
+    pub fn add_series(self, spec: SeriesSpec) {
+        if self.specs.with_untracked(|s| s.contains(&spec)) {
+            return;
+        }
+        self.specs.update(|s| s.push(spec));
+        self.keep_plot();
+    }
+
+    /// Stops plotting `spec`, and forgets its points.
+    pub fn remove_series(self, spec: &SeriesSpec) {
+        self.specs.update(|s| s.retain(|x| x != spec));
+        self.history.update_value(|h| {
+            let keys: Vec<String> = h
+                .series()
+                .filter(|k| spec.owns(k))
+                .map(str::to_owned)
+                .collect();
+            for k in keys {
+                h.remove(&k);
+            }
+        });
+        self.keep_plot();
+        self.now_ms.set(wall_ms());
+    }
+
+    pub fn set_limits(self, limits: HistoryLimits) {
+        self.limits.set(limits);
+        self.history
+            .update_value(|h| h.set_limits(limits, wall_ms()));
+        self.keep_plot();
+        self.now_ms.set(wall_ms());
+    }
+
+    pub fn clear_history(self) {
+        self.history.update_value(History::clear);
         self.now_ms.set(wall_ms());
     }
 }

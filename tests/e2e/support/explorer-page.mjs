@@ -9,6 +9,28 @@ export class ExplorerPage {
     this.details = page.getByTestId('topic-details');
     this.status = page.getByTestId('status-explorer');
     this.notice = page.getByTestId('explorer-notice');
+    this.chart = page.getByTestId('chart');
+  }
+
+  /** Plots `filter` (one series per matching topic), with a JSON path or none. */
+  async addSeries(filter, jsonPath = '') {
+    const form = this.chart.getByRole('form', { name: 'Add a series' });
+    await form.getByLabel('Topic or filter').fill(filter);
+    await form.getByLabel('JSON path').fill(jsonPath);
+    await form.getByRole('button', { name: 'Add to chart' }).click();
+  }
+
+  /** Pixels of the chart's canvas that are neither white nor the grid's greys. */
+  async inkedPixels() {
+    return this.chart.locator('canvas').evaluate((c) => {
+      const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let inked = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
+        if (Math.max(r, g, b) - Math.min(r, g, b) > 60) inked++;
+      }
+      return inked;
+    });
   }
 
   async waitConnected(timeout = 15_000) {
