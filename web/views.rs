@@ -1,6 +1,7 @@
-//! The Explorer's entry point, a wasm module the lab's page imports on `?view=explorer`:
-//! everything lives in the `tabmq-explorer` crate.
+//! The data views' entry point, a wasm module the lab's page imports on `?view=explorer`
+//! or `?view=dashboard`:
+//! everything lives in the `tabmq-data-views` crate.
 
 fn main() {
-    tabmq_explorer::mount_explorer();
+    tabmq_data_views::mount();
 }

@@ -6,12 +6,13 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExplorerPage } from './support/explorer-page.mjs';
+import { mosquittoFeed } from './support/feeds.mjs';
 import { useLab } from './support/fixture.mjs';
 
 const env = useLab({ mosquitto: true });
@@ -30,41 +31,6 @@ const readingTopics = ROOMS.flatMap((r) => QUANTITIES.map((q) => `home/${r}/${q}
 function sparkplugPayloads() {
   const out = JSON.parse(execFileSync(python, [new URL('./support/sparkplug.py', import.meta.url).pathname], { timeout: 30_000 }).toString());
   return { birth: Buffer.from(out.birth, 'hex'), data: Buffer.from(out.data, 'hex') };
-}
-
-/** Publishing through Mosquitto's own clients, mosquitto_pub and mosquitto_sub. */
-function mosquittoFeed(m) {
-  const base = ['-h', '127.0.0.1', '-p', String(m.tcp)];
-  const lines = new Map();
-  return {
-    url: `ws://127.0.0.1:${m.ws}`,
-    async publish(topic, payload, { retain = false } = {}) {
-      execFileSync('mosquitto_pub', [...base, '-t', topic, '-q', '1', ...(retain ? ['-r'] : []), '-s'], { input: payload, timeout: 10_000 });
-    },
-    async readings(i) {
-      for (const topic of readingTopics) {
-        if (!lines.has(topic)) {
-          // One process per topic, a line per message (-l), so 200 ms is 200 ms.
-          lines.set(topic, spawn('mosquitto_pub', [...base, '-t', topic, '-q', '1', '-l'], { stdio: ['pipe', 'ignore', 'inherit'] }));
-        }
-        lines.get(topic).stdin.write(`${reading(topic, i)}\n`);
-      }
-    },
-    async stopReadings() {
-      await Promise.all([...lines.values()].map((p) => new Promise((resolve) => { p.on('exit', resolve); p.stdin.end(); })));
-      lines.clear();
-    },
-    async retainedUnder(filter) {
-      const out = await new Promise((resolve) => {
-        const sub = spawn('mosquitto_sub', [...base, '-t', filter, '-v', '--retained-only', '-W', '2'], { stdio: ['ignore', 'pipe', 'ignore'] });
-        let text = '';
-        sub.stdout.on('data', (c) => { text += c; });
-        sub.on('exit', () => resolve(text));
-      });
-      return out.split('\n').filter(Boolean);
-    },
-    async close() { await this.stopReadings(); },
-  };
 }
 
 /** Publishing through MQTT.js in the page, over tabSocket to the shared in-tab broker. */
@@ -121,7 +87,7 @@ for (const broker of ['mosquitto', 'in-tab']) {
       const explorer = new ExplorerPage(page);
       await explorer.waitConnected();
       assert.equal(await page.getByRole('link', { name: 'Explorer' }).getAttribute('aria-current'), 'page');
-      feed = broker === 'mosquitto' ? mosquittoFeed(env.mosquitto) : await inTabFeed(page);
+      feed = broker === 'mosquitto' ? mosquittoFeed(env.mosquitto, readingTopics, reading) : await inTabFeed(page);
       // A chart of every home/+/temp's $.value, one series per room, from the start.
       await explorer.addSeries('home/+/temp', '$.value');
       await explorer.chart.getByTestId('plotted').getByText('home/+/temp $.value', { exact: true }).waitFor();

@@ -53,11 +53,11 @@ pub fn LabView() -> impl IntoView {
 /// Mounts the view the page's URL names on its body, under the links to each view
 /// (plain HTML in index.html, the same for every view, whose script keeps the page's other
 /// parameters, `?broker=` above all, in each link). The lab is in this module; the
-/// Explorer is another wasm module (`tabmq-views`, built from `web/views.rs`), fetched only
-/// when asked for, so the lab's first load does not carry it.
+/// Explorer and the Dashboard are another wasm module (`tabmq-views`, built from `web/views.rs`), fetched only
+/// when asked for, so the lab's first load does not carry them.
 pub fn mount() {
     match View::current() {
         View::Lab => leptos::mount::mount_to_body(LabView),
-        other => crate::page_url::load_views_module(other),
+        View::Explorer | View::Dashboard => crate::page_url::load_views_module(),
     }
 }

@@ -23,11 +23,13 @@ pub fn broker_url() -> String {
     broker_param().unwrap_or_else(|| DEFAULT_BROKER.to_owned())
 }
 
-/// The page's views: the lab, and the Explorer (`?view=explorer`).
+/// The page's views: the lab, the Explorer (`?view=explorer`) and the Dashboard
+/// (`?view=dashboard`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
     Lab,
     Explorer,
+    Dashboard,
 }
 
 impl View {
@@ -35,6 +37,7 @@ impl View {
     pub fn current() -> View {
         match page_param("view").as_deref() {
             Some("explorer") => View::Explorer,
+            Some("dashboard") => View::Dashboard,
             _ => View::Lab,
         }
     }
@@ -47,12 +50,11 @@ pub const VIEWS_MODULE: &str = "./tabmq-views.js";
 pub const VIEWS_STYLES: &str = "./views.css";
 
 /// Links the views module's styles, then imports the module (wasm-bindgen's `web` target)
-/// and starts it, which mounts `view`. A failure is shown on the page, not only in the
+/// and starts it, which mounts the view the page's URL names. A failure is shown on the page, not only in the
 /// console. The import is made by a function built here (the lab already allows
 /// `Function`), not by a wasm-bindgen snippet, which would be one more file on the lab's
 /// first load.
-pub fn load_views_module(view: View) {
-    let _ = view;
+pub fn load_views_module() {
     let import = js_sys::Function::new_with_args(
         "url, css",
         "const l = document.createElement('link'); l.rel = 'stylesheet'; l.href = css; \

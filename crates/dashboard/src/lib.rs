@@ -13,18 +13,22 @@
 //! the page, so it needs the wall clock, and every decision here is a difference of two
 //! such times that saturates when the clock steps back.
 
+pub mod board;
 mod cadence;
 mod history;
 mod json_path;
 pub mod payload;
 mod rate;
+mod readings;
 pub mod series;
 pub mod sparkplug;
 mod topic_tree;
 
+pub use board::{Board, BoardError, Widget, WidgetKind};
 pub use cadence::{Cadence, STALE_AFTER_INTERVALS};
 pub use history::{downsample, History, HistoryLimits, Point, StoreOp};
 pub use json_path::{JsonPath, PathError, Step};
 pub use rate::RateWindow;
+pub use readings::{Incoming, Reading, Readings, MAX_READINGS};
 pub use series::{key_topic, SeriesSpec, SpecError};
 pub use topic_tree::{Message, Node, NodeId, TopicStats, TopicTree, TreeLimits};

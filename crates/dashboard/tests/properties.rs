@@ -10,6 +10,7 @@ use tabmq_dashboard::{
     downsample, Cadence, History, HistoryLimits, JsonPath, NodeId, Point, Step, StoreOp, TopicTree,
     TreeLimits, STALE_AFTER_INTERVALS,
 };
+use tabmq_dashboard::{Board, Widget, WidgetKind};
 
 fn topic() -> impl Strategy<Value = String> {
     prop::collection::vec(
@@ -202,6 +203,34 @@ proptest! {
         let hex = payload::render(&bytes, Format::Hex).unwrap();
         let back: Vec<u8> = hex.split(' ').filter(|h| !h.is_empty()).map(|h| u8::from_str_radix(h, 16).unwrap()).collect();
         prop_assert_eq!(back, bytes);
+    }
+}
+
+proptest! {
+    #[test]
+    fn boards_round_trip_through_json_and_links(
+        widgets in prop::collection::vec((0usize..6, topic(), "[a-zA-Z °%]{0,8}", 0u8..3, any::<bool>(), -500i32..500), 0..12),
+    ) {
+        let mut board = Board::default();
+        for (kind, filter, title, qos, retain, tenths) in widgets {
+            // Numbers as a person types them in the form (serde_json reads back the
+            // shortest decimal of an f64, which for a computed one may be one ulp off).
+            let min = f64::from(tenths) / 10.0;
+            let kind = WidgetKind::ALL[kind];
+            // A valid, wildcard-free topic: one the widgets that publish can publish to.
+            let topic = if filter.is_empty() { "x".to_owned() } else { filter.replace('+', "plus") };
+            let max = f64::from(tenths + 100) / 10.0;
+            let w = Widget { title, qos, retain, min, max, topic: topic.clone(), ..Widget::new(kind, &topic) };
+            board.add(w).unwrap();
+        }
+        prop_assert_eq!(Board::from_json(&board.to_json()).unwrap(), board.clone());
+        prop_assert_eq!(Board::from_url_param(&board.to_url_param()).unwrap(), board);
+    }
+
+    #[test]
+    fn any_text_is_a_board_or_an_error(text in ".{0,200}", b64 in "[A-Za-z0-9_-]{0,200}") {
+        let _ = Board::from_json(&text);
+        let _ = Board::from_url_param(&b64);
     }
 }
 

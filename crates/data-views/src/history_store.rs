@@ -1,19 +1,18 @@
-//! The chart's history in IndexedDB, so a reload finds the charts whole: the model
+//! Charts' history in IndexedDB, so a reload finds the charts whole: the model
 //! ([`History`]) decides what is kept; this shell replays its [`StoreOp`]s, one
-//! transaction per tick, and loads what was kept when the page starts. The series plotted
-//! and the limits are kept in localStorage.
+//! transaction per tick, and loads what was kept when the page starts. What is plotted,
+//! and the limits, are kept in localStorage (`load_json`, `save_json`).
 
+use crate::watch::wall_ms;
 use js_sys::{Array, Promise};
+use leptos::prelude::*;
 use std::collections::BTreeMap;
-use tabmq_dashboard::{History, HistoryLimits, Point, SeriesSpec, StoreOp};
+use tabmq_dashboard::{History, HistoryLimits, Point, StoreOp};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-/// The database, one object store of points keyed `[series, at_ms, n]`: a drop is one
-/// key-range delete, and `n` keeps two points of one millisecond apart.
-const DATABASE: &str = "tabmq-explorer-history";
-/// What is plotted, and the limits, in localStorage.
-const PLOT_KEY: &str = "tabmq-explorer:plot";
+// Each view's database has one object store of points keyed `[series, at_ms, n]`: a drop
+// is one key-range delete, and `n` keeps two points of one millisecond apart.
 
 /// The database's script: three functions, built here rather than shipped as a
 /// wasm-bindgen snippet, which trunk would preload on the lab's page too.
@@ -66,37 +65,20 @@ fn call(pick: impl FnOnce(&Script) -> Result<JsValue, JsValue>) -> Result<Promis
     SCRIPT.with(pick).map(Promise::from)
 }
 
-/// What localStorage keeps of the chart.
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
-pub struct KeptPlot {
-    pub specs: Vec<SeriesSpec>,
-    pub limits: Option<HistoryLimits>,
-}
-
 fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 
-/// The chart's series and limits as saved, the ones that still check out.
-pub fn load_kept() -> KeptPlot {
-    let kept: KeptPlot = local_storage()
-        .and_then(|s| s.get_item(PLOT_KEY).ok().flatten())
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default();
-    KeptPlot {
-        specs: kept
-            .specs
-            .into_iter()
-            .filter_map(|s| s.checked().ok())
-            .collect(),
-        limits: kept.limits,
-    }
+/// What localStorage keeps under `key`, if it reads as a `T`.
+pub fn load_json<T: serde::de::DeserializeOwned>(key: &str) -> Option<T> {
+    let text = local_storage()?.get_item(key).ok().flatten()?;
+    serde_json::from_str(&text).ok()
 }
 
-pub fn save_kept(kept: &KeptPlot) {
-    if let (Some(storage), Ok(text)) = (local_storage(), serde_json::to_string(kept)) {
-        // Without room in localStorage the chart is this load's only.
-        let _ = storage.set_item(PLOT_KEY, &text);
+/// Keeps `value` under `key`. Without room in localStorage it is this load's only.
+pub fn save_json<T: serde::Serialize>(key: &str, value: &T) {
+    if let (Some(storage), Ok(text)) = (local_storage(), serde_json::to_string(value)) {
+        let _ = storage.set_item(key, &text);
     }
 }
 
@@ -107,8 +89,8 @@ pub struct PointStore {
 }
 
 impl PointStore {
-    pub async fn open() -> Result<PointStore, JsValue> {
-        let db = JsFuture::from(call(|s| s.open.call1(&JsValue::NULL, &DATABASE.into()))?).await?;
+    pub async fn open(name: &str) -> Result<PointStore, JsValue> {
+        let db = JsFuture::from(call(|s| s.open.call1(&JsValue::NULL, &name.into()))?).await?;
         Ok(PointStore { db })
     }
 
@@ -184,4 +166,86 @@ pub fn store_ops(history: &mut History) -> Result<Array, JsValue> {
         ops.push(&o);
     }
     Ok(ops)
+}
+
+/// A view's chart history with its stored copy: the points, what the storage says, and the
+/// one transaction in flight. `Copy`, as a view's state is.
+#[derive(Clone, Copy)]
+pub struct KeptHistory {
+    pub points: StoredValue<History, LocalStorage>,
+    /// How storage stands: loaded, or why not.
+    pub status: RwSignal<String>,
+    store: StoredValue<Option<PointStore>, LocalStorage>,
+    flushing: StoredValue<bool>,
+}
+
+impl KeptHistory {
+    pub fn new(limits: HistoryLimits) -> KeptHistory {
+        KeptHistory {
+            points: StoredValue::new_local(History::new(limits)),
+            status: RwSignal::new("History: opening IndexedDB".to_owned()),
+            store: StoredValue::new_local(None),
+            flushing: StoredValue::new(false),
+        }
+    }
+
+    /// Opens database `name` and puts back what it kept of the series `owned` says are
+    /// still drawn; the others' points go.
+    pub async fn open(self, name: &str, owned: impl Fn(&str) -> bool) {
+        let store = match PointStore::open(name).await {
+            Ok(store) => store,
+            Err(e) => {
+                self.status
+                    .set(format!("History: this load only (no IndexedDB: {e:?})"));
+                return;
+            }
+        };
+        match store.load().await {
+            Ok(stored) => {
+                let now = wall_ms();
+                let mut points = 0;
+                self.points.update_value(|h| {
+                    for (key, kept) in stored {
+                        if owned(&key) {
+                            points += kept.len();
+                            h.restore(&key, kept, now);
+                        } else {
+                            h.remove(&key);
+                        }
+                    }
+                });
+                self.status
+                    .set(format!("History: {points} points loaded from IndexedDB"));
+            }
+            Err(e) => self
+                .status
+                .set(format!("History: could not be loaded ({e:?})")),
+        }
+        self.store.set_value(Some(store));
+    }
+
+    /// Stores what changed since the last flush, one transaction at a time.
+    pub fn flush(self) {
+        let Some(store) = self.store.get_value() else {
+            return;
+        };
+        if self.flushing.get_value() {
+            return;
+        }
+        let ops = self.points.try_update_value(|h| {
+            h.expire(wall_ms());
+            store_ops(h)
+        });
+        let Some(Ok(ops)) = ops else { return };
+        if ops.length() == 0 {
+            return;
+        }
+        self.flushing.set_value(true);
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Err(e) = store.apply(ops).await {
+                self.status.set(format!("History: storing failed ({e:?})"));
+            }
+            self.flushing.set_value(false);
+        });
+    }
 }

@@ -3,11 +3,9 @@
 //! the history, downsampled to one bucket per pixel column; its limits, and "Clear
 //! history".
 
-use crate::state::Explorer;
+use crate::explorer::state::Explorer;
+use crate::line_chart::{colour, draw};
 use leptos::prelude::*;
-use plotters::prelude::*;
-use plotters_canvas::CanvasBackend;
-use tabmq_app::clock_label_at;
 use tabmq_dashboard::{downsample, key_topic, HistoryLimits, Point, SeriesSpec};
 
 /// The windows a chart shows, the last N milliseconds; "All kept" spans the oldest point
@@ -31,69 +29,6 @@ struct Line {
     colour: String,
 }
 
-fn colour(i: usize) -> RGBColor {
-    let c = Palette99::pick(i).to_rgba();
-    RGBColor(c.0, c.1, c.2)
-}
-
-/// Draws `lines` between `from` and `to` on `canvas`.
-fn draw(
-    canvas: &web_sys::HtmlCanvasElement,
-    lines: &[(String, Vec<Point>)],
-    from: u64,
-    to: u64,
-) -> Result<(), String> {
-    let backend =
-        CanvasBackend::with_canvas_object(canvas.clone()).ok_or("the canvas has no 2d context")?;
-    let root = backend.into_drawing_area();
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let values = lines.iter().flat_map(|(_, p)| p.iter().map(|p| p.value));
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    });
-    let (lo, hi) = if lo.is_finite() && hi > lo {
-        let pad = (hi - lo) * 0.08;
-        (lo - pad, hi + pad)
-    } else if lo.is_finite() {
-        (lo - 1.0, lo + 1.0)
-    } else {
-        (0.0, 1.0)
-    };
-    let mut chart = ChartBuilder::on(&root)
-        .margin(8)
-        .x_label_area_size(26)
-        .y_label_area_size(56)
-        .build_cartesian_2d(from as f64..to as f64, lo..hi)
-        .map_err(|e| e.to_string())?;
-    let span = to.saturating_sub(from);
-    let time = move |x: &f64| {
-        let label = clock_label_at(*x);
-        // Seconds are noise on a day's axis.
-        if span > 3_600_000 {
-            label[..5].to_owned()
-        } else {
-            label[..8].to_owned()
-        }
-    };
-    chart
-        .configure_mesh()
-        .x_labels(6)
-        .y_labels(6)
-        .x_label_formatter(&time)
-        .light_line_style(RGBColor(238, 240, 245))
-        .draw()
-        .map_err(|e| e.to_string())?;
-    for (i, (_, points)) in lines.iter().enumerate() {
-        chart
-            .draw_series(LineSeries::new(
-                points.iter().map(|p| (p.at_ms as f64, p.value)),
-                colour(i).stroke_width(2),
-            ))
-            .map_err(|e| e.to_string())?;
-    }
-    root.present().map_err(|e| e.to_string())
-}
-
 /// The chart, its series and its history's limits.
 #[component]
 pub fn ChartPanel() -> impl IntoView {
@@ -115,7 +50,7 @@ pub fn ChartPanel() -> impl IntoView {
         let now = explorer.now_ms.get();
         match window_ms.get() {
             ALL => explorer.specs.with(|specs| {
-                explorer.history.with_value(|h| {
+                explorer.history.points.with_value(|h| {
                     h.series()
                         .filter(|k| specs.iter().any(|s| s.owns(k)))
                         .filter_map(|k| h.points(k)?.front().map(|p| p.at_ms))
@@ -134,7 +69,7 @@ pub fn ChartPanel() -> impl IntoView {
         let from = from.get();
         let width = canvas.get().map_or(800, |c| c.width().max(100)) as usize;
         let specs = explorer.specs.get();
-        explorer.history.with_value(|h| {
+        explorer.history.points.with_value(|h| {
             let mut keys: Vec<&str> = h
                 .series()
                 .filter(|k| specs.iter().any(|s| s.owns(k)))
@@ -280,7 +215,7 @@ pub fn ChartPanel() -> impl IntoView {
                 <button type="submit" class="secondary">"Apply limits"</button>
                 <button type="button" class="danger" on:click=move |_| explorer.clear_history()>"Clear history"</button>
             </form>
-            <p class="hint" data-testid="history-status">{move || explorer.history_status.get()}</p>
+            <p class="hint" data-testid="history-status">{move || explorer.history.status.get()}</p>
         </section>
     }
 }

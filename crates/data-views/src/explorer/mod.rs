@@ -1,11 +1,8 @@
-//! The lab's Explorer view (`?view=explorer`): every topic seen on a filter as a tree, with
+//! The Explorer (`?view=explorer`): every topic seen on a filter as a tree, with
 //! counts, rates, last values, retained and stale marks, and the selected topic's
-//! messages. Its model is `tabmq-dashboard`'s; this is the view and the one client. A
-//! crate of its own, built into its own wasm module (`tabmq-views`), so that the lab's page
-//! carries none of it.
+//! messages, and a chart of series kept across reloads.
 
 mod chart_view;
-mod plot_store;
 mod state;
 mod topic_details;
 mod topic_tree_view;
@@ -13,8 +10,8 @@ mod topic_tree_view;
 use chart_view::ChartPanel;
 use leptos::prelude::*;
 pub use state::Explorer;
-use state::{wall_ms, TICK_MS};
-use tabmq_app::{sleep, StatusBadge};
+use state::TICK_MS;
+use tabmq_app::StatusBadge;
 use topic_details::TopicDetails;
 use topic_tree_view::TopicTreeView;
 
@@ -27,15 +24,7 @@ pub fn ExplorerView() -> impl IntoView {
     wasm_bindgen_futures::spawn_local(explorer.open_history());
     // The tick: the view is drawn as of `now`, so rates, ages and stale marks move while
     // nothing arrives, and a flood redraws four times a second, not once a message.
-    let alive = StoredValue::new(true);
-    on_cleanup(move || alive.set_value(false));
-    wasm_bindgen_futures::spawn_local(async move {
-        while alive.try_get_value() == Some(true) {
-            sleep(TICK_MS).await;
-            let _ = explorer.now_ms.try_set(wall_ms());
-            explorer.flush_history();
-        }
-    });
+    crate::watch::tick(explorer.now_ms, TICK_MS, move || explorer.history.flush());
     let watch = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         wasm_bindgen_futures::spawn_local(explorer.watch());
