@@ -4,7 +4,7 @@ use crate::cmd;
 use crate::setup::{setup, Needs};
 
 /// The cases, in the order a full run takes them.
-const CASES: [&str; 5] = ["codec", "size", "client", "intab", "broker"];
+const CASES: [&str; 6] = ["codec", "size", "client", "intab", "broker", "views"];
 /// The peer of the in-tab case, from crates.io.
 const MQTT5_WASM_VERSION: &str = "2.1.9";
 
@@ -27,7 +27,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         None
     };
     // tabmq broker serves the client case's large frames and is the broker case's subject.
-    if cases.iter().any(|c| matches!(*c, "client" | "broker")) {
+    if cases
+        .iter()
+        .any(|c| matches!(*c, "client" | "broker" | "views"))
+    {
         cmd::run(
             env.command("cargo")
                 .args(["build", "-p", "tabmq-cli", "--release"]),
@@ -44,6 +47,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 if script == "intab" {
                     node.env("TABMQ_MQTT5_WASM", mqtt5_wasm(&env)?)
                         .env("TABMQ_MQTT5_WASM_VERSION", MQTT5_WASM_VERSION);
+                }
+                if script == "views" {
+                    // The built lab, its data views under a flood.
+                    node.env("TABMQ_DIST", crate::build_lab(&env)?);
                 }
                 node.current_dir(env.root.join("tests"))
                     .arg(format!("bench/{script}.mjs"))

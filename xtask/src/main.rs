@@ -90,6 +90,18 @@ pub fn build_release_cli(env: &setup::Env) -> Result<(), String> {
     )
 }
 
+/// The lab built for release (wasm-opt'd, as users get it) into `target/xtask/dist`, as the
+/// end-to-end tests and the data views' bench load it; the folder.
+pub fn build_lab(env: &setup::Env) -> Result<std::path::PathBuf, String> {
+    let dist = env.tools.join("dist");
+    let dist_arg = dist.to_string_lossy().into_owned();
+    cmd::run(
+        env.command("trunk")
+            .args(["build", "--release", "--offline", "--dist", &dist_arg]),
+    )?;
+    Ok(dist)
+}
+
 /// `trunk serve` of a release build (wasm-opt'd, as users get it), or with `--dev` a debug
 /// build (faster to rebuild, ~10 MB to load).
 fn serve(args: &[String]) -> Result<ExitCode, String> {

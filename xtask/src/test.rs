@@ -229,14 +229,7 @@ pub fn run(args: &[String]) -> Result<ExitCode, String> {
     let dist = env.tools.join("dist");
     let mut built = false;
     step(&mut results, "trunk build --release", || {
-        let dist_arg = dist.to_string_lossy().into_owned();
-        cmd::run(env.command("trunk").args([
-            "build",
-            "--release",
-            "--offline",
-            "--dist",
-            &dist_arg,
-        ]))?;
+        crate::build_lab(&env)?;
         built = true;
         Ok(())
     });

@@ -50,15 +50,16 @@ pub const VIEWS_MODULE: &str = "./tabmq-views.js";
 pub const VIEWS_STYLES: &str = "./views.css";
 
 /// Links the views module's styles, then imports the module (wasm-bindgen's `web` target)
-/// and starts it, which mounts the view the page's URL names. A failure is shown on the page, not only in the
-/// console. The import is made by a function built here (the lab already allows
-/// `Function`), not by a wasm-bindgen snippet, which would be one more file on the lab's
-/// first load.
+/// and starts it, which mounts the view the page's URL names; its wasm exports are left on
+/// `window.tabmqViews` (the data views' bench reads their memory there). A failure is
+/// shown on the page, not only in the console. The import is made by a function built here
+/// (the lab already allows `Function`), not by a wasm-bindgen snippet, which would be one
+/// more file on the lab's first load.
 pub fn load_views_module() {
     let import = js_sys::Function::new_with_args(
         "url, css",
         "const l = document.createElement('link'); l.rel = 'stylesheet'; l.href = css; \
-         document.head.append(l); return import(new URL(url, document.baseURI).href).then((m) => m.default());",
+         document.head.append(l); return import(new URL(url, document.baseURI).href).then((m) => m.default()).then((w) => { window.tabmqViews = w; });",
     );
     wasm_bindgen_futures::spawn_local(async move {
         let started = import
