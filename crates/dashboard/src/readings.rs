@@ -3,8 +3,9 @@
 use crate::board::{Board, MAX_TEXT};
 use crate::cadence::Cadence;
 use crate::payload;
+use crate::series::SeriesSpec;
 use crate::sparkplug::Births;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Readings kept at once, across widgets (a widget on `#` matches every topic).
 pub const MAX_READINGS: usize = 4_096;
@@ -52,6 +53,9 @@ impl Incoming<'_> {
 #[derive(Clone, Debug, Default)]
 pub struct Readings {
     by_widget: BTreeMap<(u32, String), Reading>,
+    /// Each widget's series, parsed once, not once a message (a flood brings thousands a
+    /// second); made again when the widget's filter or path is not the one parsed.
+    specs: HashMap<u32, SeriesSpec>,
     refused: u64,
 }
 
@@ -61,7 +65,17 @@ impl Readings {
     pub fn take(&mut self, board: &Board, births: &Births, m: &Incoming<'_>) {
         let (topic, bytes, retain, at_ms) = (m.topic, m.payload, m.retain, m.at_ms);
         for w in board.widgets.iter().filter(|w| m.came_for(&w.filter)) {
-            let Ok(spec) = w.spec() else { continue };
+            let fresh = self
+                .specs
+                .get(&w.id)
+                .is_some_and(|s| s.filter == w.filter && s.path == w.path);
+            if !fresh {
+                let Ok(spec) = w.spec() else { continue };
+                self.specs.insert(w.id, spec);
+            }
+            let Some(spec) = self.specs.get(&w.id) else {
+                continue;
+            };
             if !spec.matches(topic) {
                 continue;
             }
@@ -72,7 +86,8 @@ impl Readings {
                 (true, _) => payload::summary(topic, bytes, 80),
             };
             let key = (w.id, topic.to_owned());
-            if !self.by_widget.contains_key(&key) && self.by_widget.len() >= MAX_READINGS {
+            let first = !self.by_widget.contains_key(&key);
+            if first && self.by_widget.len() >= MAX_READINGS {
                 self.refused += 1;
                 continue;
             }
@@ -84,7 +99,7 @@ impl Readings {
                 cadence: Cadence::default(),
             });
             // As the topic tree does: a retained first message is old news.
-            if !(retain && reading.payload.is_empty() && reading.text.is_empty()) {
+            if !(retain && first) {
                 reading.cadence.observe(at_ms);
             }
             reading.text = text;
@@ -106,6 +121,7 @@ impl Readings {
     pub fn keep_only(&mut self, board: &Board) {
         self.by_widget
             .retain(|(id, _), _| board.widget(*id).is_some());
+        self.specs.retain(|id, _| board.widget(*id).is_some());
     }
 
     /// Readings not kept because [`MAX_READINGS`] were.

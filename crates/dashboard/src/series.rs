@@ -128,8 +128,8 @@ pub fn key_topic(key: &str) -> &str {
 }
 
 /// Records a message into every series of `specs` it belongs to; whether any took it.
-pub fn record(
-    specs: &[SeriesSpec],
+pub fn record<'a>(
+    specs: impl IntoIterator<Item = &'a SeriesSpec>,
     history: &mut History,
     births: &Births,
     topic: &str,
@@ -137,7 +137,7 @@ pub fn record(
     at_ms: u64,
 ) -> bool {
     let mut took = false;
-    for spec in specs.iter().filter(|s| s.matches(topic)) {
+    for spec in specs.into_iter().filter(|s| s.matches(topic)) {
         if let Some(value) = spec.value(topic, payload, births) {
             took |= history.record(&spec.key(topic), at_ms, value);
         }

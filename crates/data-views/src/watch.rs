@@ -59,34 +59,20 @@ pub async fn open(
     }
 }
 
-/// Subscribes to `filters` at QoS 0 with Retain As Published; a refusal is set on
-/// `status`.
-pub async fn subscribe(client: &ResilientClient, filters: Vec<String>, status: RwSignal<Status>) {
-    let filters = filters
-        .into_iter()
-        .map(|f| SubscribeFilter {
-            retain_as_published: true,
-            ..SubscribeFilter::new(f, QoS::AtMostOnce)
-        })
-        .collect();
-    if let Err(e) = client.subscribe_async(filters, Properties::default()).await {
-        status.set(Status::Failed(format!("subscribe: {e}")));
-    }
-}
-
-/// Subscribes to `filter` alone, named by subscription identifier `id` (MQTT 5), so that
-/// each message says which of a view's filters it came by; a refusal is set on `status`.
-pub async fn subscribe_as(
+/// Subscribes to `filter` at QoS 0 with Retain As Published, named by subscription
+/// identifier `id` when given (MQTT 5), so that each message says which of a view's
+/// filters it came by; a refusal is set on `status`.
+pub async fn subscribe(
     client: &ResilientClient,
     filter: String,
-    id: u32,
+    id: Option<u32>,
     status: RwSignal<Status>,
 ) {
     let filters = vec![SubscribeFilter {
         retain_as_published: true,
         ..SubscribeFilter::new(filter, QoS::AtMostOnce)
     }];
-    let properties = Properties::with(|p| p.subscription_identifiers.push(id));
+    let properties = Properties::with(|p| p.subscription_identifiers.extend(id));
     if let Err(e) = client.subscribe_async(filters, properties).await {
         status.set(Status::Failed(format!("subscribe: {e}")));
     }

@@ -33,6 +33,8 @@ pub struct Dashboard {
     client: StoredValue<Option<ResilientClient>, LocalStorage>,
     /// Each filter subscribed to, and its subscription identifier.
     subscribed: StoredValue<HashMap<String, u32>>,
+    /// The chart widgets' series, parsed when the board changes, not once a message.
+    charts: StoredValue<Vec<SeriesSpec>>,
 }
 
 /// The series a board's chart widgets draw.
@@ -65,6 +67,7 @@ impl Dashboard {
             }
             None => kept_board(),
         };
+        let board_now = board.clone();
         Dashboard {
             board: RwSignal::new(board),
             readings: StoredValue::new_local(Readings::default()),
@@ -76,12 +79,13 @@ impl Dashboard {
             notice: RwSignal::new(notice),
             client: StoredValue::new_local(None),
             subscribed: StoredValue::new(HashMap::new()),
+            charts: StoredValue::new(chart_specs(&board_now)),
         }
     }
 
     /// Connects, subscribes to the board's filters, and opens the charts' history.
     pub async fn start(self) {
-        let specs = chart_specs(&self.board.get_untracked());
+        let specs = self.charts.get_value();
         wasm_bindgen_futures::spawn_local(
             self.history
                 .open(DATABASE, move |k| specs.iter().any(|s| s.owns(k))),
@@ -110,15 +114,12 @@ impl Dashboard {
             self.board.with_untracked(|board| {
                 self.births.with_value(|births| {
                     self.readings.update_value(|r| r.take(board, births, &m));
-                    let charts: Vec<SeriesSpec> = chart_specs(board)
-                        .into_iter()
-                        .filter(|s| m.came_for(&s.filter))
-                        .collect();
-                    if !charts.is_empty() {
+                    self.charts.with_value(|charts| {
+                        let mine = charts.iter().filter(|s| m.came_for(&s.filter));
                         self.history.points.update_value(|h| {
-                            series::record(&charts, h, births, &p.topic, &p.payload, at);
+                            series::record(mine, h, births, &p.topic, &p.payload, at);
                         });
-                    }
+                    });
                 });
             });
         };
@@ -155,7 +156,7 @@ impl Dashboard {
             })
             .unwrap_or_default();
         for (filter, id) in new {
-            watch::subscribe_as(&client, filter, id, self.status).await;
+            watch::subscribe(&client, filter, Some(id), self.status).await;
         }
     }
 
@@ -165,6 +166,7 @@ impl Dashboard {
         self.board.with_untracked(|b| {
             history_store::save_json(BOARD_KEY, b);
             self.readings.update_value(|r| r.keep_only(b));
+            self.charts.set_value(chart_specs(b));
         });
         wasm_bindgen_futures::spawn_local(self.subscribe_new());
         self.now_ms.set(wall_ms());

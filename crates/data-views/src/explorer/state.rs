@@ -130,7 +130,7 @@ impl Explorer {
         };
         let filter = self.filter.get_untracked();
         self.client.set_value(Some(client.clone()));
-        watch::subscribe(&client, vec![filter], self.status).await;
+        watch::subscribe(&client, filter, None, self.status).await;
     }
 
     /// Deletes the retained messages on `topics` (an empty retained message on each, at
